@@ -1,0 +1,107 @@
+// Who can log in: users from the config file, an htpasswd file, and `registry user add` (the
+// database). With none of them configured, the documented default admin/secret applies.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { LruCache } from '../cache/lru.ts';
+import type { Config } from '../config.ts';
+import type { Queryable } from '../metadata/database.ts';
+import { hashPassword, isSupportedHash, verifyPassword } from './passwords.ts';
+
+export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
+
+// Verified credentials are remembered briefly so that Basic auth on every request does not
+// pay for scrypt every time; only successes are cached, keyed by a hash of the password.
+const VERIFIED_TTL_MS = 60_000;
+
+export class UserDirectory {
+  private readonly fixed = new Map<string, string>();
+  private readonly verified = new LruCache<string, number>(10_000);
+  private readonly db: Queryable;
+  private defaultHash: string | undefined;
+
+  constructor(db: Queryable, fixed: Map<string, string>) {
+    this.db = db;
+    this.fixed = fixed;
+  }
+
+  static async create(config: Config, db: Queryable): Promise<UserDirectory> {
+    const fixed = new Map<string, string>();
+    if (config.auth.htpasswd) {
+      for (const [name, hash] of readHtpasswd(config.auth.htpasswd)) fixed.set(name, hash);
+    }
+    for (const user of config.auth.users) {
+      if (!isSupportedHash(user.password_hash)) {
+        throw new Error(
+          `config key auth.users: the password_hash of ${user.name} is not a scrypt or bcrypt hash`,
+        );
+      }
+      fixed.set(user.name, user.password_hash);
+    }
+    return new UserDirectory(db, fixed);
+  }
+
+  /** True while no user is configured anywhere and admin/secret is accepted. */
+  async usesDefaultCredentials(): Promise<boolean> {
+    if (this.fixed.size > 0) return false;
+    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+    return (rows[0]?.n ?? 0) === 0;
+  }
+
+  async authenticate(name: string, password: string): Promise<boolean> {
+    const key = `${name}\0${createHash('sha256').update(password).digest('base64')}`;
+    const until = this.verified.get(key);
+    if (until !== undefined && until > Date.now()) return true;
+    const hash = await this.hashOf(name);
+    if (hash === undefined || !(await verifyPassword(password, hash))) return false;
+    this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    return true;
+  }
+
+  private async hashOf(name: string): Promise<string | undefined> {
+    const fixed = this.fixed.get(name);
+    if (fixed !== undefined) return fixed;
+    const rows = await this.db.query<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE name = $1',
+      [name],
+    );
+    if (rows[0]) return rows[0].password_hash;
+    if (name === DEFAULT_USER.name && (await this.usesDefaultCredentials())) {
+      this.defaultHash ??= await hashPassword(DEFAULT_USER.password);
+      return this.defaultHash;
+    }
+    return undefined;
+  }
+}
+
+/** Adds or replaces a user in the database (`registry user add`). */
+export async function saveUser(db: Queryable, name: string, password: string): Promise<void> {
+  const hash = await hashPassword(password);
+  await db.query(
+    `INSERT INTO users (name, password_hash) VALUES ($1, $2)
+     ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash`,
+    [name, hash],
+  );
+}
+
+function readHtpasswd(file: string): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`config key auth.htpasswd: cannot read ${file}: ${(error as Error).message}`);
+  }
+  const users = new Map<string, string>();
+  for (const [index, line] of text.split('\n').entries()) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const colon = trimmed.indexOf(':');
+    const hash = trimmed.slice(colon + 1);
+    if (colon <= 0 || !isSupportedHash(hash)) {
+      throw new Error(
+        `config key auth.htpasswd: line ${index + 1} of ${file} is not "user:bcrypt-or-scrypt-hash"`,
+      );
+    }
+    users.set(trimmed.slice(0, colon), hash);
+  }
+  return users;
+}

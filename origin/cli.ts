@@ -1,0 +1,122 @@
+// The `registry` command: serve, user add (gc, scan and vulndb arrive with their issues).
+import { parseArgs } from 'node:util';
+import { saveUser } from './auth/users.ts';
+import { type Config, loadConfig } from './config.ts';
+import { openDatabase } from './metadata/database.ts';
+import { startRegistry } from './server.ts';
+
+const USAGE = `Usage: registry <command> [options]
+
+Commands:
+  serve [--config FILE]          run the registry (default: 127.0.0.1:5000, data in ./data)
+  user add NAME [--config FILE]  add a user or change its password (read from stdin)
+
+Every config key can also be set by environment: REGISTRY_<KEY_PATH>, e.g.
+REGISTRY_HTTP_ADDR=0.0.0.0:5000 or REGISTRY_DATABASE_URL=postgres://localhost/registry.
+Run "registry <command> --help" for the options of a command.
+`;
+
+const SERVE_USAGE = `Usage: registry serve [--config FILE]
+
+Runs the registry. Without a config file it listens on 127.0.0.1:5000 and keeps blobs and
+metadata (PGlite) under ./data.
+
+Options:
+  -c, --config FILE   YAML config file (keys: see README)
+  -h, --help          show this help
+`;
+
+const USER_ADD_USAGE = `Usage: registry user add NAME [--config FILE] [--password-stdin]
+
+Adds a user to the registry's database, or changes the password of an existing one. The
+password is read from standard input (one line). Permissions come from auth.access in the config.
+
+Options:
+  -c, --config FILE     YAML config file, to find the database
+      --password-stdin  read the password from stdin without prompting (the default when stdin is not a terminal)
+  -h, --help            show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`registry: ${message}\n`);
+  process.exit(2);
+}
+
+function config(file: string | undefined): Config {
+  const result = loadConfig(file);
+  if (!result.ok) fail(result.message);
+  return result.config;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return void process.stdout.write(SERVE_USAGE);
+  let registry: Awaited<ReturnType<typeof startRegistry>>;
+  try {
+    registry = await startRegistry(config(values.config));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const stop = (signal: string) => {
+    registry.services.log.info({ signal }, 'shutting down: waiting for requests in flight');
+    void registry.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split('\n')[0]?.replace(/\r$/, '') ?? '';
+}
+
+async function userAdd(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'password-stdin': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(USER_ADD_USAGE);
+  const name = positionals[0];
+  if (!name || positionals.length > 1) fail(`user add takes one NAME\n\n${USER_ADD_USAGE}`);
+  if (!/^[A-Za-z0-9._@-]{1,128}$/.test(name)) fail(`invalid user name "${name}" (letters, digits, . _ @ -)`);
+  const password = await readPassword();
+  if (password.length < 8) fail('the password must have at least 8 characters');
+  const cfg = config(values.config);
+  const db = await openDatabase({ url: cfg.database.url, dataDir: cfg.data_dir, poolSize: 1 });
+  try {
+    await saveUser(db, name, password);
+  } finally {
+    await db.close();
+  }
+  process.stdout.write(`user ${name} saved\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'serve') return await serve(rest);
+    if (command === 'user' && rest[0] === 'add') return await userAdd(rest.slice(1));
+    if (command === 'user' && (rest[0] === '--help' || rest[0] === '-h' || rest.length === 0)) {
+      return void process.stdout.write(USER_ADD_USAGE);
+    }
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      return void process.stdout.write(USAGE);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) fail((error as Error).message);
+    throw error;
+  }
+  fail(`unknown command "${argv.join(' ')}"\n\n${USAGE}`);
+}
+
+if (import.meta.main) await main(process.argv.slice(2));

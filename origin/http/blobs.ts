@@ -1,0 +1,89 @@
+// GET/HEAD/DELETE /v2/{name}/blobs/{digest}. Blob bodies go from the store's Node stream to the
+// Node response directly: Web streams in between cost about a fifth of the throughput.
+import { pipeline } from 'node:stream/promises';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { parseRange } from '../../shared/byte-range.ts';
+import { OciFailure, ociError } from '../../shared/errors.ts';
+import { findRepositoryBlob, unlinkBlob } from '../metadata/blobs.ts';
+import { parseDigestParam } from '../registry/uploads.ts';
+import type { Services } from '../services.ts';
+import type { AppContext } from './context.ts';
+
+async function visibleSize(s: Services, name: string, digest: string): Promise<number> {
+  const cached = await s.cache.getBlobSize(name, digest);
+  if (cached !== undefined) return cached;
+  const blob = await findRepositoryBlob(s.db, name, digest);
+  if (!blob) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  await s.cache.setBlobSize(name, digest, blob.size);
+  return blob.size;
+}
+
+function checkedDigest(value: string): string {
+  const digest = parseDigestParam(value);
+  if (!digest.ok) throw new OciFailure(digest.error);
+  return digest.value.value;
+}
+
+export async function getBlob(
+  c: AppContext,
+  s: Services,
+  name: string,
+  digestParam: string,
+): Promise<Response> {
+  const digest = checkedDigest(digestParam);
+  const size = await visibleSize(s, name, digest);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest,
+    ETag: `"${digest}"`,
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'max-age=31536000, immutable',
+    'Docker-Distribution-API-Version': 'registry/2.0',
+  };
+  if (c.req.header('if-none-match') === `"${digest}"`) return c.body(null, 304, headers);
+  const range = parseRange(c.req.header('range'), size);
+  if (range.kind === 'unsatisfiable') {
+    throw new OciFailure(
+      ociError('SIZE_INVALID', {
+        status: 416,
+        message: `range not satisfiable: ${c.req.header('range')} (blob is ${size} bytes)`,
+        headers: { 'Content-Range': `bytes */${size}` },
+      }),
+    );
+  }
+  const status = range.kind === 'range' ? 206 : 200;
+  const length = range.kind === 'range' ? range.end - range.start + 1 : size;
+  headers['Content-Length'] = String(length);
+  if (range.kind === 'range') headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+  if (c.req.method === 'HEAD') return c.body(null, status, headers);
+
+  const stream = await s.store.read(digest, range.kind === 'range' ? range : undefined);
+  if (!stream) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  const out = c.env.outgoing;
+  const direct = { status, bytes: 0 };
+  c.set('direct', direct);
+  out.writeHead(status, headers);
+  stream.on('data', (chunk: Uint8Array) => {
+    direct.bytes += chunk.byteLength;
+  });
+  try {
+    await pipeline(stream, out);
+  } catch (error) {
+    // The client went away mid-body; nothing more can be said to it.
+    s.log.debug({ err: error, digest }, 'blob transfer ended early');
+  }
+  return RESPONSE_ALREADY_SENT;
+}
+
+export async function deleteBlob(
+  c: AppContext,
+  s: Services,
+  name: string,
+  digestParam: string,
+): Promise<Response> {
+  const digest = checkedDigest(digestParam);
+  const removed = await unlinkBlob(s.db, name, digest);
+  await s.cache.deleteBlob(name, digest);
+  if (!removed) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  return c.body(null, 202, { 'Docker-Content-Digest': digest, 'Content-Length': '0' });
+}

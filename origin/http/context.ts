@@ -1,0 +1,30 @@
+// The Hono environment of the origin: Node bindings plus what middlewares add to a request.
+import type { HttpBindings } from '@hono/node-server';
+import type { Context } from 'hono';
+import type { RepositoryAction } from '../../shared/scope.ts';
+
+export interface Principal {
+  /** null for an anonymous caller. */
+  readonly user: string | null;
+  readonly via: 'anonymous' | 'basic' | 'bearer';
+  can(repository: string, action: RepositoryAction): boolean;
+}
+
+/** What a handler that wrote straight to the Node response reports for logs and metrics. */
+export interface DirectResponse {
+  status: number;
+  bytes: number;
+}
+
+export type AppEnv = {
+  Bindings: HttpBindings;
+  Variables: {
+    requestId: string;
+    routeLabel: string;
+    principal: Principal;
+    direct: DirectResponse | undefined;
+    bytesIn: number;
+  };
+};
+
+export type AppContext = Context<AppEnv>;

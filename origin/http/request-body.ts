@@ -1,0 +1,51 @@
+// Request bodies straight from the Node request: streamed for blobs, bounded for manifests.
+import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import type { AppContext } from './context.ts';
+
+/** True when the request carries a body (a non-zero length, or chunked encoding). */
+export function hasBody(c: AppContext): boolean {
+  const length = c.req.header('content-length');
+  if (length !== undefined) return Number(length) > 0;
+  return c.req.header('transfer-encoding') !== undefined;
+}
+
+export function contentLength(c: AppContext): number | undefined {
+  const value = c.req.header('content-length');
+  if (value === undefined || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** The body as it arrives, counted into the request's bytes-in. */
+export async function* bodyStream(c: AppContext): AsyncIterable<Uint8Array> {
+  let received = 0;
+  try {
+    for await (const chunk of c.env.incoming as AsyncIterable<Uint8Array>) {
+      received += chunk.byteLength;
+      yield chunk;
+    }
+  } finally {
+    c.set('bytesIn', received);
+  }
+}
+
+/** Reads a body of at most `limit` bytes into memory; a larger one is refused with 413. */
+export async function readBoundedBody(c: AppContext, limit: number): Promise<Result<Uint8Array>> {
+  const tooLarge = () =>
+    fail<Uint8Array>(
+      ociError('SIZE_INVALID', {
+        status: 413,
+        message: `body exceeds the limit of ${limit} bytes`,
+        detail: { limit },
+      }),
+    );
+  const declared = contentLength(c);
+  if (declared !== undefined && declared > limit) return tooLarge();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of bodyStream(c)) {
+    total += chunk.byteLength;
+    if (total > limit) return tooLarge();
+    chunks.push(chunk);
+  }
+  return ok(Buffer.concat(chunks, total));
+}

@@ -1,0 +1,112 @@
+// One SQL dialect (PostgreSQL) on two engines: PGlite embedded in the process (the default) and
+// a PostgreSQL server through a pg pool. Everything above this module sees only `Database`.
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { migrate } from './migrations.ts';
+
+export interface Queryable {
+  query<T extends object>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Queryable {
+  readonly engine: 'pglite' | 'postgres';
+  /** Runs `work` in one transaction: committed when it returns, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** postgres:// URL; absent means PGlite under `dataDir`. */
+  url?: string | undefined;
+  dataDir: string;
+  poolSize: number;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const db = options.url ? openPostgres(options.url, options.poolSize) : await openPglite(options.dataDir);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const lite = await PGlite.create(`${dataDir}/pglite`);
+  return {
+    engine: 'pglite',
+    async query<T extends object>(sql: string, params: readonly unknown[] = []) {
+      return (await lite.query<T>(sql, params as unknown[])).rows;
+    },
+    transaction: (work) =>
+      lite.transaction((tx) =>
+        work({
+          async query<T extends object>(sql: string, params: readonly unknown[] = []) {
+            return (await tx.query<T>(sql, params as unknown[])).rows;
+          },
+        }),
+      ),
+    async ping() {
+      try {
+        await lite.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => lite.close(),
+  };
+}
+
+// int8 and numeric arrive as strings from pg; sizes fit a JS number (< 2^53), as PGlite returns them.
+const INT8_OID = 20;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return {
+    engine: 'postgres',
+    async query<T extends object>(sql: string, params: readonly unknown[] = []) {
+      return (await pool.query<T>(sql, params as unknown[])).rows;
+    },
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          async query<T extends object>(sql: string, params: readonly unknown[] = []) {
+            return (await client.query<T>(sql, params as unknown[])).rows;
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      try {
+        await pool.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,182 @@
+// Manifests, their references, tags and referrers. A manifest put with its references and its
+// tag is one transaction (see putManifest), so a reader never sees a half-written manifest.
+import type { Queryable } from './database.ts';
+
+export interface ManifestRecord {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  readonly artifactType: string | null;
+  readonly configDigest: string | null;
+  readonly subjectDigest: string | null;
+  readonly annotations: Readonly<Record<string, string>> | null;
+}
+
+export interface ManifestReference {
+  readonly digest: string;
+  readonly kind: 'blob' | 'manifest';
+}
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: number;
+  artifact_type: string | null;
+  config_digest: string | null;
+  subject_digest: string | null;
+  annotations: Record<string, string> | null;
+}
+
+const toRecord = (row: ManifestRow): ManifestRecord => ({
+  digest: row.digest,
+  mediaType: row.media_type,
+  size: row.size,
+  artifactType: row.artifact_type,
+  configDigest: row.config_digest,
+  subjectDigest: row.subject_digest,
+  annotations: row.annotations,
+});
+
+const MANIFEST_COLUMNS =
+  'm.digest, m.media_type, m.size, m.artifact_type, m.config_digest, m.subject_digest, m.annotations';
+
+export async function findManifest(
+  q: Queryable,
+  repository: string,
+  digest: string,
+): Promise<ManifestRecord | null> {
+  const rows = await q.query<ManifestRow>(
+    `SELECT ${MANIFEST_COLUMNS} FROM manifests m JOIN repositories r ON r.id = m.repository_id
+      WHERE r.name = $1 AND m.digest = $2`,
+    [repository, digest],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function findTaggedManifest(
+  q: Queryable,
+  repository: string,
+  tag: string,
+): Promise<ManifestRecord | null> {
+  const rows = await q.query<ManifestRow>(
+    `SELECT ${MANIFEST_COLUMNS} FROM tags t
+       JOIN repositories r ON r.id = t.repository_id
+       JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+      WHERE r.name = $1 AND t.name = $2`,
+    [repository, tag],
+  );
+  return rows[0] ? toRecord(rows[0]) : null;
+}
+
+export async function existingManifests(
+  q: Queryable,
+  repositoryId: number,
+  digests: readonly string[],
+): Promise<Set<string>> {
+  if (digests.length === 0) return new Set();
+  const rows = await q.query<{ digest: string }>(
+    'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[])',
+    [repositoryId, digests],
+  );
+  return new Set(rows.map((r) => r.digest));
+}
+
+/** Stores the manifest (idempotent for the same digest), its references, and moves the tag. */
+export async function putManifest(
+  tx: Queryable,
+  repositoryId: number,
+  record: ManifestRecord,
+  references: readonly ManifestReference[],
+  tag: string | undefined,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, config_digest, subject_digest, annotations)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository_id, digest) DO NOTHING`,
+    [
+      repositoryId,
+      record.digest,
+      record.mediaType,
+      record.size,
+      record.artifactType,
+      record.configDigest,
+      record.subjectDigest,
+      record.annotations === null ? null : JSON.stringify(record.annotations),
+    ],
+  );
+  if (references.length > 0) {
+    await tx.query(
+      `INSERT INTO manifest_references (repository_id, manifest_digest, child_digest, child_kind)
+       SELECT $1, $2, ref.digest, ref.kind FROM unnest($3::text[], $4::text[]) AS ref (digest, kind)
+       ON CONFLICT DO NOTHING`,
+      [repositoryId, record.digest, references.map((r) => r.digest), references.map((r) => r.kind)],
+    );
+  }
+  if (tag !== undefined) {
+    await tx.query(
+      `INSERT INTO tags (repository_id, name, manifest_digest) VALUES ($1, $2, $3)
+       ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = now()`,
+      [repositoryId, tag, record.digest],
+    );
+  }
+}
+
+/** Deletes the manifest; its tags and reference edges go with it (ON DELETE CASCADE). Returns the tags removed. */
+export async function deleteManifest(
+  q: Queryable,
+  repository: string,
+  digest: string,
+): Promise<string[] | null> {
+  const tags = await q.query<{ name: string }>(
+    `SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id
+      WHERE r.name = $1 AND t.manifest_digest = $2`,
+    [repository, digest],
+  );
+  const deleted = await q.query(
+    `DELETE FROM manifests m USING repositories r
+      WHERE r.id = m.repository_id AND r.name = $1 AND m.digest = $2 RETURNING m.digest`,
+    [repository, digest],
+  );
+  return deleted.length > 0 ? tags.map((t) => t.name) : null;
+}
+
+/** Removes a tag; returns the digest it pointed to, or null when there was no such tag. */
+export async function deleteTag(q: Queryable, repository: string, tag: string): Promise<string | null> {
+  const rows = await q.query<{ manifest_digest: string }>(
+    `DELETE FROM tags t USING repositories r
+      WHERE r.id = t.repository_id AND r.name = $1 AND t.name = $2 RETURNING t.manifest_digest`,
+    [repository, tag],
+  );
+  return rows[0]?.manifest_digest ?? null;
+}
+
+/** Tags in byte order after `last`; null when the repository does not exist. */
+export async function listTags(
+  q: Queryable,
+  repository: string,
+  limit: number,
+  last: string | undefined,
+): Promise<string[] | null> {
+  const repo = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [repository]);
+  if (!repo[0]) return null;
+  const rows = await q.query<{ name: string }>(
+    `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name COLLATE "C" > $2::text COLLATE "C")
+      ORDER BY name COLLATE "C" LIMIT $3`,
+    [repo[0].id, last ?? null, limit],
+  );
+  return rows.map((r) => r.name);
+}
+
+export async function listReferrers(
+  q: Queryable,
+  repository: string,
+  subjectDigest: string,
+  artifactType: string | undefined,
+): Promise<ManifestRecord[]> {
+  const rows = await q.query<ManifestRow>(
+    `SELECT ${MANIFEST_COLUMNS} FROM manifests m JOIN repositories r ON r.id = m.repository_id
+      WHERE r.name = $1 AND m.subject_digest = $2 AND ($3::text IS NULL OR m.artifact_type = $3::text)
+      ORDER BY m.created_at, m.digest`,
+    [repository, subjectDigest, artifactType ?? null],
+  );
+  return rows.map(toRecord);
+}

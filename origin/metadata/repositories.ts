@@ -1,0 +1,33 @@
+// Repositories: created on first write, listed for the catalog.
+import type { Queryable } from './database.ts';
+
+export async function ensureRepository(q: Queryable, name: string): Promise<number> {
+  const inserted = await q.query<{ id: number }>(
+    'INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id',
+    [name],
+  );
+  if (inserted[0]) return inserted[0].id;
+  const existing = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [name]);
+  return (existing[0] as { id: number }).id;
+}
+
+export async function findRepositoryId(q: Queryable, name: string): Promise<number | null> {
+  const rows = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [name]);
+  return rows[0]?.id ?? null;
+}
+
+/** Repositories holding at least one manifest, in byte order, after `last`. */
+export async function listRepositories(
+  q: Queryable,
+  limit: number,
+  last: string | undefined,
+): Promise<string[]> {
+  const rows = await q.query<{ name: string }>(
+    `SELECT r.name FROM repositories r
+      WHERE ($1::text IS NULL OR r.name COLLATE "C" > $1::text COLLATE "C")
+        AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+      ORDER BY r.name COLLATE "C" LIMIT $2`,
+    [last ?? null, limit],
+  );
+  return rows.map((r) => r.name);
+}

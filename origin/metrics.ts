@@ -1,0 +1,42 @@
+// Prometheus metrics of the origin (served at /metrics).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'registry_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'registry_http_request_duration_seconds',
+    help: 'HTTP request duration by route and method',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({
+    name: 'registry_http_request_bytes_total',
+    help: 'Bytes received in request bodies',
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'registry_http_response_bytes_total',
+    help: 'Bytes sent in response bodies',
+    registers: [this.registry],
+  });
+  readonly uploadSessions: Gauge;
+
+  constructor(countUploads: () => Promise<number>) {
+    this.uploadSessions = new Gauge({
+      name: 'registry_upload_sessions',
+      help: 'Upload sessions in progress',
+      registers: [this.registry],
+      async collect() {
+        this.set(await countUploads());
+      },
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

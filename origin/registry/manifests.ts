@@ -1,0 +1,170 @@
+// Manifest operations over metadata, blob store and cache: get, put (validated, with its
+// references checked and tag moved in one transaction), delete, referrers.
+import { digestOf, parseDigest } from '../../shared/digest.ts';
+import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import { MediaType } from '../../shared/media-types.ts';
+import { parseReference } from '../../shared/reference.ts';
+import type { CachedManifest, MetadataCache } from '../cache/metadata-cache.ts';
+import { visibleBlobs } from '../metadata/blobs.ts';
+import type { Database } from '../metadata/database.ts';
+import {
+  deleteManifest,
+  deleteTag,
+  existingManifests,
+  findManifest,
+  findTaggedManifest,
+  listReferrers,
+  type ManifestRecord,
+  putManifest,
+} from '../metadata/manifests.ts';
+import { ensureRepository } from '../metadata/repositories.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { parseManifest } from './manifest-parser.ts';
+
+export interface PutResult {
+  readonly digest: string;
+  readonly subjectDigest: string | null;
+}
+
+export class Manifests {
+  private readonly db: Database;
+  private readonly store: BlobStore;
+  private readonly cache: MetadataCache;
+
+  constructor(db: Database, store: BlobStore, cache: MetadataCache) {
+    this.db = db;
+    this.store = store;
+    this.cache = cache;
+  }
+
+  async get(repository: string, reference: string): Promise<Result<CachedManifest>> {
+    const ref = parseReference(reference);
+    if (!ref) return fail(invalidReference(reference));
+    let digest = ref.kind === 'digest' ? ref.digest : await this.cache.getTag(repository, ref.tag);
+    if (digest) {
+      const cached = await this.cache.getManifest(repository, digest);
+      if (cached) return ok(cached);
+    }
+    const record =
+      ref.kind === 'digest'
+        ? await findManifest(this.db, repository, ref.digest)
+        : await findTaggedManifest(this.db, repository, ref.tag);
+    if (!record) return fail(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    digest = record.digest;
+    const bytes = await this.store.getManifest(repository, digest);
+    if (!bytes) return fail(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    const manifest = { record, bytes };
+    await this.cache.setManifest(repository, manifest);
+    if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest);
+    return ok(manifest);
+  }
+
+  async put(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    contentType: string | undefined,
+  ): Promise<Result<PutResult>> {
+    const ref = parseReference(reference);
+    if (!ref) return fail(invalidReference(reference));
+    const parsed = parseManifest(bytes, contentType);
+    if (!parsed.ok) return parsed;
+    const manifest = parsed.value;
+
+    let digest = await digestOf(bytes, 'sha256');
+    if (ref.kind === 'digest') {
+      const wanted = parseDigest(ref.digest);
+      if (wanted.ok && wanted.digest.algorithm !== 'sha256')
+        digest = await digestOf(bytes, wanted.digest.algorithm);
+      if (digest !== ref.digest) {
+        return fail(
+          ociError('DIGEST_INVALID', {
+            message: 'manifest digest does not match the reference',
+            detail: { expected: ref.digest, actual: digest },
+          }),
+        );
+      }
+    }
+    const record: ManifestRecord = {
+      digest,
+      mediaType: manifest.mediaType,
+      size: bytes.byteLength,
+      artifactType: manifest.artifactType,
+      configDigest: manifest.configDigest,
+      subjectDigest: manifest.subjectDigest,
+      annotations: manifest.annotations,
+    };
+    // Content-addressed bytes first: harmless if the transaction below fails (GC removes them).
+    await this.store.putManifest(repository, digest, bytes);
+    const missing = await this.db.transaction(async (tx) => {
+      const repositoryId = await ensureRepository(tx, repository);
+      const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
+      const children = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+      const seenBlobs = await visibleBlobs(tx, repositoryId, blobs);
+      const seenChildren = await existingManifests(tx, repositoryId, children);
+      const absent = [
+        ...blobs.filter((d) => !seenBlobs.has(d)),
+        ...children.filter((d) => !seenChildren.has(d)),
+      ];
+      if (absent.length > 0) return absent;
+      await putManifest(
+        tx,
+        repositoryId,
+        record,
+        manifest.references,
+        ref.kind === 'tag' ? ref.tag : undefined,
+      );
+      return [];
+    });
+    if (missing.length > 0) {
+      return fail(
+        ociError('MANIFEST_BLOB_UNKNOWN', {
+          message: `manifest references ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} unknown to the repository`,
+          detail: { digests: missing },
+        }),
+      );
+    }
+    if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest);
+    await this.cache.setManifest(repository, { record, bytes });
+    return ok({ digest, subjectDigest: record.subjectDigest });
+  }
+
+  /** By tag: removes the tag. By digest: removes the manifest and every tag pointing to it. */
+  async delete(repository: string, reference: string): Promise<Result<void>> {
+    const ref = parseReference(reference);
+    if (!ref) return fail(invalidReference(reference));
+    const unknown = fail<void>(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    if (ref.kind === 'tag') {
+      const removed = await deleteTag(this.db, repository, ref.tag);
+      await this.cache.deleteTag(repository, ref.tag);
+      return removed === null ? unknown : ok(undefined);
+    }
+    const removed = await this.db.transaction((tx) => deleteManifest(tx, repository, ref.digest));
+    await this.cache.deleteManifest(repository, ref.digest);
+    return removed === null ? unknown : ok(undefined);
+  }
+
+  /** An OCI index of the manifests whose subject is `digest`, optionally of one artifact type. */
+  async referrers(repository: string, digest: string, artifactType: string | undefined): Promise<string> {
+    const records = await listReferrers(this.db, repository, digest, artifactType);
+    return JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: records.map((r) => ({
+        mediaType: r.mediaType,
+        digest: r.digest,
+        size: r.size,
+        ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    });
+  }
+}
+
+function invalidReference(reference: string) {
+  return ociError('MANIFEST_INVALID', {
+    status: 400,
+    message: `invalid reference "${reference}": expected a tag or a digest`,
+    detail: { reference },
+  });
+}

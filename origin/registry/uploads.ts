@@ -1,0 +1,261 @@
+// Blob uploads: monolithic, streamed and chunked, resumable, cancellable, mountable.
+// The confirmed size lives in the database, the bytes in the blob store. The running hash lives
+// in this process; a request that lands on another process (or after a restart) rebuilds it by
+// reading the staged bytes back, so an upload resumes anywhere.
+import { createHash, type Hash, randomUUID } from 'node:crypto';
+import { type Digest, type DigestAlgorithm, parseDigest } from '../../shared/digest.ts';
+import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
+import { findRepositoryBlob, linkBlob } from '../metadata/blobs.ts';
+import type { Database } from '../metadata/database.ts';
+import { ensureRepository } from '../metadata/repositories.ts';
+import {
+  createUploadSession,
+  deleteUploadSession,
+  expiredUploadSessions,
+  findUploadSession,
+  recordUploadSize,
+  type UploadSession,
+} from '../metadata/uploads.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+
+export interface ChunkRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+interface HashState {
+  readonly hash: Hash;
+  size: number;
+}
+
+export const uploadLocation = (repository: string, id: string): string =>
+  `/v2/${repository}/blobs/uploads/${id}`;
+
+/** The `Range` header value of an upload holding `size` bytes (distribution's convention: 0-0 when empty). */
+export const uploadRange = (size: number): string => `0-${Math.max(0, size - 1)}`;
+
+export class Uploads {
+  private readonly hashes = new Map<string, HashState>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly db: Database;
+  private readonly store: BlobStore;
+
+  constructor(db: Database, store: BlobStore) {
+    this.db = db;
+    this.store = store;
+  }
+
+  async start(repository: string): Promise<UploadSession> {
+    const id = randomUUID();
+    await this.store.createUpload(id);
+    const repositoryId = await ensureRepository(this.db, repository);
+    await createUploadSession(this.db, id, repositoryId);
+    this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
+    return { id, repository, repositoryId, size: 0, createdAt: new Date() };
+  }
+
+  async status(repository: string, id: string): Promise<Result<UploadSession>> {
+    const session = isUuid(id) ? await findUploadSession(this.db, repository, id) : null;
+    return session ? ok(session) : fail(ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id } }));
+  }
+
+  /** Appends a PATCH body. With `range` (chunked upload) it must start where the upload ends. */
+  async append(
+    repository: string,
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    range: ChunkRange | undefined,
+    contentLength: number | undefined,
+  ): Promise<Result<UploadSession>> {
+    return this.exclusive(id, async () => {
+      const found = await this.status(repository, id);
+      if (!found.ok) return found;
+      const session = found.value;
+      if (range) {
+        if (range.start !== session.size) return fail(outOfOrder(session));
+        if (contentLength !== undefined && range.end - range.start + 1 !== contentLength) {
+          return fail(
+            ociError('SIZE_INVALID', {
+              message: `Content-Range covers ${range.end - range.start + 1} bytes but Content-Length is ${contentLength}`,
+            }),
+          );
+        }
+      }
+      const written = await this.write(session, body);
+      if (!written.ok) return written;
+      const expected = range
+        ? range.end + 1
+        : contentLength !== undefined
+          ? session.size + contentLength
+          : undefined;
+      if (expected !== undefined && written.value.size !== expected) {
+        return fail(
+          ociError('SIZE_INVALID', { message: `expected ${expected} bytes, received ${written.value.size}` }),
+        );
+      }
+      return written;
+    });
+  }
+
+  /** Finishes an upload: optional last chunk, digest verification, commit, link to the repository. */
+  async complete(
+    repository: string,
+    id: string,
+    digestParam: string | undefined,
+    body: AsyncIterable<Uint8Array> | undefined,
+    range: ChunkRange | undefined,
+  ): Promise<Result<{ digest: string; size: number }>> {
+    return this.exclusive(id, async () => {
+      const found = await this.status(repository, id);
+      if (!found.ok) return found;
+      let session = found.value;
+      const parsed = parseDigestParam(digestParam);
+      if (!parsed.ok) return parsed;
+      if (range && range.start !== session.size) return fail(outOfOrder(session));
+      if (body) {
+        const written = await this.write(session, body);
+        if (!written.ok) return written;
+        session = written.value;
+      }
+      const actual = await this.digestOf(session, parsed.value.algorithm);
+      if (actual !== parsed.value.value) {
+        await this.discard(session.id);
+        return fail(
+          ociError('DIGEST_INVALID', {
+            message: 'provided digest did not match uploaded content',
+            detail: { expected: parsed.value.value, actual },
+          }),
+        );
+      }
+      await this.store.commitUpload(session.id, actual);
+      await this.db.transaction(async (tx) => {
+        await linkBlob(tx, session.repositoryId, actual, session.size);
+        await deleteUploadSession(tx, session.id);
+      });
+      this.hashes.delete(session.id);
+      return ok({ digest: actual, size: session.size });
+    });
+  }
+
+  async cancel(repository: string, id: string): Promise<Result<void>> {
+    return this.exclusive(id, async () => {
+      const found = await this.status(repository, id);
+      if (!found.ok) return found;
+      await this.discard(id);
+      return ok(undefined);
+    });
+  }
+
+  /** Cross-repository mount: links a blob the caller may read in `from` into `repository`. */
+  async mount(repository: string, from: string, digest: string): Promise<boolean> {
+    const source = await findRepositoryBlob(this.db, from, digest);
+    if (!source || !(await this.store.stat(digest))) return false;
+    const repositoryId = await ensureRepository(this.db, repository);
+    await linkBlob(this.db, repositoryId, digest, source.size);
+    return true;
+  }
+
+  /** Removes sessions idle for longer than `idleMs` and their staged data. */
+  async purgeExpired(idleMs: number): Promise<number> {
+    const expired = await expiredUploadSessions(this.db, idleMs);
+    for (const id of expired) await this.exclusive(id, () => this.discard(id));
+    return expired.length;
+  }
+
+  private async discard(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await deleteUploadSession(this.db, id);
+    await this.store.abortUpload(id);
+  }
+
+  private async write(
+    session: UploadSession,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<Result<UploadSession>> {
+    const state = await this.hashState(session);
+    async function* hashing(source: AsyncIterable<Uint8Array>) {
+      for await (const chunk of source) {
+        state.hash.update(chunk);
+        yield chunk;
+      }
+    }
+    const result = await this.store.writeUpload(session.id, session.size, hashing(body));
+    await recordUploadSize(this.db, session.id, result.size);
+    if (!result.ok) {
+      // The hash saw bytes that may not have reached storage: rebuild it next time.
+      this.hashes.delete(session.id);
+      return fail(
+        ociError('BLOB_UPLOAD_INVALID', { message: `upload interrupted: ${result.cause.message}` }),
+      );
+    }
+    state.size = result.size;
+    return ok({ ...session, size: result.size });
+  }
+
+  private async hashState(session: UploadSession): Promise<HashState> {
+    const cached = this.hashes.get(session.id);
+    if (cached && cached.size === session.size) return cached;
+    const hash = await this.hashStaged(session, 'sha256');
+    const state = { hash, size: session.size };
+    this.hashes.set(session.id, state);
+    return state;
+  }
+
+  private async digestOf(session: UploadSession, algorithm: DigestAlgorithm): Promise<string> {
+    const hash =
+      algorithm === 'sha256'
+        ? (await this.hashState(session)).hash.copy()
+        : await this.hashStaged(session, algorithm);
+    return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  private async hashStaged(session: UploadSession, algorithm: DigestAlgorithm): Promise<Hash> {
+    const hash = createHash(algorithm);
+    if (session.size === 0) return hash;
+    for await (const chunk of this.store.readUpload(session.id, session.size))
+      hash.update(chunk as Uint8Array);
+    return hash;
+  }
+
+  // Requests on one upload run one at a time in this process.
+  private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    this.locks.set(id, current);
+    try {
+      return await current;
+    } finally {
+      if (this.locks.get(id) === current) this.locks.delete(id);
+    }
+  }
+}
+
+function outOfOrder(session: UploadSession): OciError {
+  return ociError('BLOB_UPLOAD_INVALID', {
+    status: 416,
+    message: `chunk out of order: the upload holds ${session.size} bytes`,
+    headers: {
+      Range: uploadRange(session.size),
+      Location: uploadLocation(session.repository, session.id),
+      'Docker-Upload-UUID': session.id,
+    },
+  });
+}
+
+export function parseDigestParam(value: string | undefined): Result<Digest> {
+  if (!value) return fail(ociError('DIGEST_INVALID', { message: 'the digest query parameter is required' }));
+  const parsed = parseDigest(value);
+  if (parsed.ok) return ok(parsed.digest);
+  return fail(
+    ociError(parsed.reason === 'unsupported-algorithm' ? 'UNSUPPORTED' : 'DIGEST_INVALID', {
+      status: 400,
+      message:
+        parsed.reason === 'unsupported-algorithm'
+          ? `digest algorithm not supported (sha256 and sha512 are): ${value}`
+          : `invalid digest: ${value}`,
+    }),
+  );
+}
+
+const isUuid = (id: string): boolean =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);

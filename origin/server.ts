@@ -1,0 +1,119 @@
+// Builds the origin from its config and runs it: services, HTTP server, background sweeps,
+// graceful shutdown (stop accepting, let in-flight uploads and pulls finish, then close).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { Permissions } from './auth/permissions.ts';
+import { TokenService } from './auth/token-service.ts';
+import { DEFAULT_USER, UserDirectory } from './auth/users.ts';
+import { InMemoryMetadataCache } from './cache/metadata-cache.ts';
+import type { Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { createLogger } from './log.ts';
+import { openDatabase } from './metadata/database.ts';
+import { countUploadSessions } from './metadata/uploads.ts';
+import { Metrics } from './metrics.ts';
+import { Manifests } from './registry/manifests.ts';
+import { Uploads } from './registry/uploads.ts';
+import type { Services } from './services.ts';
+import { FilesystemBlobStore } from './storage/filesystem.ts';
+
+export interface RunningRegistry {
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  /** Stops accepting, waits for in-flight requests (up to the shutdown timeout), then closes. */
+  close(): Promise<void>;
+}
+
+export async function buildServices(config: Config): Promise<Services> {
+  const log = createLogger(config.log.level);
+  const db = await openDatabase({
+    url: config.database.url,
+    dataDir: config.data_dir,
+    poolSize: config.database.pool_size,
+  });
+  const store = new FilesystemBlobStore(config.storage.filesystem.root);
+  const cache = new InMemoryMetadataCache();
+  const permissions = new Permissions(config.auth.access);
+  const users = await UserDirectory.create(config, db);
+  const tokens = await TokenService.create(db, {
+    issuer: config.auth.issuer,
+    service: config.auth.service,
+    lifetimeMs: config.auth.token_expiry,
+    permissions,
+  });
+  return {
+    config,
+    db,
+    store,
+    cache,
+    uploads: new Uploads(db, store),
+    manifests: new Manifests(db, store, cache),
+    users,
+    permissions,
+    tokens,
+    metrics: new Metrics(() => countUploadSessions(db)),
+    log,
+  };
+}
+
+export async function startRegistry(config: Config): Promise<RunningRegistry> {
+  const services = await buildServices(config);
+  const { log } = services;
+  if (await services.users.usesDefaultCredentials()) {
+    log.warn(
+      `no users configured: accepting the default ${DEFAULT_USER.name}/${DEFAULT_USER.password}; ` +
+        'add users (registry user add, auth.users or auth.htpasswd) before exposing this registry',
+    );
+  }
+  const app = createApp(services);
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.http.host }) as Server;
+  // Large layers take long: no request timeout; idle keep-alive connections close after 65 s.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+
+  const inFlight = new Set<Promise<void>>();
+  server.on('request', (_req, res) => {
+    const done = new Promise<void>((resolve) => res.on('close', () => resolve()));
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  log.info(
+    { addr: url, database: services.db.engine, storage: config.storage.backend },
+    'registry listening',
+  );
+
+  const sweep = setInterval(() => {
+    services.uploads
+      .purgeExpired(config.uploads.expiry)
+      .then((n) => n > 0 && log.info({ removed: n }, 'expired upload sessions removed'))
+      .catch((error: unknown) => log.error({ err: error }, 'upload expiry sweep failed'));
+  }, config.uploads.purge_interval);
+  sweep.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(sweep);
+      server.close();
+      server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) =>
+        setTimeout(resolve, config.http.shutdown_timeout).unref(),
+      );
+      await Promise.race([Promise.all(inFlight), deadline]);
+      server.closeAllConnections();
+      await services.db.close();
+      log.info('registry stopped');
+    })();
+    return closing;
+  };
+  return { url, port, services, close };
+}

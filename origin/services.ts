@@ -1,0 +1,26 @@
+// Everything a request handler may use, built once at startup (see server.ts).
+import type { Logger } from 'pino';
+import type { Permissions } from './auth/permissions.ts';
+import type { TokenService } from './auth/token-service.ts';
+import type { UserDirectory } from './auth/users.ts';
+import type { MetadataCache } from './cache/metadata-cache.ts';
+import type { Config } from './config.ts';
+import type { Database } from './metadata/database.ts';
+import type { Metrics } from './metrics.ts';
+import type { Manifests } from './registry/manifests.ts';
+import type { Uploads } from './registry/uploads.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+
+export interface Services {
+  readonly config: Config;
+  readonly db: Database;
+  readonly store: BlobStore;
+  readonly cache: MetadataCache;
+  readonly uploads: Uploads;
+  readonly manifests: Manifests;
+  readonly users: UserDirectory;
+  readonly permissions: Permissions;
+  readonly tokens: TokenService;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
