@@ -114,7 +114,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.use('*', observe(s));
   app.use('/v2/*', async (c, next) => {
     await next();
-    if (!c.get('direct')) c.res.headers.set('Docker-Distribution-API-Version', 'registry/2.0');
+    if (!c.get('sentDirectly')) c.res.headers.set('Docker-Distribution-API-Version', 'registry/2.0');
   });
   app.get('/healthz', (c) => healthz(c));
   app.get('/readyz', (c) => readyz(c, s));

@@ -60,12 +60,8 @@ export async function getBlob(
   const stream = await s.store.read(digest, range.kind === 'range' ? range : undefined);
   if (!stream) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
   const out = c.env.outgoing;
-  const direct = { status, bytes: 0 };
-  c.set('direct', direct);
-  out.writeHead(status, headers);
-  stream.on('data', (chunk: Uint8Array) => {
-    direct.bytes += chunk.byteLength;
-  });
+  c.set('sentDirectly', true);
+  out.writeHead(status, { ...headers, 'X-Request-Id': c.get('requestId') });
   try {
     await pipeline(stream, out);
   } catch (error) {

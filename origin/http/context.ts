@@ -10,19 +10,14 @@ export interface Principal {
   can(repository: string, action: RepositoryAction): boolean;
 }
 
-/** What a handler that wrote straight to the Node response reports for logs and metrics. */
-export interface DirectResponse {
-  status: number;
-  bytes: number;
-}
-
 export type AppEnv = {
   Bindings: HttpBindings;
   Variables: {
     requestId: string;
     routeLabel: string;
     principal: Principal;
-    direct: DirectResponse | undefined;
+    /** Set by handlers that wrote straight to the Node response (blob bodies). */
+    sentDirectly: boolean;
     bytesIn: number;
   };
 };

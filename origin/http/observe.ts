@@ -1,4 +1,6 @@
-// Per request: an id, one JSON log line, and the Prometheus request metrics.
+// Per request: an id, one JSON log line, and the Prometheus request metrics. Both are recorded
+// when the Node response closes, so that durations and byte counts (headers included) cover
+// streamed bodies.
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Services } from '../services.ts';
@@ -11,33 +13,40 @@ export function observe(s: Services): MiddlewareHandler<AppEnv> {
     c.set('requestId', requestId);
     c.set('routeLabel', 'other');
     c.set('bytesIn', 0);
-    c.set('direct', undefined);
+    c.set('sentDirectly', false);
+    const out = c.env.outgoing;
+    // HTTP/1.1 answers one request at a time per connection: the socket's counter tells the bytes sent.
+    const socket = c.env.incoming.socket;
+    const writtenBefore = socket.bytesWritten;
+    out.once('close', () => {
+      const status = out.statusCode;
+      const completed = out.writableFinished;
+      const bytesOut = socket.bytesWritten - writtenBefore;
+      const seconds = (performance.now() - started) / 1000;
+      const route = c.get('routeLabel');
+      const method = c.req.method;
+      s.metrics.requests.inc({ route, method, status: String(status) });
+      s.metrics.duration.observe({ route, method }, seconds);
+      s.metrics.bytesIn.inc(c.get('bytesIn'));
+      s.metrics.bytesOut.inc(bytesOut);
+      s.log.info(
+        {
+          request_id: requestId,
+          method,
+          path: c.req.path,
+          route,
+          status,
+          ...(completed ? {} : { aborted: true }),
+          duration_ms: Math.round(seconds * 10_000) / 10,
+          bytes_in: c.get('bytesIn'),
+          bytes_out: bytesOut,
+          user: c.get('principal')?.user ?? null,
+          user_agent: c.req.header('user-agent'),
+        },
+        'request',
+      );
+    });
     await next();
-    const direct = c.get('direct');
-    if (!direct) c.res.headers.set('X-Request-Id', requestId);
-    const status = direct?.status ?? c.res.status;
-    const bytesOut = direct?.bytes ?? Number(c.res.headers.get('content-length') ?? 0);
-    const seconds = (performance.now() - started) / 1000;
-    const route = c.get('routeLabel');
-    const method = c.req.method;
-    s.metrics.requests.inc({ route, method, status: String(status) });
-    s.metrics.duration.observe({ route, method }, seconds);
-    s.metrics.bytesIn.inc(c.get('bytesIn'));
-    if (c.req.method !== 'HEAD') s.metrics.bytesOut.inc(bytesOut);
-    s.log.info(
-      {
-        request_id: requestId,
-        method,
-        path: c.req.path,
-        route,
-        status,
-        duration_ms: Math.round(seconds * 10_000) / 10,
-        bytes_in: c.get('bytesIn'),
-        bytes_out: bytesOut,
-        user: c.get('principal')?.user ?? null,
-        user_agent: c.req.header('user-agent'),
-      },
-      'request',
-    );
+    if (!c.get('sentDirectly')) c.res.headers.set('X-Request-Id', requestId);
   };
 }
