@@ -77,11 +77,23 @@ const schema = z
         issuer: z.string().default('registry'),
         token_expiry: duration.default(300_000),
         htpasswd: z.string().optional(),
+        login_throttle: z
+          .object({
+            max_failures: z.number().int().min(1).default(10),
+            window: duration.default(60_000),
+          })
+          .strict()
+          .default({ max_failures: 10, window: 60_000 }),
         users: z.array(userEntry).default([]),
         access: z.array(accessRule).optional(),
       })
       .strict()
-      .default({ issuer: 'registry', token_expiry: 300_000, users: [] }),
+      .default({
+        issuer: 'registry',
+        token_expiry: 300_000,
+        login_throttle: { max_failures: 10, window: 60_000 },
+        users: [],
+      }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

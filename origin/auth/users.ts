@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { LruCache } from '../cache/lru.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
+import { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, isSupportedHash, verifyPassword } from './passwords.ts';
 
 export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
@@ -13,15 +14,19 @@ export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
 // pay for scrypt every time; only successes are cached, keyed by a hash of the password.
 const VERIFIED_TTL_MS = 60_000;
 
+export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
+
 export class UserDirectory {
   private readonly fixed = new Map<string, string>();
   private readonly verified = new LruCache<string, number>(10_000);
   private readonly db: Queryable;
+  private readonly throttle: LoginThrottle;
   private defaultHash: string | undefined;
 
-  constructor(db: Queryable, fixed: Map<string, string>) {
+  constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle) {
     this.db = db;
     this.fixed = fixed;
+    this.throttle = throttle;
   }
 
   static async create(config: Config, db: Queryable): Promise<UserDirectory> {
@@ -37,7 +42,8 @@ export class UserDirectory {
       }
       fixed.set(user.name, user.password_hash);
     }
-    return new UserDirectory(db, fixed);
+    const { max_failures, window } = config.auth.login_throttle;
+    return new UserDirectory(db, fixed, new LoginThrottle(max_failures, window));
   }
 
   /** True while no user is configured anywhere and admin/secret is accepted. */
@@ -47,14 +53,24 @@ export class UserDirectory {
     return (rows[0]?.n ?? 0) === 0;
   }
 
-  async authenticate(name: string, password: string): Promise<boolean> {
+  /**
+   * Checks a user's password. `client` (the caller's address) and the name are throttled after
+   * repeated failures: `retryAfter` then says how many seconds to wait (0: wrong credentials).
+   */
+  async login(name: string, password: string, client: string): Promise<LoginResult> {
     const key = `${name}\0${createHash('sha256').update(password).digest('base64')}`;
     const until = this.verified.get(key);
-    if (until !== undefined && until > Date.now()) return true;
+    if (until !== undefined && until > Date.now()) return { ok: true };
+    const throttled = [`user:${name}`, `client:${client}`];
+    const retryAfter = this.throttle.retryAfter(throttled);
+    if (retryAfter > 0) return { ok: false, retryAfter };
     const hash = await this.hashOf(name);
-    if (hash === undefined || !(await verifyPassword(password, hash))) return false;
+    if (hash === undefined || !(await verifyPassword(password, hash))) {
+      this.throttle.recordFailure(throttled);
+      return { ok: false, retryAfter: 0 };
+    }
     this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
-    return true;
+    return { ok: true };
   }
 
   private async hashOf(name: string): Promise<string | undefined> {

@@ -101,7 +101,12 @@ async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
     throw new OciFailure(ociError('NAME_INVALID', { detail: { name: route.name } }));
   }
   const target = endpoint(s, route, c.req.method);
-  const authn = await authenticate(s, c.req.header('authorization'), target.requirement);
+  const authn = await authenticate(
+    s,
+    c.req.header('authorization'),
+    target.requirement,
+    c.env.incoming.socket.remoteAddress ?? 'unknown',
+  );
   if (!authn.ok) throw new OciFailure(authn.error);
   c.set('principal', authn.principal);
   const denied = authorize(s, authn.principal, target.requirement);

@@ -37,10 +37,30 @@ function unauthorized(
   });
 }
 
+/** Checks a password, throttled per user and client address; null when it is right. */
+export async function checkLogin(
+  services: Services,
+  user: string,
+  password: string,
+  client: string,
+  onFailure: Record<string, string>,
+): Promise<OciError | null> {
+  const login = await services.users.login(user, password, client);
+  if (login.ok) return null;
+  if (login.retryAfter > 0) {
+    return ociError('TOOMANYREQUESTS', {
+      message: `too many failed logins: retry in ${login.retryAfter} s`,
+      headers: { 'Retry-After': String(login.retryAfter) },
+    });
+  }
+  return ociError('UNAUTHORIZED', { message: 'incorrect username or password', headers: onFailure });
+}
+
 export async function authenticate(
   services: Services,
   authorization: string | undefined,
   requirement: Requirement,
+  client: string,
 ): Promise<Authentication> {
   if (!authorization) {
     return {
@@ -73,9 +93,12 @@ export async function authenticate(
   }
   if (scheme === 'basic') {
     const basic = parseBasic(credentials);
-    if (!basic || !(await services.users.authenticate(basic.user, basic.password))) {
-      return { ok: false, error: unauthorized(services, requirement, 'incorrect username or password') };
-    }
+    const refused = basic
+      ? await checkLogin(services, basic.user, basic.password, client, {
+          'WWW-Authenticate': challenge(services, requirement),
+        })
+      : unauthorized(services, requirement, 'malformed Basic credentials');
+    if (!basic || refused) return { ok: false, error: refused as OciError };
     return {
       ok: true,
       principal: {

@@ -1,13 +1,25 @@
 // GET /token (Docker token auth) and POST /token (OAuth2 password grant), plus the JWKS the
 // edge uses to verify tokens.
+import { OciFailure, ociError } from '../../shared/errors.ts';
 import { parseScopes } from '../../shared/scope.ts';
 import type { Services } from '../services.ts';
-import { parseBasic } from './authorize.ts';
+import { checkLogin, parseBasic } from './authorize.ts';
 import type { AppContext } from './context.ts';
 
-function unauthorized(c: AppContext, s: Services): Response {
-  c.header('WWW-Authenticate', `Basic realm="${s.config.auth.service}"`);
-  return c.json({ errors: [{ code: 'UNAUTHORIZED', message: 'incorrect username or password' }] }, 401);
+/** Throws UNAUTHORIZED (or TOOMANYREQUESTS) unless the credentials are right. */
+async function requireLogin(
+  c: AppContext,
+  s: Services,
+  user: string | undefined,
+  password: string | undefined,
+) {
+  const challenge = { 'WWW-Authenticate': `Basic realm="${s.config.auth.service}"` };
+  const refused =
+    user === undefined || password === undefined
+      ? ociError('UNAUTHORIZED', { message: 'malformed credentials', headers: challenge })
+      : await checkLogin(s, user, password, c.env.incoming.socket.remoteAddress ?? 'unknown', challenge);
+  if (refused) throw new OciFailure(refused);
+  return user as string;
 }
 
 export async function getToken(c: AppContext, s: Services): Promise<Response> {
@@ -16,8 +28,7 @@ export async function getToken(c: AppContext, s: Services): Promise<Response> {
   if (authorization) {
     const [scheme, credentials] = [authorization.slice(0, 6).toLowerCase(), authorization.slice(6).trim()];
     const basic = scheme === 'basic ' ? parseBasic(credentials) : null;
-    if (!basic || !(await s.users.authenticate(basic.user, basic.password))) return unauthorized(c, s);
-    user = basic.user;
+    user = await requireLogin(c, s, basic?.user, basic?.password);
   }
   const issued = await s.tokens.issue(user, parseScopes(c.req.queries('scope') ?? []));
   c.set('principal', { user, via: user ? 'basic' : 'anonymous', can: () => false });
@@ -38,10 +49,7 @@ export async function postToken(c: AppContext, s: Services): Promise<Response> {
       400,
     );
   }
-  const user = field('username');
-  const password = field('password');
-  if (!user || password === undefined || !(await s.users.authenticate(user, password)))
-    return unauthorized(c, s);
+  const user = await requireLogin(c, s, field('username') || undefined, field('password'));
   const issued = await s.tokens.issue(user, parseScopes([field('scope') ?? '']));
   return c.json({
     access_token: issued.token,

@@ -1,0 +1,42 @@
+// Refuses logins for a while after repeated failures, per user name and per client address:
+// password guessing gets 429 instead of answers, and costs us no scrypt work while refused.
+// Counted per origin process.
+import { LruCache } from '../cache/lru.ts';
+
+interface Window {
+  failures: number;
+  startedAt: number;
+}
+
+export class LoginThrottle {
+  private readonly windows = new LruCache<string, Window>(100_000);
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+
+  constructor(maxFailures: number, windowMs: number) {
+    this.maxFailures = maxFailures;
+    this.windowMs = windowMs;
+  }
+
+  /** Seconds until `keys` may try again; 0 when none of them is throttled. */
+  retryAfter(keys: readonly string[], now = Date.now()): number {
+    let wait = 0;
+    for (const key of keys) {
+      const window = this.windows.get(key);
+      if (!window || now - window.startedAt >= this.windowMs) continue;
+      if (window.failures >= this.maxFailures) {
+        wait = Math.max(wait, Math.ceil((window.startedAt + this.windowMs - now) / 1000));
+      }
+    }
+    return wait;
+  }
+
+  recordFailure(keys: readonly string[], now = Date.now()): void {
+    for (const key of keys) {
+      const window = this.windows.get(key);
+      if (!window || now - window.startedAt >= this.windowMs)
+        this.windows.set(key, { failures: 1, startedAt: now });
+      else window.failures++;
+    }
+  }
+}
