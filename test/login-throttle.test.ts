@@ -4,7 +4,8 @@ import { LoginThrottle } from '../origin/auth/login-throttle.ts';
 import { call, errorCode } from './harness/client.ts';
 import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
 
-const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('login throttle', () => {
   it('refuses a key after max failures within the window, and forgives after it', () => {
@@ -24,7 +25,9 @@ describe('login throttle', () => {
 describe('login throttle over HTTP', () => {
   let registry: TestRegistry;
   beforeAll(async () => {
-    registry = await startTestRegistry({ config: { auth: { login_throttle: { max_failures: 3, window: '2s' } } } });
+    registry = await startTestRegistry({
+      config: { auth: { login_throttle: { max_failures: 3, window: '2s' } } },
+    });
   });
   afterAll(async () => registry?.close());
 
@@ -38,7 +41,9 @@ describe('login throttle over HTTP', () => {
     expect(throttled.status).toBe(429);
     expect(await errorCode(throttled)).toBe('TOOMANYREQUESTS');
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
-    const token = await call(registry, 'GET', '/token?service=x&scope=repository:a:pull', { auth: basic('admin', 'nope') });
+    const token = await call(registry, 'GET', '/token?service=x&scope=repository:a:pull', {
+      auth: basic('admin', 'nope'),
+    });
     expect(token.status).toBe(429);
   });
 

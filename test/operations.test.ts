@@ -101,13 +101,18 @@ describe('operations', () => {
   it('/metrics exposes requests by route and status, bytes and upload sessions', async () => {
     const text = await (await fetch(`${served.url}/metrics`)).text();
     expect(text).toMatch(/registry_http_requests_total\{route="tags",method="GET",status="404"\} [1-9]/);
-    expect(text).toMatch(/registry_http_request_duration_seconds_bucket\{le="[^"]+",route="tags",method="GET"\}/);
+    expect(text).toMatch(
+      /registry_http_request_duration_seconds_bucket\{le="[^"]+",route="tags",method="GET"\}/,
+    );
     expect(text).toMatch(/registry_http_response_bytes_total [1-9]/);
     expect(text).toMatch(/registry_upload_sessions \d+/);
   });
 
   it('on SIGTERM it refuses new connections but lets an upload in flight finish', async () => {
-    const post = await fetch(`${served.url}/v2/ops/app/blobs/uploads/`, { method: 'POST', headers: { Authorization: AUTH } });
+    const post = await fetch(`${served.url}/v2/ops/app/blobs/uploads/`, {
+      method: 'POST',
+      headers: { Authorization: AUTH },
+    });
     const location = post.headers.get('location') as string;
     const half = Buffer.alloc(512 * 1024, 'a');
     const patch = http.request(`${served.url}${location}`, {

@@ -14,7 +14,11 @@ beforeAll(async () => {
   registry = await startTestRegistry();
   for (const tag of tags) await pushImage(registry, name, tag);
   subject = await pushImage(registry, 'conformance/referred', 'subject');
-  for (const [i, type] of ['application/vnd.example.sbom', 'application/vnd.example.signature', 'application/vnd.example.sbom'].entries()) {
+  for (const [i, type] of [
+    'application/vnd.example.sbom',
+    'application/vnd.example.signature',
+    'application/vnd.example.sbom',
+  ].entries()) {
     await pushImage(registry, 'conformance/referred', `ref${i}`, {
       extra: {
         artifactType: type,
@@ -23,7 +27,8 @@ beforeAll(async () => {
       },
     });
   }
-  for (const repo of ['conformance/c1', 'conformance/c2', 'conformance/c3']) await pushImage(registry, repo, 'x');
+  for (const repo of ['conformance/c1', 'conformance/c2', 'conformance/c3'])
+    await pushImage(registry, repo, 'x');
 });
 afterAll(async () => registry?.close());
 
@@ -38,7 +43,9 @@ describe('content discovery: tags', () => {
     const response = await call(registry, 'GET', `/v2/${name}/tags/list?n=3`);
     const body = (await response.json()) as { tags: string[] };
     expect(body.tags).toEqual(sorted.slice(0, 3));
-    expect(response.headers.get('link')).toBe(`</v2/${name}/tags/list?n=3&last=${encodeURIComponent(sorted[2] as string)}>; rel="next"`);
+    expect(response.headers.get('link')).toBe(
+      `</v2/${name}/tags/list?n=3&last=${encodeURIComponent(sorted[2] as string)}>; rel="next"`,
+    );
   });
 
   it('following Link pages through all tags exactly once, and the last page has no Link', async () => {
@@ -70,13 +77,17 @@ describe('content discovery: catalog', () => {
   it('catalog lists repositories in lexical order with pagination', async () => {
     const all = (await (await call(registry, 'GET', '/v2/_catalog')).json()) as { repositories: string[] };
     expect(all.repositories).toEqual([...all.repositories].sort());
-    expect(all.repositories).toEqual(expect.arrayContaining(['conformance/c1', 'conformance/c2', 'conformance/c3', name]));
+    expect(all.repositories).toEqual(
+      expect.arrayContaining(['conformance/c1', 'conformance/c2', 'conformance/c3', name]),
+    );
     const first = await call(registry, 'GET', '/v2/_catalog?n=2');
     const page = (await first.json()) as { repositories: string[] };
     expect(page.repositories).toEqual(all.repositories.slice(0, 2));
     expect(first.headers.get('link')).toContain('rel="next"');
     const rest = await call(registry, 'GET', `/v2/_catalog?n=100&last=${page.repositories[1]}`);
-    expect(((await rest.json()) as { repositories: string[] }).repositories).toEqual(all.repositories.slice(2));
+    expect(((await rest.json()) as { repositories: string[] }).repositories).toEqual(
+      all.repositories.slice(2),
+    );
   });
 });
 
@@ -85,7 +96,9 @@ describe('content discovery: referrers', () => {
     const response = await call(registry, 'GET', `/v2/conformance/referred/referrers/${subject.digest}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe(OCI_INDEX);
-    const index = (await response.json()) as { manifests: { artifactType: string; annotations: Record<string, string>; mediaType: string }[] };
+    const index = (await response.json()) as {
+      manifests: { artifactType: string; annotations: Record<string, string>; mediaType: string }[];
+    };
     expect(index.manifests).toHaveLength(3);
     expect(index.manifests.map((m) => m.annotations['org.example.n']).sort()).toEqual(['0', '1', '2']);
     expect(index.manifests.every((m) => m.mediaType === OCI_MANIFEST)).toBe(true);
@@ -99,11 +112,18 @@ describe('content discovery: referrers', () => {
     );
     expect(response.headers.get('oci-filters-applied')).toBe('artifactType');
     const index = (await response.json()) as { manifests: { artifactType: string }[] };
-    expect(index.manifests.map((m) => m.artifactType)).toEqual(['application/vnd.example.sbom', 'application/vnd.example.sbom']);
+    expect(index.manifests.map((m) => m.artifactType)).toEqual([
+      'application/vnd.example.sbom',
+      'application/vnd.example.sbom',
+    ]);
   });
 
   it('referrers of an unknown digest is an empty index, not 404', async () => {
-    const response = await call(registry, 'GET', `/v2/conformance/referred/referrers/sha256:${'0'.repeat(64)}`);
+    const response = await call(
+      registry,
+      'GET',
+      `/v2/conformance/referred/referrers/sha256:${'0'.repeat(64)}`,
+    );
     expect(response.status).toBe(200);
     expect(((await response.json()) as { manifests: unknown[] }).manifests).toEqual([]);
   });

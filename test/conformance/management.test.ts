@@ -31,7 +31,8 @@ describe('content management', () => {
     const gone = await call(registry, 'GET', `/v2/${name}/manifests/${image.digest}`);
     expect(gone.status).toBe(404);
     expect(await errorCode(gone)).toBe('MANIFEST_UNKNOWN');
-    for (const tag of ['one', 'two']) expect((await call(registry, 'HEAD', `/v2/${name}/manifests/${tag}`)).status).toBe(404);
+    for (const tag of ['one', 'two'])
+      expect((await call(registry, 'HEAD', `/v2/${name}/manifests/${tag}`)).status).toBe(404);
     const list = (await (await call(registry, 'GET', `/v2/${name}/tags/list`)).json()) as { tags: string[] };
     expect(list.tags).not.toContain('one');
     expect(list.tags).not.toContain('two');

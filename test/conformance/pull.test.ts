@@ -1,6 +1,14 @@
 // Conformance: pull (OCI Distribution Spec, "Pulling manifests" and "Pulling blobs").
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, OCI_INDEX, OCI_MANIFEST, type PushedImage, pushBlob, pushImage, sha256 } from '../harness/client.ts';
+import {
+  call,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  type PushedImage,
+  pushBlob,
+  pushImage,
+  sha256,
+} from '../harness/client.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
 
 let registry: TestRegistry;
@@ -21,7 +29,9 @@ describe('pull: manifests', () => {
   });
 
   it('GET manifest by tag returns the pushed bytes with digest, type, length and ETag', async () => {
-    const response = await call(registry, 'GET', `/v2/${name}/manifests/v1`, { headers: { Accept: OCI_MANIFEST } });
+    const response = await call(registry, 'GET', `/v2/${name}/manifests/v1`, {
+      headers: { Accept: OCI_MANIFEST },
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe(image.manifest);
     expect(response.headers.get('docker-content-digest')).toBe(image.digest);
@@ -58,16 +68,33 @@ describe('pull: manifests', () => {
       schemaVersion: 2,
       mediaType: OCI_INDEX,
       manifests: [
-        { mediaType: OCI_MANIFEST, digest: arm.digest, size: arm.manifest.length, platform: { os: 'linux', architecture: 'arm64' } },
-        { mediaType: OCI_MANIFEST, digest: amd.digest, size: amd.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: arm.digest,
+          size: arm.manifest.length,
+          platform: { os: 'linux', architecture: 'arm64' },
+        },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: amd.digest,
+          size: amd.manifest.length,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
       ],
     });
-    const put = await call(registry, 'PUT', `/v2/${name}/manifests/multi`, { body: index, headers: { 'Content-Type': OCI_INDEX } });
+    const put = await call(registry, 'PUT', `/v2/${name}/manifests/multi`, {
+      body: index,
+      headers: { 'Content-Type': OCI_INDEX },
+    });
     expect(put.status).toBe(201);
-    const asIndex = await call(registry, 'GET', `/v2/${name}/manifests/multi`, { headers: { Accept: `${OCI_INDEX}, ${OCI_MANIFEST}` } });
+    const asIndex = await call(registry, 'GET', `/v2/${name}/manifests/multi`, {
+      headers: { Accept: `${OCI_INDEX}, ${OCI_MANIFEST}` },
+    });
     expect(asIndex.headers.get('content-type')).toBe(OCI_INDEX);
     expect(await asIndex.text()).toBe(index);
-    const asImage = await call(registry, 'GET', `/v2/${name}/manifests/multi`, { headers: { Accept: OCI_MANIFEST } });
+    const asImage = await call(registry, 'GET', `/v2/${name}/manifests/multi`, {
+      headers: { Accept: OCI_MANIFEST },
+    });
     expect(asImage.headers.get('docker-content-digest')).toBe(amd.digest);
   });
 });
@@ -89,22 +116,30 @@ describe('pull: blobs', () => {
   });
 
   it('GET blob with a Range answers 206 with that part only', async () => {
-    const response = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, { headers: { Range: 'bytes=7-11' } });
+    const response = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, {
+      headers: { Range: 'bytes=7-11' },
+    });
     expect(response.status).toBe(206);
     expect(await response.text()).toBe('layer');
     expect(response.headers.get('content-range')).toBe('bytes 7-11/29');
   });
 
   it('open-ended and suffix ranges are served', async () => {
-    const open = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, { headers: { Range: 'bytes=20-' } });
+    const open = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, {
+      headers: { Range: 'bytes=20-' },
+    });
     expect(await open.text()).toBe('a little longer'.slice(6));
-    const suffix = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, { headers: { Range: 'bytes=-6' } });
+    const suffix = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[1]}`, {
+      headers: { Range: 'bytes=-6' },
+    });
     expect(suffix.status).toBe(206);
     expect(await suffix.text()).toBe('longer');
   });
 
   it('a range beyond the blob answers 416 with the blob size', async () => {
-    const response = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[0]}`, { headers: { Range: 'bytes=100-200' } });
+    const response = await call(registry, 'GET', `/v2/${name}/blobs/${image.layers[0]}`, {
+      headers: { Range: 'bytes=100-200' },
+    });
     expect(response.status).toBe(416);
     expect(response.headers.get('content-range')).toBe('bytes */11');
   });
@@ -113,7 +148,9 @@ describe('pull: blobs', () => {
     const content = 'a blob addressed by sha512';
     const { createHash } = await import('node:crypto');
     const digest = `sha512:${createHash('sha512').update(content).digest('hex')}`;
-    const put = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?digest=${digest}`, { body: content });
+    const put = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?digest=${digest}`, {
+      body: content,
+    });
     expect(put.status).toBe(201);
     const get = await call(registry, 'GET', `/v2/${name}/blobs/${digest}`);
     expect(await get.text()).toBe(content);

@@ -26,7 +26,9 @@ async function blobText(digest: string, repository = name): Promise<string | num
 describe('push: blobs', () => {
   it('monolithic POST ?digest= stores the blob and answers 201 with its location', async () => {
     const content = 'monolithic blob';
-    const response = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?digest=${sha256(content)}`, { body: content });
+    const response = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?digest=${sha256(content)}`, {
+      body: content,
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('location')).toBe(`/v2/${name}/blobs/${sha256(content)}`);
     expect(await blobText(sha256(content))).toBe(content);
@@ -59,7 +61,10 @@ describe('push: blobs', () => {
     for (const chunk of chunks) {
       const response = await call(registry, 'PATCH', location, {
         body: chunk,
-        headers: { 'Content-Range': `${offset}-${offset + chunk.length - 1}`, 'Content-Length': String(chunk.length) },
+        headers: {
+          'Content-Range': `${offset}-${offset + chunk.length - 1}`,
+          'Content-Length': String(chunk.length),
+        },
       });
       expect(response.status).toBe(202);
       offset += chunk.length;
@@ -75,10 +80,16 @@ describe('push: blobs', () => {
   it('out-of-order blob upload should return 416 with the real offset', async () => {
     const location = await startUpload();
     await call(registry, 'PATCH', location, { body: 'abcd', headers: { 'Content-Range': '0-3' } });
-    const skip = await call(registry, 'PATCH', location, { body: 'zz', headers: { 'Content-Range': '10-11' } });
+    const skip = await call(registry, 'PATCH', location, {
+      body: 'zz',
+      headers: { 'Content-Range': '10-11' },
+    });
     expect(skip.status).toBe(416);
     expect(skip.headers.get('range')).toBe('0-3');
-    const retry = await call(registry, 'PATCH', location, { body: 'abcd', headers: { 'Content-Range': '0-3' } });
+    const retry = await call(registry, 'PATCH', location, {
+      body: 'abcd',
+      headers: { 'Content-Range': '0-3' },
+    });
     expect(retry.status).toBe(416);
     expect(await errorCode(retry)).toBe('BLOB_UPLOAD_INVALID');
   });
@@ -90,7 +101,10 @@ describe('push: blobs', () => {
     expect(status.status).toBe(204);
     expect(status.headers.get('range')).toBe('0-9');
     expect(location.endsWith(status.headers.get('docker-upload-uuid') as string)).toBe(true);
-    const rest = await call(registry, 'PATCH', location, { body: 'abc', headers: { 'Content-Range': '10-12' } });
+    const rest = await call(registry, 'PATCH', location, {
+      body: 'abc',
+      headers: { 'Content-Range': '10-12' },
+    });
     expect(rest.status).toBe(202);
     const put = await call(registry, 'PUT', `${location}?digest=${sha256('0123456789abc')}`);
     expect(put.status).toBe(201);
@@ -147,7 +161,9 @@ describe('push: blobs', () => {
   });
 
   it('idle uploads expire and their staged data is removed', async () => {
-    const short = await startTestRegistry({ config: { uploads: { expiry: '300ms', purge_interval: '100ms' } } });
+    const short = await startTestRegistry({
+      config: { uploads: { expiry: '300ms', purge_interval: '100ms' } },
+    });
     try {
       const post = await call(short, 'POST', `/v2/${name}/blobs/uploads/`);
       const location = post.headers.get('location') as string;
@@ -167,7 +183,11 @@ describe('push: blobs', () => {
 describe('push: cross-repository mount', () => {
   it('mount from a readable repository answers 201 and makes the blob visible', async () => {
     const digest = await pushBlob(registry, 'conformance/source', 'mountable');
-    const response = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?mount=${digest}&from=conformance/source`);
+    const response = await call(
+      registry,
+      'POST',
+      `/v2/${name}/blobs/uploads/?mount=${digest}&from=conformance/source`,
+    );
     expect(response.status).toBe(201);
     expect(response.headers.get('location')).toBe(`/v2/${name}/blobs/${digest}`);
     expect(await blobText(digest)).toBe('mountable');
@@ -175,7 +195,11 @@ describe('push: cross-repository mount', () => {
 
   it('mount of a blob the source does not hold falls back to a normal upload (202)', async () => {
     const digest = sha256('never pushed anywhere');
-    const response = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?mount=${digest}&from=conformance/source`);
+    const response = await call(
+      registry,
+      'POST',
+      `/v2/${name}/blobs/uploads/?mount=${digest}&from=conformance/source`,
+    );
     expect(response.status).toBe(202);
     expect(response.headers.get('location')).toMatch(/\/blobs\/uploads\//);
   });

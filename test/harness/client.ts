@@ -32,13 +32,18 @@ export async function errorCode(response: Response): Promise<string | undefined>
 }
 
 /** Monolithic push (POST ?digest=); returns the digest. */
-export async function pushBlob(registry: TestRegistry, name: string, bytes: Uint8Array | string): Promise<string> {
+export async function pushBlob(
+  registry: TestRegistry,
+  name: string,
+  bytes: Uint8Array | string,
+): Promise<string> {
   const digest = sha256(bytes);
   const response = await call(registry, 'POST', `/v2/${name}/blobs/uploads/?digest=${digest}`, {
     body: bytes,
     headers: { 'Content-Type': 'application/octet-stream' },
   });
-  if (response.status !== 201) throw new Error(`blob push failed: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`blob push failed: ${response.status} ${await response.text()}`);
   return digest;
 }
 
@@ -59,7 +64,11 @@ export async function pushImage(
   reference: string,
   options: { layers?: string[]; extra?: Record<string, unknown> } = {},
 ): Promise<PushedImage> {
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: [] },
+  });
   const configDigest = await pushBlob(registry, name, config);
   const layerContents = options.layers ?? [`layer of ${name}:${reference} ${Math.random()}`];
   const layers: string[] = [];
@@ -67,7 +76,11 @@ export async function pushImage(
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: configDigest,
+      size: config.length,
+    },
     layers: layers.map((digest, i) => ({
       mediaType: 'application/vnd.oci.image.layer.v1.tar',
       digest,
@@ -79,6 +92,7 @@ export async function pushImage(
     body: manifest,
     headers: { 'Content-Type': OCI_MANIFEST },
   });
-  if (response.status !== 201) throw new Error(`manifest push failed: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`manifest push failed: ${response.status} ${await response.text()}`);
   return { digest: sha256(manifest), manifest, config: configDigest, layers };
 }

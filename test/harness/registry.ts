@@ -15,7 +15,8 @@ export type TestDatabase = 'pglite' | 'postgres';
 
 export function testDatabase(): TestDatabase {
   const value = process.env.TEST_DATABASE ?? 'pglite';
-  if (value !== 'pglite' && value !== 'postgres') throw new Error(`TEST_DATABASE must be pglite or postgres, not ${value}`);
+  if (value !== 'pglite' && value !== 'postgres')
+    throw new Error(`TEST_DATABASE must be pglite or postgres, not ${value}`);
   return value;
 }
 
@@ -81,7 +82,8 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'registry-test-')));
   const ownsDatabase = database === 'postgres' && options.databaseUrl === undefined;
-  const databaseUrl = database === 'postgres' ? (options.databaseUrl ?? (await createPostgresDatabase())) : undefined;
+  const databaseUrl =
+    database === 'postgres' ? (options.databaseUrl ?? (await createPostgresDatabase())) : undefined;
   const port = options.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {};
   const configFile = path.join(dataDir, 'config.yaml');

@@ -29,7 +29,9 @@ describe('manifest parsing', () => {
     const index = {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: OCI, digest: D('2'), size: 100, platform: { os: 'linux', architecture: 'amd64' } }],
+      manifests: [
+        { mediaType: OCI, digest: D('2'), size: 100, platform: { os: 'linux', architecture: 'amd64' } },
+      ],
     };
     const parsed = parseManifest(bytes(index), 'application/vnd.oci.image.index.v1+json');
     expect(parsed.ok && parsed.value.references).toEqual([{ digest: D('2'), kind: 'manifest' }]);
@@ -41,7 +43,12 @@ describe('manifest parsing', () => {
       mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
       config: { ...image.config, mediaType: 'application/vnd.docker.container.image.v1+json' },
       layers: [
-        { mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip', digest: D('f'), size: 1, urls: ['https://example.com/l'] },
+        {
+          mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+          digest: D('f'),
+          size: 1,
+          urls: ['https://example.com/l'],
+        },
       ],
     };
     const parsed = parseManifest(bytes(windows), windows.mediaType);
@@ -56,11 +63,9 @@ describe('manifest parsing', () => {
       annotations: { a: 'b' },
     };
     const parsed = parseManifest(bytes(artifact), OCI);
-    expect(parsed.ok && [parsed.value.subjectDigest, parsed.value.artifactType, parsed.value.annotations]).toEqual([
-      D('5'),
-      'application/vnd.example+type',
-      { a: 'b' },
-    ]);
+    expect(
+      parsed.ok && [parsed.value.subjectDigest, parsed.value.artifactType, parsed.value.annotations],
+    ).toEqual([D('5'), 'application/vnd.example+type', { a: 'b' }]);
   });
 
   it.each([
@@ -69,8 +74,18 @@ describe('manifest parsing', () => {
     ['type mismatch', bytes(image), 'application/vnd.oci.image.index.v1+json', 'MANIFEST_INVALID'],
     ['unknown type', bytes({ ...image, mediaType: 'text/plain' }), 'text/plain', 'MANIFEST_INVALID'],
     ['no config', bytes({ ...image, config: undefined }), OCI, 'MANIFEST_INVALID'],
-    ['bad layer digest', bytes({ ...image, layers: [{ mediaType: 'x', digest: 'sha256:zz', size: 1 }] }), OCI, 'DIGEST_INVALID'],
-    ['negative size', bytes({ ...image, layers: [{ mediaType: 'x', digest: D('1'), size: -1 }] }), OCI, 'MANIFEST_INVALID'],
+    [
+      'bad layer digest',
+      bytes({ ...image, layers: [{ mediaType: 'x', digest: 'sha256:zz', size: 1 }] }),
+      OCI,
+      'DIGEST_INVALID',
+    ],
+    [
+      'negative size',
+      bytes({ ...image, layers: [{ mediaType: 'x', digest: D('1'), size: -1 }] }),
+      OCI,
+      'MANIFEST_INVALID',
+    ],
     ['annotations not strings', bytes({ ...image, annotations: { a: 1 } }), OCI, 'MANIFEST_INVALID'],
     ['invalid UTF-8', new Uint8Array([0x7b, 0xff, 0x7d]), OCI, 'MANIFEST_INVALID'],
   ])('rejects %s', (_what, body, type, code) => {

@@ -9,11 +9,13 @@ import { accessAllows, parseScope, parseScopes } from '../../shared/scope.ts';
 const H64 = 'a'.repeat(64);
 
 describe('repository names follow the spec grammar', () => {
-  it.each(['alpine', 'myproject/alpine', 'a/b/c/d', 'a.b_c__d-e--f', 'x0/y1', `${'a'.repeat(255)}`])('accepts %s', (name) =>
-    expect(isRepositoryName(name)).toBe(true),
+  it.each(['alpine', 'myproject/alpine', 'a/b/c/d', 'a.b_c__d-e--f', 'x0/y1', `${'a'.repeat(255)}`])(
+    'accepts %s',
+    (name) => expect(isRepositoryName(name)).toBe(true),
   );
-  it.each(['', 'Alpine', 'a//b', '/a', 'a/', 'a-', '-a', 'a___b', 'a..b', 'a:b', `${'a'.repeat(256)}`])('rejects %s', (name) =>
-    expect(isRepositoryName(name)).toBe(false),
+  it.each(['', 'Alpine', 'a//b', '/a', 'a/', 'a-', '-a', 'a___b', 'a..b', 'a:b', `${'a'.repeat(256)}`])(
+    'rejects %s',
+    (name) => expect(isRepositoryName(name)).toBe(false),
   );
 });
 
@@ -40,11 +42,16 @@ describe('digests', () => {
     expect(parseDigest(`sha512:${'b'.repeat(128)}`).ok).toBe(true);
     expect(parseDigest(`sha256:${'A'.repeat(64)}`)).toEqual({ ok: false, reason: 'malformed' });
     expect(parseDigest(`sha256:${'a'.repeat(63)}`)).toEqual({ ok: false, reason: 'malformed' });
-    expect(parseDigest('sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709')).toEqual({ ok: false, reason: 'unsupported-algorithm' });
+    expect(parseDigest('sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709')).toEqual({
+      ok: false,
+      reason: 'unsupported-algorithm',
+    });
     expect(parseDigest('nocolon')).toEqual({ ok: false, reason: 'malformed' });
   });
   it('digestOf matches the well-known digest of empty input', async () => {
-    expect(await digestOf(new Uint8Array())).toBe('sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(await digestOf(new Uint8Array())).toBe(
+      'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
   });
 });
 
@@ -85,8 +92,16 @@ describe('byte ranges', () => {
 
 describe('token scopes', () => {
   it('parses type, name (which may hold colons) and actions', () => {
-    expect(parseScope('repository:a/b:pull,push')).toEqual({ type: 'repository', name: 'a/b', actions: ['pull', 'push'] });
-    expect(parseScope('repository:host:5000/a:pull')).toEqual({ type: 'repository', name: 'host:5000/a', actions: ['pull'] });
+    expect(parseScope('repository:a/b:pull,push')).toEqual({
+      type: 'repository',
+      name: 'a/b',
+      actions: ['pull', 'push'],
+    });
+    expect(parseScope('repository:host:5000/a:pull')).toEqual({
+      type: 'repository',
+      name: 'host:5000/a',
+      actions: ['pull'],
+    });
     expect(parseScope('garbage')).toBeNull();
   });
   it('several scopes in one value and repeated values are all read', () => {
@@ -97,6 +112,8 @@ describe('token scopes', () => {
     expect(accessAllows(access, 'repository', 'a', 'pull')).toBe(true);
     expect(accessAllows(access, 'repository', 'a', 'push')).toBe(false);
     expect(accessAllows(access, 'repository', 'b', 'pull')).toBe(false);
-    expect(accessAllows([{ type: 'repository', name: 'a', actions: ['*'] }], 'repository', 'a', 'delete')).toBe(true);
+    expect(
+      accessAllows([{ type: 'repository', name: 'a', actions: ['*'] }], 'repository', 'a', 'delete'),
+    ).toBe(true);
   });
 });
