@@ -41,6 +41,10 @@ const schema = z
         addr: z
           .string()
           .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:5000')
+          .refine(
+            (addr) => Number(addr.slice(addr.lastIndexOf(':') + 1)) <= 65535,
+            'the port must be at most 65535',
+          )
           .default('127.0.0.1:5000'),
         public_url: z.url().optional(),
         shutdown_timeout: duration.default(30_000),
@@ -178,11 +182,14 @@ function applyEnvironment(
     const name = `REGISTRY_${keyPath.join('_').toUpperCase()}`;
     const value = env[name];
     if (value === undefined) continue;
-    let parsedValue: unknown;
-    try {
-      parsedValue = parseYaml(value);
-    } catch {
-      return { ok: false, message: `environment variable ${name} cannot be parsed` };
+    let parsedValue: unknown = value;
+    // A string key takes the value as it is: as YAML, "[::1]:5000" would be a list, "true" a boolean.
+    if (leafType(keyPath) !== 'string') {
+      try {
+        parsedValue = parseYaml(value);
+      } catch {
+        return { ok: false, message: `environment variable ${name} cannot be parsed` };
+      }
     }
     let node = result;
     for (const key of keyPath.slice(0, -1)) {
@@ -203,6 +210,13 @@ function leafPaths(type: z.ZodType, prefix: string[] = []): string[][] {
     );
   }
   return [prefix];
+}
+
+/** The zod type name (string, number, enum, …) of the schema's leaf at `keyPath`. */
+function leafType(keyPath: readonly string[]): string {
+  let node: z.ZodType = schema;
+  for (const key of keyPath) node = (unwrap(node) as z.ZodObject).shape[key] as z.ZodType;
+  return (unwrap(node)._zod.def as { type: string }).type;
 }
 
 function unwrap(type: z.ZodType): z.ZodType {

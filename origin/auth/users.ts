@@ -74,6 +74,8 @@ export class UserDirectory {
   }
 
   private async hashOf(name: string): Promise<string | undefined> {
+    // No user name holds a NUL, and PostgreSQL refuses one in text: such a name is no user.
+    if (name.includes('\u0000')) return undefined;
     const fixed = this.fixed.get(name);
     if (fixed !== undefined) return fixed;
     const rows = await this.db.query<{ password_hash: string }>(

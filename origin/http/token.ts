@@ -41,7 +41,12 @@ export async function getToken(c: AppContext, s: Services): Promise<Response> {
 }
 
 export async function postToken(c: AppContext, s: Services): Promise<Response> {
-  const form = await c.req.parseBody();
+  let form: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    form = await c.req.parseBody();
+  } catch {
+    return c.json({ error: 'invalid_request', error_description: 'malformed form body' }, 400);
+  }
   const field = (key: string) => (typeof form[key] === 'string' ? (form[key] as string) : undefined);
   if (field('grant_type') !== 'password') {
     return c.json(

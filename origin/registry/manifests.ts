@@ -96,26 +96,32 @@ export class Manifests {
     };
     // Content-addressed bytes first: harmless if the transaction below fails (GC removes them).
     await this.store.putManifest(repository, digest, bytes);
-    const missing = await this.db.transaction(async (tx) => {
-      const repositoryId = await ensureRepository(tx, repository);
-      const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
-      const children = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
-      const seenBlobs = await visibleBlobs(tx, repositoryId, blobs);
-      const seenChildren = await existingManifests(tx, repositoryId, children);
-      const absent = [
-        ...blobs.filter((d) => !seenBlobs.has(d)),
-        ...children.filter((d) => !seenChildren.has(d)),
-      ];
-      if (absent.length > 0) return absent;
-      await putManifest(
-        tx,
-        repositoryId,
-        record,
-        manifest.references,
-        ref.kind === 'tag' ? ref.tag : undefined,
-      );
-      return [];
-    });
+    const missing = await this.db
+      .transaction(async (tx) => {
+        const repositoryId = await ensureRepository(tx, repository);
+        const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
+        const children = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+        const seenBlobs = await visibleBlobs(tx, repositoryId, blobs);
+        const seenChildren = await existingManifests(tx, repositoryId, children);
+        const absent = [
+          ...blobs.filter((d) => !seenBlobs.has(d)),
+          ...children.filter((d) => !seenChildren.has(d)),
+        ];
+        // Refused: roll back, so that not even a repository created here is left behind.
+        if (absent.length > 0) throw new MissingReferences(absent);
+        await putManifest(
+          tx,
+          repositoryId,
+          record,
+          manifest.references,
+          ref.kind === 'tag' ? ref.tag : undefined,
+        );
+        return [];
+      })
+      .catch((error: unknown) => {
+        if (error instanceof MissingReferences) return error.digests;
+        throw error;
+      });
     if (missing.length > 0) {
       return fail(
         ociError('MANIFEST_BLOB_UNKNOWN', {
@@ -158,6 +164,15 @@ export class Manifests {
         ...(r.annotations ? { annotations: r.annotations } : {}),
       })),
     });
+  }
+}
+
+/** Thrown to roll back the put of a manifest whose references are missing. */
+class MissingReferences extends Error {
+  readonly digests: string[];
+  constructor(digests: string[]) {
+    super('manifest references content unknown to the repository');
+    this.digests = digests;
   }
 }
 

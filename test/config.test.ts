@@ -1,0 +1,363 @@
+// The configuration (one YAML file, every key also settable as REGISTRY_<KEY_PATH>) and the
+// `registry` command line: what is accepted, and that what is not is refused with one clear
+// message naming the key.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type Config, loadConfig } from '../origin/config.ts';
+
+const NODE = path.resolve('node_modules/.bin/node');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'registry-config-'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let files = 0;
+async function configFile(text: string): Promise<string> {
+  const file = path.join(dir, `config-${++files}.yaml`);
+  await writeFile(file, text);
+  return file;
+}
+
+function loaded(file: string | undefined, env: NodeJS.ProcessEnv = {}): Config {
+  const result = loadConfig(file, env);
+  if (!result.ok) throw new Error(`expected the config to load: ${result.message}`);
+  return result.config;
+}
+
+function refused(file: string | undefined, env: NodeJS.ProcessEnv = {}): string {
+  const result = loadConfig(file, env);
+  if (result.ok) throw new Error('expected the config to be refused');
+  return result.message;
+}
+
+describe('loadConfig', () => {
+  test('without a file or variables it derives the documented defaults', () => {
+    const config = loaded(undefined);
+    expect(config.http).toMatchObject({
+      addr: '127.0.0.1:5000',
+      host: '127.0.0.1',
+      port: 5000,
+      public_url: 'http://127.0.0.1:5000',
+      shutdown_timeout: 30_000,
+    });
+    expect(config.data_dir).toBe('./data');
+    expect(config.storage.filesystem.root).toBe(path.join('./data', 'blobs'));
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.pool_size).toBe(10);
+    expect(config.auth).toMatchObject({
+      service: '127.0.0.1:5000',
+      issuer: 'registry',
+      token_expiry: 300_000,
+    });
+    expect(config.auth.access).toBeUndefined();
+    expect(config.uploads).toEqual({ expiry: 3_600_000, purge_interval: 60_000 });
+    expect(config.log.level).toBe('info');
+  });
+
+  test('the file sets nested keys, and the derived values follow them', async () => {
+    const file = await configFile(
+      [
+        'data_dir: /srv/registry',
+        'http:',
+        '  addr: 0.0.0.0:6000',
+        'auth:',
+        '  service: registry.example',
+        'log:',
+        '  level: warn',
+      ].join('\n'),
+    );
+    const config = loaded(file);
+    expect(config.http).toMatchObject({ host: '0.0.0.0', port: 6000, public_url: 'http://127.0.0.1:6000' });
+    expect(config.storage.filesystem.root).toBe('/srv/registry/blobs');
+    expect(config.auth.service).toBe('registry.example');
+    expect(config.log.level).toBe('warn');
+  });
+
+  test('REGISTRY_* variables override nested keys of the file and leave the others', async () => {
+    const file = await configFile(
+      [
+        'http:',
+        '  addr: 127.0.0.1:6000',
+        '  public_url: https://registry.example/',
+        'database:',
+        '  pool_size: 3',
+        'log:',
+        '  level: warn',
+      ].join('\n'),
+    );
+    const config = loaded(file, {
+      REGISTRY_HTTP_ADDR: '127.0.0.1:7000',
+      REGISTRY_DATABASE_POOL_SIZE: '7',
+      REGISTRY_DATABASE_URL: 'postgres://db.example/registry',
+      REGISTRY_AUTH_TOKEN_EXPIRY: '90s',
+      REGISTRY_AUTH_ACCESS: '[{"prefix": "public/", "anonymous": true, "actions": ["pull"]}]',
+      REGISTRY_UPLOADS_EXPIRY: '2h',
+      UNRELATED_VARIABLE: 'ignored',
+    });
+    expect(config.http.port).toBe(7000);
+    // The file's other keys of the same object stay.
+    expect(config.http.public_url).toBe('https://registry.example');
+    expect(config.auth.service).toBe('registry.example');
+    expect(config.database).toEqual({ url: 'postgres://db.example/registry', pool_size: 7 });
+    expect(config.auth.token_expiry).toBe(90_000);
+    expect(config.auth.access).toEqual([
+      { prefix: 'public/', users: [], anonymous: true, actions: ['pull'] },
+    ]);
+    expect(config.uploads.expiry).toBe(7_200_000);
+    expect(config.log.level).toBe('warn');
+  });
+
+  test('a variable that is not valid YAML/JSON is refused naming the variable', () => {
+    expect(refused(undefined, { REGISTRY_AUTH_ACCESS: '[{"prefix": ' })).toBe(
+      'environment variable REGISTRY_AUTH_ACCESS cannot be parsed',
+    );
+  });
+
+  test('string keys take their variable literally, where YAML would read a list or a boolean', () => {
+    const config = loaded(undefined, {
+      REGISTRY_HTTP_ADDR: '[::1]:5001',
+      REGISTRY_AUTH_ISSUER: 'true',
+      REGISTRY_AUTH_SERVICE: '12345',
+      REGISTRY_DATA_DIR: '/srv/data: with a colon',
+      REGISTRY_HTTP_PUBLIC_URL: 'https://[2001:db8::1]:8443',
+    });
+    expect(config.http).toMatchObject({ host: '::1', port: 5001, public_url: 'https://[2001:db8::1]:8443' });
+    expect(config.auth.issuer).toBe('true');
+    expect(config.auth.service).toBe('12345');
+    expect(config.data_dir).toBe('/srv/data: with a colon');
+  });
+
+  test('a variable of the wrong type is refused naming the key', () => {
+    expect(refused(undefined, { REGISTRY_DATABASE_POOL_SIZE: 'many' })).toMatch(
+      /^config key database\.pool_size: /,
+    );
+  });
+
+  test('durations take ms, s, m, h and d, or a number of seconds', async () => {
+    const cases: [string, number][] = [
+      ['500ms', 500],
+      ['90s', 90_000],
+      ['1.5s', 1_500],
+      ['30m', 1_800_000],
+      ['1h', 3_600_000],
+      ['7d', 604_800_000],
+      ['45', 45_000],
+      ['0', 0],
+    ];
+    for (const [value, ms] of cases) {
+      const file = await configFile(`uploads:\n  expiry: ${value}\n`);
+      expect(loaded(file).uploads.expiry).toBe(ms);
+      expect(loaded(undefined, { REGISTRY_HTTP_SHUTDOWN_TIMEOUT: value }).http.shutdown_timeout).toBe(ms);
+    }
+  });
+
+  test('a malformed duration is refused naming the key and the value', async () => {
+    for (const value of ['soon', '10 minutes', '-1s', '5w', '1h30m']) {
+      const file = await configFile(`auth:\n  token_expiry: ${value}\n`);
+      const message = refused(file);
+      expect(message).toMatch(/^config key auth\.token_expiry: /);
+      expect(message).toContain('is not a duration');
+    }
+  });
+
+  test('an unknown key is refused, naming the key and where it is', async () => {
+    expect(refused(await configFile('colour: blue\n'))).toBe('config key (top level): unknown key colour');
+    expect(refused(await configFile('http:\n  adress: 127.0.0.1:5000\n'))).toBe(
+      'config key http: unknown key adress',
+    );
+    expect(refused(await configFile('auth:\n  login_throttle:\n    max_fail: 3\n'))).toBe(
+      'config key auth.login_throttle: unknown key max_fail',
+    );
+    expect(
+      refused(
+        await configFile('auth:\n  access:\n    - prefix: a/\n      actions: [pull]\n      user: [bob]\n'),
+      ),
+    ).toBe('config key auth.access.0: unknown key user');
+  });
+
+  test('a bad http.addr is refused naming the key', async () => {
+    for (const addr of ['localhost', '127.0.0.1', 'example.com:http', '127.0.0.1:123456', 'a b:80']) {
+      const message = refused(await configFile(`http:\n  addr: "${addr}"\n`));
+      expect(message).toBe('config key http.addr: expected HOST:PORT, e.g. 127.0.0.1:5000');
+    }
+    expect(refused(undefined, { REGISTRY_HTTP_ADDR: 'nonsense' })).toMatch(/^config key http\.addr: /);
+  });
+
+  test('a port beyond 65535 is refused naming http.addr', async () => {
+    expect(refused(await configFile('http:\n  addr: 127.0.0.1:70000\n'))).toMatch(/^config key http\.addr: /);
+  });
+
+  test('HOST:PORT forms that are valid: IPv6, any address, a name', async () => {
+    expect(loaded(undefined, { REGISTRY_HTTP_ADDR: '[::1]:5001' }).http).toMatchObject({
+      host: '::1',
+      port: 5001,
+      public_url: 'http://[::1]:5001',
+    });
+    expect(loaded(undefined, { REGISTRY_HTTP_ADDR: ':5002' }).http).toMatchObject({
+      host: '0.0.0.0',
+      port: 5002,
+    });
+    expect(loaded(undefined, { REGISTRY_HTTP_ADDR: 'localhost:5003' }).http.public_url).toBe(
+      'http://localhost:5003',
+    );
+  });
+
+  test('other invalid values are refused naming their key', async () => {
+    const cases: [string, RegExp][] = [
+      ['database:\n  url: mysql://db/registry\n', /^config key database\.url: expected a postgres:\/\/ URL$/],
+      ['database:\n  pool_size: 0\n', /^config key database\.pool_size: /],
+      ['http: 5000\n', /^config key http: /],
+      ['http:\n  public_url: not a url\n', /^config key http\.public_url: /],
+      ['log:\n  level: loud\n', /^config key log\.level: /],
+      ['storage:\n  backend: s3\n', /^config key storage\.backend: /],
+      [
+        'auth:\n  access:\n    - prefix: a/\n      actions: [write]\n',
+        /^config key auth\.access\.0\.actions\.0: /,
+      ],
+      ['auth:\n  users:\n    - name: bob\n', /^config key auth\.users\.0\.password_hash: /],
+    ];
+    for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
+  });
+
+  test('a missing, unparsable or non-mapping file is refused naming the file', async () => {
+    const missing = path.join(dir, 'does-not-exist.yaml');
+    expect(refused(missing)).toMatch(new RegExp(`^cannot read config file ${missing}: `));
+    const broken = await configFile('http: [unclosed\n');
+    expect(refused(broken)).toMatch(new RegExp(`^config file ${broken} is not valid YAML: `));
+    const list = await configFile('- a\n- b\n');
+    expect(refused(list)).toBe(`config file ${list} must hold a mapping of keys`);
+  });
+
+  test('an empty file means the defaults', async () => {
+    expect(loaded(await configFile('')).http.addr).toBe('127.0.0.1:5000');
+  });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `registry` CLI with no REGISTRY_* variables but those given. */
+function registry(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')),
+  );
+  const child = spawn(NODE, ['origin/cli.ts', ...args], {
+    env: { ...inherited, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
+describe('the registry command', () => {
+  test('`registry serve --config bad.yaml` exits non-zero with one line naming the key', async () => {
+    const file = await configFile('http:\n  addr: nowhere\n');
+    const run = await registry(['serve', '--config', file]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('registry: config key http.addr: expected HOST:PORT, e.g. 127.0.0.1:5000\n');
+  });
+
+  test('`registry serve` refuses an unknown key and a bad variable the same way', async () => {
+    const [unknown, variable] = await Promise.all([
+      registry(['serve', '-c', await configFile('storage:\n  bucket: x\n')]),
+      registry(['serve'], {
+        REGISTRY_UPLOADS_EXPIRY: 'forever',
+        REGISTRY_DATA_DIR: path.join(dir, 'unused'),
+      }),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('registry: config key storage: unknown key bucket\n');
+    expect(variable.code).toBe(2);
+    expect(variable.stderr).toBe(
+      'registry: config key uploads.expiry: "forever" is not a duration (examples: 90s, 30m, 1h)\n',
+    );
+  });
+
+  test('`registry serve` with a port beyond 65535 names http.addr', async () => {
+    const run = await registry(['serve', '--config', await configFile('http:\n  addr: 127.0.0.1:70000\n')]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^registry: config key http\.addr: /);
+  });
+
+  test('`registry serve --config` with a missing file names the file', async () => {
+    const missing = path.join(dir, 'missing.yaml');
+    const run = await registry(['serve', '--config', missing]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`cannot read config file ${missing}`);
+  });
+
+  test('--help on registry, registry serve and registry user add exits 0 and prints usage', async () => {
+    const [top, short, bare, serve, userAdd, user] = await Promise.all([
+      registry(['--help']),
+      registry(['-h']),
+      registry([]),
+      registry(['serve', '--help']),
+      registry(['user', 'add', '--help']),
+      registry(['user', '--help']),
+    ]);
+    for (const run of [top, short, bare]) {
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/^Usage: registry <command> \[options\]/);
+      expect(run.stdout).toContain('serve');
+      expect(run.stdout).toContain('user add');
+    }
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toMatch(/^Usage: registry serve \[--config FILE\]/);
+    expect(serve.stdout).toContain('--help');
+    for (const run of [userAdd, user]) {
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: registry user add NAME/);
+      expect(run.stdout).toContain('--password-stdin');
+    }
+  });
+
+  test('an unknown command or option exits non-zero and says what was wrong', async () => {
+    const [command, option, subcommand] = await Promise.all([
+      registry(['frobnicate']),
+      registry(['serve', '--bogus']),
+      registry(['user', 'remove', 'bob']),
+    ]);
+    expect(command.code).not.toBe(0);
+    expect(command.stdout).toBe('');
+    expect(command.stderr).toContain('unknown command "frobnicate"');
+    expect(command.stderr).toContain('Usage: registry');
+    expect(option.code).not.toBe(0);
+    expect(option.stderr).toContain('--bogus');
+    expect(subcommand.code).not.toBe(0);
+    expect(subcommand.stderr).toContain('unknown command "user remove bob"');
+  });
+
+  test('`registry user add` without a name exits non-zero with its usage', async () => {
+    const run = await registry(['user', 'add']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('user add takes one NAME');
+    expect(run.stderr).toContain('Usage: registry user add');
+  });
+});
