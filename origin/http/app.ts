@@ -37,7 +37,7 @@ function endpoint(s: Services, route: Route, method: string): Endpoint {
       return { requirement: { kind: 'authenticated' }, handle: async (c) => c.json({}) };
     case 'catalog':
       if (method !== 'GET') break;
-      return { requirement: { kind: 'authenticated' }, handle: (c) => catalogHandler(c, s) };
+      return { requirement: { kind: 'catalog' }, handle: (c) => catalogHandler(c, s) };
     case 'tags': {
       if (method !== 'GET') break;
       const { name } = route;
@@ -94,6 +94,10 @@ const push = (name: string): Requirement => ({ kind: 'repository', name, action:
 const del = (name: string): Requirement => ({ kind: 'repository', name, action: 'delete' });
 
 async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
+  // No name, reference, digest or parameter may hold a NUL (PostgreSQL refuses it in text).
+  if (decodeURIComponentSafe(c.req.url).includes('\u0000')) {
+    throw new OciFailure(ociError('UNSUPPORTED', { status: 400, message: 'the URL must not contain NUL' }));
+  }
   const route = matchRoute(c.req.path);
   if (!route) return c.text('404 page not found\n', 404);
   c.set('routeLabel', route.kind);
@@ -112,6 +116,14 @@ async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   const denied = authorize(s, authn.principal, target.requirement);
   if (denied) throw new OciFailure(denied);
   return target.handle(c);
+}
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export function createApp(s: Services): Hono<AppEnv> {

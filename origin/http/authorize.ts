@@ -6,6 +6,7 @@ import type { Principal } from './context.ts';
 
 export type Requirement =
   | { kind: 'authenticated' }
+  | { kind: 'catalog' }
   | { kind: 'repository'; name: string; action: RepositoryAction };
 
 export type Authentication = { ok: true; principal: Principal } | { ok: false; error: OciError };
@@ -20,6 +21,8 @@ export function challenge(
   if (requirement.kind === 'repository') {
     const actions = requirement.action === 'push' ? 'pull,push' : requirement.action;
     value += `,scope="repository:${requirement.name}:${actions}"`;
+  } else if (requirement.kind === 'catalog') {
+    value += ',scope="registry:catalog:*"';
   }
   if (error) value += `,error="${error}"`;
   return value;
@@ -69,6 +72,7 @@ export async function authenticate(
         user: null,
         via: 'anonymous',
         can: (name, action) => services.permissions.allows(null, name, action),
+        catalog: false,
       },
     };
   }
@@ -88,6 +92,7 @@ export async function authenticate(
         user: claims.sub === '' ? null : claims.sub,
         via: 'bearer',
         can: (name, action) => accessAllows(claims.access, 'repository', name, action),
+        catalog: accessAllows(claims.access, 'registry', 'catalog', '*'),
       },
     };
   }
@@ -105,6 +110,7 @@ export async function authenticate(
         user: basic.user,
         via: 'basic',
         can: (name, action) => services.permissions.allows(basic.user, name, action),
+        catalog: true,
       },
     };
   }
@@ -124,6 +130,12 @@ export function authorize(
     return principal.via === 'anonymous'
       ? unauthorized(services, requirement, 'authentication required')
       : null;
+  }
+  if (requirement.kind === 'catalog') {
+    if (principal.catalog) return null;
+    return principal.via === 'bearer'
+      ? unauthorized(services, requirement, 'insufficient scope', 'insufficient_scope')
+      : unauthorized(services, requirement, 'authentication required');
   }
   if (principal.can(requirement.name, requirement.action)) return null;
   switch (principal.via) {

@@ -8,6 +8,8 @@ export interface Principal {
   readonly user: string | null;
   readonly via: 'anonymous' | 'basic' | 'bearer';
   can(repository: string, action: RepositoryAction): boolean;
+  /** May list the catalog: a signed-in user, or a token granting registry:catalog:*. */
+  readonly catalog: boolean;
 }
 
 export type AppEnv = {

@@ -47,6 +47,12 @@ export function observe(s: Services): MiddlewareHandler<AppEnv> {
       );
     });
     await next();
-    if (!c.get('sentDirectly')) c.res.headers.set('X-Request-Id', requestId);
+    if (c.get('sentDirectly')) return;
+    c.res.headers.set('X-Request-Id', requestId);
+    // Answered before its body was read (refused, or failed part-way): the rest of the body is
+    // still on the connection, so it cannot carry another request. Close it after this answer.
+    if (!c.env.incoming.complete) {
+      c.res.headers.set('Connection', 'close');
+    }
   };
 }

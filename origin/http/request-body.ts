@@ -30,15 +30,12 @@ export async function* bodyStream(c: AppContext): AsyncIterable<Uint8Array> {
 
 /** Reads a body of at most `limit` bytes into memory; a larger one is refused with 413. */
 export async function readBoundedBody(c: AppContext, limit: number): Promise<Result<Uint8Array>> {
-  // Refused mid-stream, the rest of the body is left unread: the connection cannot serve another
-  // request, so the answer closes it (otherwise a keep-alive client's next request hangs).
-  const tooLarge = (closeConnection = false) =>
+  const tooLarge = () =>
     fail<Uint8Array>(
       ociError('SIZE_INVALID', {
         status: 413,
         message: `body exceeds the limit of ${limit} bytes`,
         detail: { limit },
-        ...(closeConnection ? { headers: { Connection: 'close' } } : {}),
       }),
     );
   const declared = contentLength(c);
@@ -47,7 +44,7 @@ export async function readBoundedBody(c: AppContext, limit: number): Promise<Res
   let total = 0;
   for await (const chunk of bodyStream(c)) {
     total += chunk.byteLength;
-    if (total > limit) return tooLarge(true);
+    if (total > limit) return tooLarge();
     chunks.push(chunk);
   }
   return ok(Buffer.concat(chunks, total));

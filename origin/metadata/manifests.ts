@@ -149,14 +149,19 @@ export async function deleteTag(q: Queryable, repository: string, tag: string): 
   return rows[0]?.manifest_digest ?? null;
 }
 
-/** Tags in byte order after `last`; null when the repository does not exist. */
+/** Tags in byte order after `last`; null when the repository holds no manifest. */
 export async function listTags(
   q: Queryable,
   repository: string,
   limit: number,
   last: string | undefined,
 ): Promise<string[] | null> {
-  const repo = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [repository]);
+  // A repository that holds no manifest (only blobs, or an abandoned upload) is not known yet.
+  const repo = await q.query<{ id: number }>(
+    `SELECT r.id FROM repositories r
+      WHERE r.name = $1 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)`,
+    [repository],
+  );
   if (!repo[0]) return null;
   const rows = await q.query<{ name: string }>(
     `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name COLLATE "C" > $2::text COLLATE "C")

@@ -177,6 +177,15 @@ class MissingReferences extends Error {
 }
 
 function invalidReference(reference: string) {
+  // `sha1:<hex>` is a digest of an algorithm we lack; `bad:colon` is just not a reference.
+  const digest = parseDigest(reference);
+  if (!digest.ok && digest.reason === 'unsupported-algorithm' && /:[a-f0-9]{32,}$/.test(reference)) {
+    return ociError('UNSUPPORTED', {
+      status: 400,
+      message: `digest algorithm not supported (sha256 and sha512 are): ${reference}`,
+      detail: { reference },
+    });
+  }
   return ociError('MANIFEST_INVALID', {
     status: 400,
     message: `invalid reference "${reference}": expected a tag or a digest`,

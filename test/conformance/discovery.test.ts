@@ -128,3 +128,29 @@ describe('content discovery: referrers', () => {
     expect(((await response.json()) as { manifests: unknown[] }).manifests).toEqual([]);
   });
 });
+
+describe('content discovery: what is not there yet', () => {
+  it('a repository holding only an abandoned upload is NAME_UNKNOWN to the tags list', async () => {
+    await call(registry, 'POST', '/v2/conformance/abandoned/blobs/uploads/');
+    const response = await call(registry, 'GET', '/v2/conformance/abandoned/tags/list');
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('NAME_UNKNOWN');
+  });
+
+  it('the catalog wants a token granting registry:catalog:*; a token without it gets the scope challenge', async () => {
+    const anonymous = (await (
+      await call(registry, 'GET', '/token?service=x&scope=registry:catalog:*', { auth: null })
+    ).json()) as {
+      token: string;
+    };
+    const refused = await call(registry, 'GET', '/v2/_catalog', { auth: `Bearer ${anonymous.token}` });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toContain('scope="registry:catalog:*"');
+    const granted = (await (
+      await call(registry, 'GET', '/token?service=x&scope=registry:catalog:*')
+    ).json()) as { token: string };
+    expect((await call(registry, 'GET', '/v2/_catalog', { auth: `Bearer ${granted.token}` })).status).toBe(
+      200,
+    );
+  });
+});
