@@ -15,6 +15,28 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return ms;
 });
 
+const MiB = 1024 * 1024;
+const SIZE_UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1000,
+  KiB: 1024,
+  MB: 1e6,
+  MiB,
+  GB: 1e9,
+  GiB: 1024 * MiB,
+};
+
+/** A size in bytes: a number, or a string such as "8MiB", "5MB", "1GiB". */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)$/.exec(value.trim());
+  if (!match) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (examples: 8MiB, 64MB, 1GiB)` });
+    return z.NEVER;
+  }
+  return Math.round(Number(match[1]) * (SIZE_UNITS[match[2] as string] as number));
+});
+
 const action = z.enum(['pull', 'push', 'delete']);
 
 const accessRule = z
@@ -63,11 +85,84 @@ const schema = z
       .default({ pool_size: 10 }),
     storage: z
       .object({
-        backend: z.enum(['filesystem']).default('filesystem'),
+        backend: z.enum(['filesystem', 's3']).default('filesystem'),
         filesystem: z.object({ root: z.string().optional() }).strict().default({}),
+        s3: z
+          .object({
+            bucket: z.string().min(3),
+            region: z.string().default('us-east-1'),
+            prefix: z
+              .string()
+              .default('')
+              .refine((p) => p === '' || p.endsWith('/'), 'the prefix must be empty or end with /'),
+            /** For MinIO, R2 and other S3 servers; absent means AWS. */
+            endpoint: z.url().optional(),
+            force_path_style: z.boolean().optional(),
+            /** Absent: the standard AWS environment and credential chain. */
+            access_key_id: z.string().optional(),
+            secret_access_key: z.string().optional(),
+            session_token: z.string().optional(),
+            /** Connections kept to S3 (keep-alive pool). */
+            max_sockets: z.number().int().min(1).max(4096).default(64),
+            /** Bytes per multipart part (5 MiB to 5 GiB) and parts sent at once per upload. */
+            part_size: byteSize
+              .default(8 * MiB)
+              .refine((n) => n >= 5 * MiB && n <= 5 * 1024 * MiB, 'from 5MiB to 5GiB'),
+            upload_concurrency: z.number().int().min(1).max(64).default(4),
+            /** Answer blob GETs with a 307 to a presigned S3 URL instead of streaming them. */
+            redirect: z.boolean().default(false),
+            redirect_expiry: duration.default(900_000),
+          })
+          .strict()
+          .optional(),
+        cache: z
+          .object({
+            type: z.enum(['memory', 'redis']).default('memory'),
+            redis_url: z
+              .string()
+              .regex(/^rediss?:\/\//, 'expected a redis:// URL')
+              .optional(),
+            /** Disk LRU of hot blobs in front of the storage backend (absent: none). */
+            disk_path: z.string().optional(),
+            disk_size_gb: z.number().positive().optional(),
+            /** The same bound in smaller units (tests, small machines); disk_size_gb wins if both are set. */
+            disk_size_mb: z.number().positive().optional(),
+          })
+          .strict()
+          .default({ type: 'memory' }),
       })
       .strict()
-      .default({ backend: 'filesystem', filesystem: {} }),
+      .superRefine((storage, ctx) => {
+        if (storage.backend === 's3' && !storage.s3) {
+          ctx.addIssue({ code: 'custom', path: ['s3'], message: 'required when storage.backend is s3' });
+        }
+        if (storage.cache.type === 'redis' && !storage.cache.redis_url) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cache', 'redis_url'],
+            message: 'required when cache.type is redis',
+          });
+        }
+        if (storage.cache.disk_path && !storage.cache.disk_size_gb && !storage.cache.disk_size_mb) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cache', 'disk_size_gb'],
+            message: 'required with cache.disk_path',
+          });
+        }
+      })
+      .default({ backend: 'filesystem', filesystem: {}, cache: { type: 'memory' } }),
+    gc: z
+      .object({
+        /** Cron expression (5 or 6 fields) for scheduled runs; absent: only manual runs. */
+        schedule: z.string().optional(),
+        /** Unreferenced blobs younger than this are kept (a push may be about to reference them). */
+        grace_period: duration.default(86_400_000),
+        /** Also remove untagged manifests (those no tag, index or subject reaches). */
+        untagged: z.boolean().default(false),
+      })
+      .strict()
+      .default({ grace_period: 86_400_000, untagged: false }),
     uploads: z
       .object({
         expiry: duration.default(3_600_000),
@@ -113,7 +208,10 @@ export type ConfigUser = z.output<typeof userEntry>;
 
 export interface Config extends Parsed {
   http: Parsed['http'] & { public_url: string; host: string; port: number };
-  storage: Parsed['storage'] & { filesystem: { root: string } };
+  storage: Parsed['storage'] & {
+    filesystem: { root: string };
+    cache: Parsed['storage']['cache'] & { disk_size_bytes: number | undefined };
+  };
   auth: Parsed['auth'] & { service: string };
 }
 
@@ -167,9 +265,16 @@ function derive(parsed: Parsed): Config {
     storage: {
       ...parsed.storage,
       filesystem: { root: parsed.storage.filesystem.root ?? path.join(parsed.data_dir, 'blobs') },
+      cache: { ...parsed.storage.cache, disk_size_bytes: diskCacheBytes(parsed.storage.cache) },
     },
     auth: { ...parsed.auth, service: parsed.auth.service ?? new URL(public_url).host },
   };
+}
+
+function diskCacheBytes(cache: Parsed['storage']['cache']): number | undefined {
+  if (!cache.disk_path) return undefined;
+  if (cache.disk_size_gb !== undefined) return Math.floor(cache.disk_size_gb * 1024 * MiB);
+  return Math.floor((cache.disk_size_mb as number) * MiB);
 }
 
 // Every leaf of the schema can be set as REGISTRY_<PATH>; values are YAML scalars (or JSON for lists).

@@ -76,6 +76,14 @@ CREATE TABLE signing_keys (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `
+-- The sha256 of the upload's first \`size\` bytes, so that a PUT landing on another origin
+-- process can verify the digest without reading the staged bytes back.
+ALTER TABLE upload_sessions ADD COLUMN sha256_so_far text;
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -6,6 +6,8 @@ export interface UploadSession {
   readonly repository: string;
   readonly repositoryId: number;
   readonly size: number;
+  /** sha256 hex of the first `size` bytes, when the process that wrote them recorded it. */
+  readonly sha256SoFar: string | null;
   readonly createdAt: Date;
 }
 
@@ -18,19 +20,40 @@ export async function findUploadSession(
   repository: string,
   id: string,
 ): Promise<UploadSession | null> {
-  const rows = await q.query<{ id: string; repository_id: number; size: number; created_at: Date }>(
-    `SELECT u.id, u.repository_id, u.size, u.created_at FROM upload_sessions u
+  const rows = await q.query<{
+    id: string;
+    repository_id: number;
+    size: number;
+    sha256_so_far: string | null;
+    created_at: Date;
+  }>(
+    `SELECT u.id, u.repository_id, u.size, u.sha256_so_far, u.created_at FROM upload_sessions u
        JOIN repositories r ON r.id = u.repository_id WHERE r.name = $1 AND u.id = $2`,
     [repository, id],
   );
   const row = rows[0];
   return row
-    ? { id: row.id, repository, repositoryId: row.repository_id, size: row.size, createdAt: row.created_at }
+    ? {
+        id: row.id,
+        repository,
+        repositoryId: row.repository_id,
+        size: row.size,
+        sha256SoFar: row.sha256_so_far,
+        createdAt: row.created_at,
+      }
     : null;
 }
 
-export async function recordUploadSize(q: Queryable, id: string, size: number): Promise<void> {
-  await q.query('UPDATE upload_sessions SET size = $2, updated_at = now() WHERE id = $1', [id, size]);
+export async function recordUploadSize(
+  q: Queryable,
+  id: string,
+  size: number,
+  sha256SoFar: string | null,
+): Promise<void> {
+  await q.query(
+    'UPDATE upload_sessions SET size = $2, sha256_so_far = $3, updated_at = now() WHERE id = $1',
+    [id, size, sha256SoFar],
+  );
 }
 
 export async function deleteUploadSession(q: Queryable, id: string): Promise<boolean> {

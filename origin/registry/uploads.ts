@@ -51,7 +51,7 @@ export class Uploads {
     const repositoryId = await ensureRepository(this.db, repository);
     await createUploadSession(this.db, id, repositoryId);
     this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
-    return { id, repository, repositoryId, size: 0, createdAt: new Date() };
+    return { id, repository, repositoryId, size: 0, sha256SoFar: null, createdAt: new Date() };
   }
 
   async status(repository: string, id: string): Promise<Result<UploadSession>> {
@@ -180,16 +180,18 @@ export class Uploads {
       }
     }
     const result = await this.store.writeUpload(session.id, session.size, hashing(body));
-    await recordUploadSize(this.db, session.id, result.size);
     if (!result.ok) {
       // The hash saw bytes that may not have reached storage: rebuild it next time.
       this.hashes.delete(session.id);
+      await recordUploadSize(this.db, session.id, result.size, null);
       return fail(
         ociError('BLOB_UPLOAD_INVALID', { message: `upload interrupted: ${result.cause.message}` }),
       );
     }
     state.size = result.size;
-    return ok({ ...session, size: result.size });
+    const sha256SoFar = state.hash.copy().digest('hex');
+    await recordUploadSize(this.db, session.id, result.size, sha256SoFar);
+    return ok({ ...session, size: result.size, sha256SoFar });
   }
 
   private async hashState(session: UploadSession): Promise<HashState> {
@@ -202,11 +204,13 @@ export class Uploads {
   }
 
   private async digestOf(session: UploadSession, algorithm: DigestAlgorithm): Promise<string> {
-    const hash =
-      algorithm === 'sha256'
-        ? (await this.hashState(session)).hash.copy()
-        : await this.hashStaged(session, algorithm);
-    return `${algorithm}:${hash.digest('hex')}`;
+    if (algorithm !== 'sha256')
+      return `${algorithm}:${(await this.hashStaged(session, algorithm)).digest('hex')}`;
+    const cached = this.hashes.get(session.id);
+    if (cached?.size === session.size) return `sha256:${cached.hash.copy().digest('hex')}`;
+    // Written by another process (or before a restart), which recorded the digest of what it wrote.
+    if (session.sha256SoFar !== null) return `sha256:${session.sha256SoFar}`;
+    return `sha256:${(await this.hashState(session)).hash.copy().digest('hex')}`;
   }
 
   private async hashStaged(session: UploadSession, algorithm: DigestAlgorithm): Promise<Hash> {

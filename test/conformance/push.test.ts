@@ -134,6 +134,27 @@ describe('push: blobs', () => {
     }
   });
 
+  it('a PUT on another process verifies with the digest recorded at PATCH time, without reading the blob back', async () => {
+    const first = await startTestRegistry();
+    const content = 'patched on one process, finished on another';
+    const post = await call(first, 'POST', `/v2/${name}/blobs/uploads/`);
+    const location = post.headers.get('location') as string;
+    await call(first, 'PATCH', location, { body: content });
+    await first.running.close();
+    // Alter the staged bytes (same length): only a read-back would notice.
+    const { writeFile } = await import('node:fs/promises');
+    const id = location.split('/').pop() as string;
+    await writeFile(`${first.dataDir}/blobs/uploads/${id}/data`, 'x'.repeat(content.length));
+    const second = await startTestRegistry({ dataDir: first.dataDir, databaseUrl: first.databaseUrl });
+    try {
+      const put = await call(second, 'PUT', `${location}?digest=${sha256(content)}`);
+      expect(put.status).toBe(201);
+    } finally {
+      await second.running.close();
+      await first.close();
+    }
+  });
+
   it('PUT with a wrong digest answers DIGEST_INVALID and stores nothing', async () => {
     const location = await startUpload();
     const wrong = sha256('something else');
