@@ -1,0 +1,159 @@
+// Starts the two registries under test as child processes on 127.0.0.1, each with its data in
+// the benchmark's temp dir: ours (origin/cli.ts serve, PGlite, filesystem) and CNCF distribution
+// (Debian's docker-registry, filesystem, no auth).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort, sleep, waitForHttp } from './util.ts';
+
+export interface Target {
+  /** Short label for tables. */
+  readonly name: string;
+  readonly pid: number;
+  /** http://127.0.0.1:PORT */
+  readonly base: string;
+  /** Headers granting `actions` (e.g. "pull,push") on `repository`; empty when there is no auth. */
+  auth(repository: string, actions: string): Promise<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Spawns `command`, logging to `logFile`; stop() sends SIGTERM, then SIGKILL after 10 s. */
+function launch(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv) {
+  const out = createWriteStream(logFile);
+  const child: ChildProcess = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  let exited: string | null = null;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = `${path.basename(command)} exited (${signal ?? `code ${code}`}); log:\n${tail(logFile)}`;
+      resolve();
+    });
+    child.once('error', (error) => {
+      exited = `${path.basename(command)} failed: ${error.message}`;
+      resolve();
+    });
+  });
+  return {
+    pid: child.pid,
+    alive: () => exited,
+    async stop(): Promise<void> {
+      if (exited === null) {
+        child.kill('SIGTERM');
+        const done = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+        if (!done) {
+          child.kill('SIGKILL');
+          await Promise.race([exit, sleep(5_000)]);
+        }
+      }
+      out.end();
+    },
+  };
+}
+
+export async function startOurs(dir: string, nodeArgs: string[] = []): Promise<Target> {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = path.join(dir, 'config.yaml');
+  const config = {
+    data_dir: path.join(dir, 'data'),
+    http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
+    auth: { token_expiry: '1h' },
+    log: { level: 'warn' },
+  };
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  // Only this config: no REGISTRY_* variables from the caller's environment.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
+  const proc = launch(
+    process.execPath,
+    [...nodeArgs, 'origin/cli.ts', 'serve', '--config', configFile],
+    path.join(dir, 'registry.log'),
+    env,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${base}/healthz`, 200, 60_000, proc.alive);
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
+  const basic = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
+  return {
+    name: 'ours',
+    pid: proc.pid,
+    base,
+    async auth(repository, actions) {
+      const url = new URL('/token', base);
+      url.searchParams.set('service', `127.0.0.1:${port}`);
+      url.searchParams.set('scope', `repository:${repository}:${actions}`);
+      const response = await fetch(url, { headers: { Authorization: basic } });
+      if (response.status !== 200) throw new Error(`GET /token: ${response.status} ${await response.text()}`);
+      const { token } = (await response.json()) as { token: string };
+      return { Authorization: `Bearer ${token}` };
+    },
+    stop: proc.stop,
+  };
+}
+
+export async function startDistribution(binary: string, dir: string): Promise<Target> {
+  await mkdir(path.join(dir, 'storage'), { recursive: true });
+  const port = await freePort();
+  const configFile = path.join(dir, 'config.yml');
+  // Quiet logs as for ours (warn, no access log); the in-memory blob descriptor cache of Debian's
+  // default config.
+  await writeFile(
+    configFile,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  cache:',
+      '    blobdescriptor: inmemory',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  secret: benchmark-secret',
+      '',
+    ].join('\n'),
+  );
+  const proc = launch(binary, ['serve', configFile], path.join(dir, 'registry.log'), {
+    PATH: process.env.PATH,
+    HOME: dir,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${base}/v2/`, 200, 30_000, proc.alive);
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
+  return {
+    name: 'distribution',
+    pid: proc.pid,
+    base,
+    auth: async () => ({}),
+    stop: proc.stop,
+  };
+}
