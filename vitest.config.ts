@@ -1,6 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// The whole suite runs twice: on the embedded default (PGlite) and on the PostgreSQL server.
+// Tests of the S3 backend itself run once, in the s3 project.
+const S3_ONLY = [...configDefaults.exclude, 'test/s3/**'];
+
+// The whole suite runs three times: on the embedded default (PGlite, filesystem, in-process
+// cache), on the PostgreSQL server, and on the production setup (PostgreSQL, S3 via s3rver, Redis).
 export default defineConfig({
   test: {
     globalSetup: ['test/harness/global-setup.ts'],
@@ -10,8 +14,12 @@ export default defineConfig({
     // The JSON report feeds the closing tally that .ci/run prints.
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
     projects: [
-      { extends: true, test: { name: 'pglite', env: { TEST_DATABASE: 'pglite' } } },
-      { extends: true, test: { name: 'postgres', env: { TEST_DATABASE: 'postgres' } } },
+      { extends: true, test: { name: 'pglite', env: { TEST_DATABASE: 'pglite' }, exclude: S3_ONLY } },
+      { extends: true, test: { name: 'postgres', env: { TEST_DATABASE: 'postgres' }, exclude: S3_ONLY } },
+      {
+        extends: true,
+        test: { name: 's3', env: { TEST_DATABASE: 'postgres', TEST_STORAGE: 's3', TEST_CACHE: 'redis' } },
+      },
     ],
   },
 });

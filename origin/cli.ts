@@ -1,14 +1,18 @@
-// The `registry` command: serve, user add (gc, scan and vulndb arrive with their issues).
+// The `registry` command: serve, gc, user add (scan and vulndb arrive with their issues).
 import { parseArgs } from 'node:util';
 import { saveUser } from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
+import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
+import { reportLines, terminalProgress } from './gc/report.ts';
 import { openDatabase } from './metadata/database.ts';
-import { startRegistry } from './server.ts';
+import { buildServices, startRegistry } from './server.ts';
 
 const USAGE = `Usage: registry <command> [options]
 
 Commands:
   serve [--config FILE]          run the registry (default: 127.0.0.1:5000, data in ./data)
+  gc --dry-run | --delete [--untagged] [--config FILE]
+                                 garbage collection: list or delete unreferenced blobs
   user add NAME [--config FILE]  add a user or change its password (read from stdin)
 
 Every config key can also be set by environment: REGISTRY_<KEY_PATH>, e.g.
@@ -35,6 +39,22 @@ Options:
   -c, --config FILE     YAML config file, to find the database
       --password-stdin  read the password from stdin without prompting (the default when stdin is not a terminal)
   -h, --help            show this help
+`;
+
+const GC_USAGE = `Usage: registry gc (--dry-run | --delete) [--untagged] [--config FILE]
+
+Garbage collection, online: safe while the registry serves pushes and pulls. Removes blobs that no
+kept manifest references and that nobody pushed or mounted within gc.grace_period (default 24h),
+the stored bytes of deleted manifests, and expired uploads. Only one GC runs at a time.
+With PGlite (no database.url) run it while the registry is stopped, or use POST /admin/gc.
+
+Options:
+      --dry-run       list what would be deleted and its size; delete nothing
+      --delete        delete it
+      --untagged      also delete manifests no tag reaches (through an index or as a referrer),
+                      and what only they reference (default: gc.untagged)
+  -c, --config FILE   YAML config file, to find the database and the storage
+  -h, --help          show this help
 `;
 
 function fail(message: string): never {
@@ -66,6 +86,48 @@ async function serve(args: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function gc(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'dry-run': { type: 'boolean' },
+      delete: { type: 'boolean' },
+      untagged: { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(GC_USAGE);
+  if (Boolean(values['dry-run']) === Boolean(values.delete)) {
+    fail(`gc needs exactly one of --dry-run and --delete\n\n${GC_USAGE}`);
+  }
+  const cfg = config(values.config);
+  // The service logs (JSON on stdout) would mix with the report.
+  const services = await buildServices({ ...cfg, log: { level: 'silent' } });
+  const progress = process.stdout.isTTY ? terminalProgress(process.stdout) : undefined;
+  try {
+    const report = await collectGarbage(gcDependencies(services), {
+      mode: values.delete ? 'delete' : 'dry-run',
+      untagged: values.untagged ?? cfg.gc.untagged,
+      gracePeriodMs: cfg.gc.grace_period,
+      onProgress: progress?.update,
+    });
+    progress?.clear();
+    process.stdout.write(`${reportLines(report).join('\n')}\n`);
+  } catch (error) {
+    progress?.clear();
+    if (error instanceof GcBusyError) {
+      process.stderr.write(`registry: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  } finally {
+    await services.db.close();
+    await services.cache.close?.();
+  }
 }
 
 async function readPassword(): Promise<string> {
@@ -105,6 +167,7 @@ export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'gc') return await gc(rest);
     if (command === 'user' && rest[0] === 'add') return await userAdd(rest.slice(1));
     if (command === 'user' && (rest[0] === '--help' || rest[0] === '-h' || rest.length === 0)) {
       return void process.stdout.write(USER_ADD_USAGE);

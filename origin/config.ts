@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDurationMs } from './duration.ts';
+import { cronProblem } from './gc/cron.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
@@ -122,6 +123,8 @@ const schema = z
               .string()
               .regex(/^rediss?:\/\//, 'expected a redis:// URL')
               .optional(),
+            /** Prefix of the registry's Redis keys (absent: `registry:`), to share one Redis. */
+            redis_prefix: z.string().min(1).optional(),
             /** Disk LRU of hot blobs in front of the storage backend (absent: none). */
             disk_path: z.string().optional(),
             disk_size_gb: z.number().positive().optional(),
@@ -155,7 +158,14 @@ const schema = z
     gc: z
       .object({
         /** Cron expression (5 or 6 fields) for scheduled runs; absent: only manual runs. */
-        schedule: z.string().optional(),
+        schedule: z
+          .string()
+          .superRefine((value, ctx) => {
+            const problem = cronProblem(value);
+            if (problem)
+              ctx.addIssue({ code: 'custom', message: `"${value}" is not a cron expression: ${problem}` });
+          })
+          .optional(),
         /** Unreferenced blobs younger than this are kept (a push may be about to reference them). */
         grace_period: duration.default(86_400_000),
         /** Also remove untagged manifests (those no tag, index or subject reaches). */
@@ -185,6 +195,8 @@ const schema = z
           .default({ max_failures: 10, window: 60_000 }),
         users: z.array(userEntry).default([]),
         access: z.array(accessRule).optional(),
+        /** Users who may run the admin endpoints (POST /admin/gc). */
+        admins: z.array(z.string().min(1)).default(['admin']),
       })
       .strict()
       .default({
@@ -192,6 +204,7 @@ const schema = z
         token_expiry: 300_000,
         login_throttle: { max_failures: 10, window: 60_000 },
         users: [],
+        admins: ['admin'],
       }),
     log: z
       .object({

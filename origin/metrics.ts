@@ -26,6 +26,12 @@ export class Metrics {
     help: 'Bytes sent in response bodies',
     registers: [this.registry],
   });
+  readonly blobCache = new Counter({
+    name: 'registry_blob_cache_requests_total',
+    help: 'Blob GETs answered from the disk cache (hit) or the storage backend (miss)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly uploadSessions: Gauge;
 
   constructor(countUploads: () => Promise<number>) {

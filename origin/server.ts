@@ -6,17 +6,23 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Permissions } from './auth/permissions.ts';
 import { TokenService } from './auth/token-service.ts';
 import { DEFAULT_USER, UserDirectory } from './auth/users.ts';
-import { InMemoryMetadataCache } from './cache/metadata-cache.ts';
+import { InMemoryMetadataCache, type MetadataCache } from './cache/metadata-cache.ts';
+import { RedisMetadataCache } from './cache/redis-metadata-cache.ts';
 import type { Config } from './config.ts';
+import { scheduleGc } from './gc/schedule.ts';
 import { createApp } from './http/app.ts';
 import { createLogger } from './log.ts';
 import { openDatabase } from './metadata/database.ts';
 import { countUploadSessions } from './metadata/uploads.ts';
 import { Metrics } from './metrics.ts';
+import { BlobReader } from './registry/blob-reader.ts';
 import { Manifests } from './registry/manifests.ts';
 import { Uploads } from './registry/uploads.ts';
 import type { Services } from './services.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import { DiskCache } from './storage/disk-cache.ts';
 import { FilesystemBlobStore } from './storage/filesystem.ts';
+import { S3BlobStore } from './storage/s3.ts';
 
 export interface RunningRegistry {
   readonly url: string;
@@ -33,8 +39,25 @@ export async function buildServices(config: Config): Promise<Services> {
     dataDir: config.data_dir,
     poolSize: config.database.pool_size,
   });
-  const store = new FilesystemBlobStore(config.storage.filesystem.root);
-  const cache = new InMemoryMetadataCache();
+  const store = createBlobStore(config);
+  const { redis_url, redis_prefix } = config.storage.cache;
+  // Redis: shared by every origin process (one with its own in-memory cache could serve a tag
+  // another one moved). A Redis outage degrades to the database, never to failed requests.
+  const cache: MetadataCache =
+    config.storage.cache.type === 'redis' && redis_url
+      ? new RedisMetadataCache({ url: redis_url, prefix: redis_prefix, log })
+      : new InMemoryMetadataCache();
+  const metrics = new Metrics(() => countUploadSessions(db));
+  const { disk_path, disk_size_bytes } = config.storage.cache;
+  const s3 = config.storage.backend === 's3' ? config.storage.s3 : undefined;
+  const blobs = new BlobReader({
+    store,
+    disk: disk_path && disk_size_bytes ? await DiskCache.open(disk_path, disk_size_bytes) : undefined,
+    redirectExpiry: s3?.redirect ? Math.round(s3.redirect_expiry / 1000) : undefined,
+    backendName: s3 ? 'S3' : 'storage',
+    log,
+    metrics,
+  });
   const permissions = new Permissions(config.auth.access);
   const users = await UserDirectory.create(config, db);
   const tokens = await TokenService.create(db, {
@@ -47,15 +70,39 @@ export async function buildServices(config: Config): Promise<Services> {
     config,
     db,
     store,
+    blobs,
     cache,
     uploads: new Uploads(db, store),
     manifests: new Manifests(db, store, cache),
     users,
     permissions,
     tokens,
-    metrics: new Metrics(() => countUploadSessions(db)),
+    metrics,
     log,
   };
+}
+
+function createBlobStore(config: Config): BlobStore {
+  const s3 = config.storage.s3;
+  if (config.storage.backend !== 's3' || !s3) return new FilesystemBlobStore(config.storage.filesystem.root);
+  return new S3BlobStore({
+    bucket: s3.bucket,
+    region: s3.region,
+    prefix: s3.prefix,
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.force_path_style,
+    credentials:
+      s3.access_key_id && s3.secret_access_key
+        ? {
+            accessKeyId: s3.access_key_id,
+            secretAccessKey: s3.secret_access_key,
+            ...(s3.session_token ? { sessionToken: s3.session_token } : {}),
+          }
+        : undefined,
+    maxSockets: s3.max_sockets,
+    partSize: s3.part_size,
+    concurrency: s3.upload_concurrency,
+  });
 }
 
 export async function startRegistry(config: Config): Promise<RunningRegistry> {
@@ -98,11 +145,13 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       .catch((error: unknown) => log.error({ err: error }, 'upload expiry sweep failed'));
   }, config.uploads.purge_interval);
   sweep.unref();
+  const gc = scheduleGc(services);
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweep);
+      const gcStopped = gc?.stop();
       server.close();
       server.closeIdleConnections();
       const deadline = new Promise<void>((resolve) =>
@@ -110,7 +159,9 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       );
       await Promise.race([Promise.all(inFlight), deadline]);
       server.closeAllConnections();
+      await gcStopped;
       await services.db.close();
+      await services.cache.close?.();
       log.info('registry stopped');
     })();
     return closing;

@@ -7,6 +7,7 @@ import type { MetadataCache } from './cache/metadata-cache.ts';
 import type { Config } from './config.ts';
 import type { Database } from './metadata/database.ts';
 import type { Metrics } from './metrics.ts';
+import type { BlobReader } from './registry/blob-reader.ts';
 import type { Manifests } from './registry/manifests.ts';
 import type { Uploads } from './registry/uploads.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -15,6 +16,8 @@ export interface Services {
   readonly config: Config;
   readonly db: Database;
   readonly store: BlobStore;
+  /** Reads blob bodies for GETs: disk cache, storage, or a redirect to it. */
+  readonly blobs: BlobReader;
   readonly cache: MetadataCache;
   readonly uploads: Uploads;
   readonly manifests: Manifests;

@@ -217,7 +217,14 @@ describe('loadConfig', () => {
       ['http: 5000\n', /^config key http: /],
       ['http:\n  public_url: not a url\n', /^config key http\.public_url: /],
       ['log:\n  level: loud\n', /^config key log\.level: /],
-      ['storage:\n  backend: s3\n', /^config key storage\.backend: /],
+      ['storage:\n  backend: gcs\n', /^config key storage\.backend: /],
+      ['storage:\n  backend: s3\n', /^config key storage\.s3: required when storage\.backend is s3$/],
+      ['storage:\n  cache:\n    type: redis\n', /^config key storage\.cache\.redis_url: required/],
+      ['storage:\n  cache:\n    disk_path: /tmp/x\n', /^config key storage\.cache\.disk_size_gb: required/],
+      [
+        'storage:\n  backend: s3\n  s3:\n    bucket: my-bucket\n    part_size: 1MiB\n',
+        /^config key storage\.s3\.part_size: /,
+      ],
       [
         'auth:\n  access:\n    - prefix: a/\n      actions: [write]\n',
         /^config key auth\.access\.0\.actions\.0: /,
@@ -359,5 +366,40 @@ describe('the registry command', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('user add takes one NAME');
     expect(run.stderr).toContain('Usage: registry user add');
+  });
+});
+
+describe('the seed configuration', () => {
+  test('is accepted exactly as written: S3 storage, Redis cache, a 50 GB disk cache', async () => {
+    const dir = await mkdtemp(`${tmpdir()}/seed-config-`);
+    const file = `${dir}/config.yaml`;
+    await writeFile(
+      file,
+      [
+        'storage:',
+        '  backend: s3',
+        '  s3:',
+        '    bucket: my-registry',
+        '    region: us-east-1',
+        '    prefix: registry/',
+        '  cache:',
+        '    type: redis',
+        '    redis_url: redis://localhost:6379',
+        '    disk_path: /var/cache/registry',
+        '    disk_size_gb: 50',
+        '',
+      ].join('\n'),
+    );
+    const result = loadConfig(file, {});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.storage.backend).toBe('s3');
+    expect(result.config.storage.s3).toMatchObject({
+      bucket: 'my-registry',
+      region: 'us-east-1',
+      prefix: 'registry/',
+    });
+    expect(result.config.storage.cache).toMatchObject({ type: 'redis', disk_path: '/var/cache/registry' });
+    expect(result.config.storage.cache.disk_size_bytes).toBe(50 * 1024 ** 3);
   });
 });

@@ -1,61 +1,26 @@
 // Operations: the registry run as its users run it (`registry serve`), observed from outside.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from './harness/client.ts';
-import { createPostgresDatabase, dropPostgresDatabase, freePort, testDatabase } from './harness/registry.ts';
+import { createPostgresDatabase, dropPostgresDatabase, testDatabase } from './harness/registry.ts';
+import { killRegistry, type ServedRegistry, serveRegistry } from './harness/served-registry.ts';
 
-const NODE = path.resolve('node_modules/.bin/node');
 const AUTH = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
-
-interface Served {
-  process: ChildProcess;
-  url: string;
-  port: number;
-  lines: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
 
 let dataDir: string;
 let databaseUrl: string | undefined;
 
-async function serve(): Promise<Served> {
-  const port = await freePort();
-  const child = spawn(NODE, ['origin/cli.ts', 'serve'], {
-    env: {
-      ...process.env,
-      REGISTRY_DATA_DIR: dataDir,
-      REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`,
-      REGISTRY_HTTP_SHUTDOWN_TIMEOUT: '20s',
-      ...(databaseUrl ? { REGISTRY_DATABASE_URL: databaseUrl } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+const serve = () =>
+  serveRegistry({
+    REGISTRY_DATA_DIR: dataDir,
+    REGISTRY_HTTP_SHUTDOWN_TIMEOUT: '20s',
+    ...(databaseUrl ? { REGISTRY_DATABASE_URL: databaseUrl } : {}),
   });
-  const lines: Record<string, unknown>[] = [];
-  let buffered = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
-        lines.push(line);
-        if (line.msg === 'registry listening') resolve();
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await listening;
-  return { process: child, url: `http://127.0.0.1:${port}`, port, lines, exited };
-}
 
-let served: Served;
+let served: ServedRegistry;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'registry-ops-'));
@@ -64,10 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (served && served.process.exitCode === null) {
-    served.process.kill('SIGKILL');
-    await served.exited;
-  }
+  await killRegistry(served);
   if (databaseUrl) await dropPostgresDatabase(databaseUrl);
   await rm(dataDir, { recursive: true, force: true });
 });

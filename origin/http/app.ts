@@ -6,6 +6,7 @@ import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { matchRoute, type Route } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
+import { adminGc } from './admin.ts';
 import { authenticate, authorize, type Requirement } from './authorize.ts';
 import { deleteBlob, getBlob } from './blobs.ts';
 import { catalogHandler } from './catalog.ts';
@@ -139,6 +140,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.get('/token', (c) => getToken(c, s));
   app.post('/token', (c) => postToken(c, s));
   app.get('/token/jwks.json', (c) => jwks(c, s));
+  app.post('/admin/gc', (c) => adminGc(c, s));
   app.all('/v2', (c) => dispatchV2(c, s));
   app.all('/v2/*', (c) => dispatchV2(c, s));
   app.notFound((c) => c.text('404 page not found\n', 404));

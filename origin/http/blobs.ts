@@ -1,6 +1,5 @@
-// GET/HEAD/DELETE /v2/{name}/blobs/{digest}. Blob bodies go from the store's Node stream to the
-// Node response directly: Web streams in between cost about a fifth of the throughput.
-import { pipeline } from 'node:stream/promises';
+// GET/HEAD/DELETE /v2/{name}/blobs/{digest}. Blob bodies are written to the Node response
+// directly (see BlobReader): Web streams in between cost about a fifth of the throughput.
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { parseRange } from '../../shared/byte-range.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
@@ -57,15 +56,28 @@ export async function getBlob(
   if (range.kind === 'range') headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
   if (c.req.method === 'HEAD') return c.body(null, status, headers);
 
-  const stream = await s.store.read(digest, range.kind === 'range' ? range : undefined);
-  if (!stream) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  const source = await s.blobs.open(digest, size, range.kind === 'range' ? range : undefined);
+  if (source.kind === 'missing') throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  if (source.kind === 'redirect') {
+    return c.body(null, 307, {
+      Location: source.url,
+      'Docker-Content-Digest': digest,
+      'Content-Length': '0',
+    });
+  }
   const out = c.env.outgoing;
   c.set('sentDirectly', true);
-  out.writeHead(status, { ...headers, 'X-Request-Id': c.get('requestId') });
+  out.writeHead(status, {
+    ...headers,
+    ...(source.cache ? { 'X-Cache': source.cache } : {}),
+    'X-Request-Id': c.get('requestId'),
+  });
   try {
-    await pipeline(stream, out);
+    await source.send(out);
+    out.end();
   } catch (error) {
-    // The client went away mid-body; nothing more can be said to it.
+    // The client went away mid-body (or the source failed): nothing more can be said to it.
+    out.destroy();
     s.log.debug({ err: error, digest }, 'blob transfer ended early');
   }
   return RESPONSE_ALREADY_SENT;

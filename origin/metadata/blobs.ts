@@ -1,21 +1,42 @@
 // Blob records and the repository -> blob links that decide who may see a blob.
 import type { Queryable } from './database.ts';
 
-/** Records a verified blob and links it to the repository, in one statement each. */
+/**
+ * Records a verified blob and links it to the repository, in one statement each. The blob row is
+ * upserted: in a transaction it stays locked until commit, and its linked_at (from which GC measures
+ * a blob's age) moves to now.
+ */
 export async function linkBlob(
   q: Queryable,
   repositoryId: number,
   digest: string,
   size: number,
 ): Promise<void> {
-  await q.query('INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING', [
-    digest,
-    size,
-  ]);
+  await q.query(
+    'INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET linked_at = now()',
+    [digest, size],
+  );
   await q.query(
     'INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING',
     [repositoryId, digest],
   );
+}
+
+/**
+ * Links a blob that is already recorded (a mount) and makes it young again; false when it is not
+ * recorded (any more). Never creates the blob row: a row GC just removed must not come back without
+ * its bytes. In a transaction, the row stays locked until commit.
+ */
+export async function relinkBlob(q: Queryable, repositoryId: number, digest: string): Promise<boolean> {
+  const rows = await q.query('UPDATE blobs SET linked_at = now() WHERE digest = $1 RETURNING digest', [
+    digest,
+  ]);
+  if (rows.length === 0) return false;
+  await q.query(
+    'INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+    [repositoryId, digest],
+  );
+  return true;
 }
 
 export async function findBlob(q: Queryable, digest: string): Promise<{ size: number } | null> {
@@ -48,7 +69,11 @@ export async function unlinkBlob(q: Queryable, repository: string, digest: strin
   return rows.length > 0;
 }
 
-/** Which of `digests` the repository may see. */
+/**
+ * Which of `digests` the repository may see. In a transaction, the blob rows seen stay share-locked
+ * until commit, so GC (which takes FOR UPDATE on a blob row before removing it) cannot remove a blob
+ * between this check and the commit of the manifest that references it.
+ */
 export async function visibleBlobs(
   q: Queryable,
   repositoryId: number,
@@ -56,7 +81,9 @@ export async function visibleBlobs(
 ): Promise<Set<string>> {
   if (digests.length === 0) return new Set();
   const rows = await q.query<{ digest: string }>(
-    'SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2::text[])',
+    `SELECT b.digest FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+      WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[])
+      ORDER BY b.digest FOR KEY SHARE OF b`,
     [repositoryId, digests],
   );
   return new Set(rows.map((r) => r.digest));

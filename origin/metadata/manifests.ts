@@ -68,6 +68,7 @@ export async function findTaggedManifest(
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** Which of `digests` the repository holds; in a transaction, share-locked until commit (see GC). */
 export async function existingManifests(
   q: Queryable,
   repositoryId: number,
@@ -75,7 +76,7 @@ export async function existingManifests(
 ): Promise<Set<string>> {
   if (digests.length === 0) return new Set();
   const rows = await q.query<{ digest: string }>(
-    'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[])',
+    'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE',
     [repositoryId, digests],
   );
   return new Set(rows.map((r) => r.digest));

@@ -84,6 +84,30 @@ CREATE TABLE signing_keys (
 ALTER TABLE upload_sessions ADD COLUMN sha256_so_far text;
 `,
   },
+  {
+    version: 3,
+    sql: `
+-- Garbage collection (see docs/architecture.md). A blob's age is measured from its last link
+-- (upload or mount), so a blob pushed again is young again.
+ALTER TABLE blobs ADD COLUMN linked_at timestamptz NOT NULL DEFAULT now();
+UPDATE blobs SET linked_at = created_at;
+CREATE INDEX blobs_linked_at ON blobs (linked_at);
+-- Manifests deleted (through the API or by GC) whose bytes are still in the store.
+CREATE TABLE manifest_tombstones (
+  repository_id bigint NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+  digest text NOT NULL,
+  deleted_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (repository_id, digest)
+);
+-- At most one GC at a time across origin processes: a lease renewed while the run lasts.
+CREATE TABLE gc_lease (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  started_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

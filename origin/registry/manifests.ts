@@ -18,6 +18,7 @@ import {
   putManifest,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
+import { forgetDeletedManifest, lockManifestDigest, recordDeletedManifest } from '../metadata/tombstones.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { parseManifest } from './manifest-parser.ts';
 
@@ -94,10 +95,12 @@ export class Manifests {
       subjectDigest: manifest.subjectDigest,
       annotations: manifest.annotations,
     };
-    // Content-addressed bytes first: harmless if the transaction below fails (GC removes them).
-    await this.store.putManifest(repository, digest, bytes);
+    // One transaction, serialised with GC (see "Garbage collection" in docs/architecture.md): the
+    // manifest's lock (against GC reclaiming the bytes of a deleted manifest of this digest), then the
+    // referenced blob and child manifest rows share-locked while they are checked.
     const missing = await this.db
       .transaction(async (tx) => {
+        await lockManifestDigest(tx, repository, digest);
         const repositoryId = await ensureRepository(tx, repository);
         const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
         const children = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
@@ -109,6 +112,9 @@ export class Manifests {
         ];
         // Refused: roll back, so that not even a repository created here is left behind.
         if (absent.length > 0) throw new MissingReferences(absent);
+        // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed them.
+        await forgetDeletedManifest(tx, repositoryId, digest);
+        await this.store.putManifest(repository, digest, bytes);
         await putManifest(
           tx,
           repositoryId,
@@ -130,8 +136,9 @@ export class Manifests {
         }),
       );
     }
-    if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest);
-    await this.cache.setManifest(repository, { record, bytes });
+    // Committed: replace what the cache holds (the manifest first: whoever finds the tag finds it).
+    await this.cache.setManifest(repository, { record, bytes }, 'write');
+    if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest, 'write');
     return ok({ digest, subjectDigest: record.subjectDigest });
   }
 
@@ -145,7 +152,13 @@ export class Manifests {
       await this.cache.deleteTag(repository, ref.tag);
       return removed === null ? unknown : ok(undefined);
     }
-    const removed = await this.db.transaction((tx) => deleteManifest(tx, repository, ref.digest));
+    const removed = await this.db.transaction(async (tx) => {
+      await lockManifestDigest(tx, repository, ref.digest);
+      const tags = await deleteManifest(tx, repository, ref.digest);
+      // Its bytes stay in the store until GC finds no record of it again.
+      if (tags !== null) await recordDeletedManifest(tx, repository, ref.digest);
+      return tags;
+    });
     await this.cache.deleteManifest(repository, ref.digest);
     return removed === null ? unknown : ok(undefined);
   }

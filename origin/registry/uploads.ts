@@ -5,7 +5,7 @@
 import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { type Digest, type DigestAlgorithm, parseDigest } from '../../shared/digest.ts';
 import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
-import { findRepositoryBlob, linkBlob } from '../metadata/blobs.ts';
+import { findRepositoryBlob, linkBlob, relinkBlob } from '../metadata/blobs.ts';
 import type { Database } from '../metadata/database.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
 import {
@@ -127,9 +127,11 @@ export class Uploads {
           }),
         );
       }
-      await this.store.commitUpload(session.id, actual);
+      // The blob row first, locked until commit, then the bytes into place: a GC sweeping this
+      // digest has either finished (the bytes are put back) or waits (see docs/architecture.md).
       await this.db.transaction(async (tx) => {
         await linkBlob(tx, session.repositoryId, actual, session.size);
+        await this.store.commitUpload(session.id, actual);
         await deleteUploadSession(tx, session.id);
       });
       this.hashes.delete(session.id);
@@ -151,8 +153,8 @@ export class Uploads {
     const source = await findRepositoryBlob(this.db, from, digest);
     if (!source || !(await this.store.stat(digest))) return false;
     const repositoryId = await ensureRepository(this.db, repository);
-    await linkBlob(this.db, repositoryId, digest, source.size);
-    return true;
+    // Never re-creates a blob row GC removed since; the row stays locked until the link is in.
+    return this.db.transaction((tx) => relinkBlob(tx, repositoryId, digest));
   }
 
   /** Removes sessions idle for longer than `idleMs` and their staged data. */

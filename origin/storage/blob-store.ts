@@ -1,22 +1,12 @@
 // The one storage interface: content-addressed blobs, upload staging, and manifest bytes.
 // Implementations: filesystem (here) and S3. It knows nothing of HTTP or of repositories' rights.
-import type { Readable, Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 
 /** Inclusive byte range, as in HTTP. */
 export interface ByteRange {
   readonly start: number;
   readonly end: number;
-}
-
-/** A committed blob opened for sending (see BlobStore.openForSending). */
-export interface BlobSending {
-  /**
-   * Writes the bytes of `range` to `out` (without ending it) and closes the blob; `sent` hears
-   * each chunk once `out` took it. Rejects when the blob is shorter or `out` fails or closes first.
-   */
-  sendTo(out: Writable, range: ByteRange, sent?: (bytes: number) => void): Promise<void>;
-  /** Closes the blob without sending (sendTo closes it by itself). */
-  close(): Promise<void>;
 }
 
 export type UploadWrite = { ok: true; size: number } | { ok: false; size: number; cause: Error };
@@ -27,12 +17,13 @@ export interface BlobStore {
   /** Streams a committed blob or a range of it; null when absent. Never buffers the whole blob. */
   read(digest: string, range?: ByteRange): Promise<Readable | null>;
   /**
-   * Optional fast path for GET: the blob opened to be written to a Node writable through a few
-   * reused buffers rather than a fresh buffer per chunk as read() yields (allocating, faulting in
-   * and garbage-collecting those is about half the CPU of a large pull). null when absent.
+   * For stores that keep blobs in local files: the blob's file, opened for reading (the caller
+   * closes it), so that GETs can send it through reused buffers (see file-sender.ts). null when absent.
    */
-  openForSending?(digest: string): Promise<BlobSending | null>;
+  openFile?(digest: string): Promise<FileHandle | null>;
   delete(digest: string): Promise<void>;
+  /** A time-limited URL from which a client may GET the blob directly, where the backend has one. */
+  urlFor(digest: string, expiresInSeconds: number): Promise<string | null>;
 
   createUpload(id: string): Promise<void>;
   /**

@@ -1,7 +1,19 @@
 // BlobStore on a local directory:
 //   blobs/{algorithm}/{hex}, manifests/{repo}/{digest}, uploads/{uuid}/data
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, link, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -60,8 +72,21 @@ export class FilesystemBlobStore implements BlobStore {
     });
   }
 
+  async openFile(digest: string): Promise<FileHandle | null> {
+    try {
+      return await open(this.blobPath(digest), 'r');
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
   async delete(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+
+  async urlFor(): Promise<null> {
+    return null;
   }
 
   async createUpload(id: string): Promise<void> {

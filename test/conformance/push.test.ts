@@ -119,7 +119,11 @@ describe('push: blobs', () => {
       return at;
     })();
     await first.running.close();
-    const second = await startTestRegistry({ dataDir: first.dataDir, databaseUrl: first.databaseUrl });
+    const second = await startTestRegistry({
+      dataDir: first.dataDir,
+      databaseUrl: first.databaseUrl,
+      s3: first.s3,
+    });
     try {
       const status = await call(second, 'GET', location);
       expect(status.headers.get('range')).toBe('0-14');
@@ -142,10 +146,12 @@ describe('push: blobs', () => {
     await call(first, 'PATCH', location, { body: content });
     await first.running.close();
     // Alter the staged bytes (same length): only a read-back would notice.
-    const { writeFile } = await import('node:fs/promises');
-    const id = location.split('/').pop() as string;
-    await writeFile(`${first.dataDir}/blobs/uploads/${id}/data`, 'x'.repeat(content.length));
-    const second = await startTestRegistry({ dataDir: first.dataDir, databaseUrl: first.databaseUrl });
+    await first.overwriteStaged(location.split('/').pop() as string, 'x'.repeat(content.length));
+    const second = await startTestRegistry({
+      dataDir: first.dataDir,
+      databaseUrl: first.databaseUrl,
+      s3: first.s3,
+    });
     try {
       const put = await call(second, 'PUT', `${location}?digest=${sha256(content)}`);
       expect(put.status).toBe(201);
@@ -189,12 +195,10 @@ describe('push: blobs', () => {
       const post = await call(short, 'POST', `/v2/${name}/blobs/uploads/`);
       const location = post.headers.get('location') as string;
       await call(short, 'PATCH', location, { body: 'soon gone' });
-      const { readdir } = await import('node:fs/promises');
-      const uploadsDir = `${short.dataDir}/blobs/uploads`;
-      expect((await readdir(uploadsDir)).length).toBe(1);
+      expect(await short.stagedUploads()).toEqual([location.split('/').pop()]);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect((await call(short, 'GET', location)).status).toBe(404);
-      expect((await readdir(uploadsDir)).length).toBe(0);
+      expect(await short.stagedUploads()).toEqual([]);
     } finally {
       await short.close();
     }

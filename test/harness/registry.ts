@@ -1,22 +1,32 @@
 // Starts a real registry for a test file: its own data directory, its own port, and either
 // PGlite or a fresh database on the PostgreSQL server (TEST_DATABASE=postgres).
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../origin/config.ts';
 import { type RunningRegistry, startRegistry } from '../../origin/server.ts';
+import { listKeys, putKey, type S3Server, s3StorageConfig, startS3Server } from './s3.ts';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export type TestDatabase = 'pglite' | 'postgres';
+export type TestStorage = 'filesystem' | 's3';
 
 export function testDatabase(): TestDatabase {
   const value = process.env.TEST_DATABASE ?? 'pglite';
   if (value !== 'pglite' && value !== 'postgres')
     throw new Error(`TEST_DATABASE must be pglite or postgres, not ${value}`);
+  return value;
+}
+
+export function testStorage(): TestStorage {
+  const value = process.env.TEST_STORAGE ?? 'filesystem';
+  if (value !== 'filesystem' && value !== 's3')
+    throw new Error(`TEST_STORAGE must be filesystem or s3, not ${value}`);
   return value;
 }
 
@@ -27,9 +37,15 @@ export interface TestRegistry {
   readonly host: string;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** The S3 server holding the blobs, when the storage is s3. */
+  readonly s3: S3Server | undefined;
   readonly running: RunningRegistry;
   /** Basic credentials header of the default admin user. */
   readonly adminAuth: string;
+  /** Upload ids that have staged data in the storage backend. */
+  stagedUploads(): Promise<string[]>;
+  /** Replaces the staged bytes of an upload that has one PATCH's worth (a white-box check). */
+  overwriteStaged(id: string, content: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +56,9 @@ export interface TestRegistryOptions {
   /** Reuse a data directory / database (e.g. to restart a registry over the same state). */
   dataDir?: string;
   databaseUrl?: string;
+  storage?: TestStorage;
+  /** Reuse an S3 server (and its bucket) of another registry. */
+  s3?: S3Server;
   port?: number;
 }
 
@@ -84,17 +103,35 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const ownsDatabase = database === 'postgres' && options.databaseUrl === undefined;
   const databaseUrl =
     database === 'postgres' ? (options.databaseUrl ?? (await createPostgresDatabase())) : undefined;
+  const storage = options.storage ?? testStorage();
+  const ownsS3 = storage === 's3' && options.s3 === undefined;
+  const s3 = storage === 's3' ? (options.s3 ?? (await startS3Server())) : undefined;
   const port = options.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {};
   const configFile = path.join(dataDir, 'config.yaml');
-  const raw = {
-    data_dir: dataDir,
-    http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
-    log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
-    ...(databaseUrl ? { database: { url: databaseUrl, pool_size: 10 } } : {}),
-    ...options.config,
-  };
-  const { writeFile } = await import('node:fs/promises');
+  const raw = mergeConfig(
+    {
+      data_dir: dataDir,
+      http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
+      log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      ...(databaseUrl ? { database: { url: databaseUrl, pool_size: 10 } } : {}),
+      ...(s3 ? { storage: s3StorageConfig(s3) } : {}),
+      ...(process.env.TEST_CACHE === 'redis'
+        ? {
+            storage: {
+              ...(s3 ? s3StorageConfig(s3) : {}),
+              // Each registry its own namespace: test databases reuse repository names.
+              cache: {
+                type: 'redis',
+                redis_url: REDIS_URL,
+                redis_prefix: `test-${randomBytes(6).toString('hex')}:`,
+              },
+            },
+          }
+        : {}),
+    },
+    options.config ?? {},
+  );
   await writeFile(configFile, JSON.stringify(raw));
   const loaded = loadConfig(configFile, env);
   if (!loaded.ok) throw new Error(loaded.message);
@@ -104,12 +141,39 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     host: `127.0.0.1:${port}`,
     dataDir,
     databaseUrl,
+    s3,
     running,
     adminAuth: `Basic ${Buffer.from('admin:secret').toString('base64')}`,
+    async stagedUploads() {
+      if (s3)
+        return [...new Set((await listKeys(s3, 'registry/uploads/')).map((k) => k.split('/')[2] as string))];
+      return readdir(path.join(loaded.config.storage.filesystem.root, 'uploads')).catch(() => []);
+    },
+    async overwriteStaged(id: string, content: string) {
+      if (s3) return putKey(s3, `registry/uploads/${id}/${'0'.repeat(16)}`, content);
+      await writeFile(path.join(loaded.config.storage.filesystem.root, 'uploads', id, 'data'), content);
+    },
     async close() {
       await running.close();
       if (ownsDatabase && databaseUrl) await dropPostgresDatabase(databaseUrl);
+      if (ownsS3) await s3?.stop();
       if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
+
+/** Config objects merged key by key (a test's storage.cache does not drop the harness's storage.s3). */
+export function mergeConfig(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeConfig(current, value) : value;
+  }
+  return merged;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

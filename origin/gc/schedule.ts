@@ -1,0 +1,60 @@
+// Scheduled GC inside `registry serve` (config gc.schedule, a cron expression). Every origin process
+// may carry the same schedule: the lease lets one of them run and the others skip that turn.
+import { Cron } from 'croner';
+import type { Services } from '../services.ts';
+import { collectGarbage, GcBusyError, gcDependencies } from './collect.ts';
+import { CRON_MODE } from './cron.ts';
+import { formatBytes } from './format.ts';
+
+export interface GcSchedule {
+  /** Stops scheduling; a run in progress stops between two removals and is waited for. */
+  stop(): Promise<void>;
+}
+
+export function scheduleGc(services: Services): GcSchedule | undefined {
+  const { schedule, untagged, grace_period } = services.config.gc;
+  if (!schedule) return undefined;
+  const { log } = services;
+  const controller = new AbortController();
+  let running: Promise<void> | undefined;
+  const runOnce = async () => {
+    const started = Date.now();
+    try {
+      const report = await collectGarbage(gcDependencies(services), {
+        mode: 'delete',
+        untagged,
+        gracePeriodMs: grace_period,
+        signal: controller.signal,
+      });
+      log.info(
+        {
+          blobs: report.blobs.count,
+          bytes: report.blobs.bytes,
+          manifests: report.manifests.count,
+          manifest_bytes: report.manifestBytes.count,
+          uploads: report.uploads.count,
+          duration_ms: Date.now() - started,
+          aborted: report.aborted,
+        },
+        `scheduled gc: deleted ${report.blobs.count} blobs, reclaimed ${formatBytes(report.blobs.bytes)}`,
+      );
+    } catch (error) {
+      if (error instanceof GcBusyError)
+        log.info({ holder: error.holder }, 'scheduled gc skipped: another run holds the lease');
+      else log.error({ err: error }, 'scheduled gc failed');
+    }
+  };
+  // protect: a turn that comes while the previous run still works is skipped.
+  const job = new Cron(schedule, { mode: CRON_MODE, protect: true, unref: true }, async () => {
+    running = runOnce();
+    await running;
+  });
+  log.info({ schedule, next: job.nextRun()?.toISOString() }, 'gc scheduled');
+  return {
+    async stop() {
+      job.stop();
+      controller.abort();
+      await running;
+    },
+  };
+}

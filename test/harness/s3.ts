@@ -1,0 +1,118 @@
+// A real S3-protocol server for the tests: s3rver in its own process, over HTTP on loopback,
+// with a fresh directory and one bucket.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { freePort } from './registry.ts';
+
+export const S3_BUCKET = 'registry-test';
+export const S3_CREDENTIALS = { access_key_id: 'S3RVER', secret_access_key: 'S3RVER' } as const;
+
+export interface S3Server {
+  readonly endpoint: string;
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+export async function startS3Server(): Promise<S3Server> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'registry-s3-'));
+  const port = await freePort();
+  const bin = path.resolve('node_modules/.bin/s3rver');
+  const child: ChildProcess = spawn(
+    path.resolve('node_modules/.bin/node'),
+    [
+      bin,
+      '-d',
+      directory,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '--silent',
+      '--configure-bucket',
+      S3_BUCKET,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`s3rver exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const response = await fetch(`${endpoint}/${S3_BUCKET}`);
+      if (response.status < 500) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`s3rver did not answer on ${endpoint} within 20 s: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    endpoint,
+    directory,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The storage config of a registry using `server`. */
+export function s3StorageConfig(server: S3Server, prefix = 'registry/'): Record<string, unknown> {
+  return {
+    backend: 's3',
+    s3: {
+      bucket: S3_BUCKET,
+      region: 'us-east-1',
+      prefix,
+      endpoint: server.endpoint,
+      force_path_style: true,
+      ...S3_CREDENTIALS,
+      part_size: '5MiB',
+      upload_concurrency: 4,
+    },
+  };
+}
+
+function client(server: S3Server): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: S3_CREDENTIALS.access_key_id,
+      secretAccessKey: S3_CREDENTIALS.secret_access_key,
+    },
+  });
+}
+
+/** Keys under `prefix` in the test bucket. */
+export async function listKeys(server: S3Server, prefix: string): Promise<string[]> {
+  const s3 = client(server);
+  try {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: prefix }));
+    return (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function putKey(server: S3Server, key: string, body: string | Uint8Array): Promise<void> {
+  const s3 = client(server);
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: body }));
+  } finally {
+    s3.destroy();
+  }
+}

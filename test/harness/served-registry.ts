@@ -1,0 +1,57 @@
+// The registry as its users run it: `registry serve` in its own process, configured through
+// REGISTRY_* variables, its JSON log lines collected for the test to read.
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from './registry.ts';
+
+const NODE = path.resolve('node_modules/.bin/node');
+
+export interface ServedRegistry {
+  readonly process: ChildProcess;
+  readonly url: string;
+  readonly port: number;
+  /** Every log line so far, parsed. */
+  readonly lines: Record<string, unknown>[];
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `registry serve` with `env` (REGISTRY_* keys) and waits until it listens; `args` are
+ * further `serve` arguments, e.g. `['--config', FILE]`.
+ */
+export async function serveRegistry(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<ServedRegistry> {
+  const port = await freePort();
+  const child = spawn(NODE, ['origin/cli.ts', 'serve', ...args], {
+    env: { ...process.env, REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buffered = '';
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
+        lines.push(line);
+        if (line.msg === 'registry listening') resolve();
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await listening;
+  return { process: child, url: `http://127.0.0.1:${port}`, port, lines, exited };
+}
+
+/** Stops a served registry at once (SIGKILL) if it still runs. */
+export async function killRegistry(served: ServedRegistry | undefined): Promise<void> {
+  if (!served || served.process.exitCode !== null || served.process.signalCode !== null) return;
+  served.process.kill('SIGKILL');
+  await served.exited;
+}
