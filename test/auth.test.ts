@@ -419,6 +419,31 @@ describe('tokens the registry did not issue, or no longer honours', () => {
   });
 });
 
+/** Runs `registry user add NAME --config FILE` with the password on stdin. */
+function userAdd(
+  configFile: string,
+  name: string,
+  password: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
+  const child = spawn(NODE, ['origin/cli.ts', 'user', 'add', name, '--config', configFile], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  // The CLI may refuse before reading stdin (an invalid name): a closed pipe is no failure here.
+  child.stdin.on('error', () => {});
+  child.stdin.end(`${password}\n`);
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 describe('registry user add', () => {
   let dataDir: string;
   let databaseUrl: string | undefined;
@@ -442,36 +467,10 @@ describe('registry user add', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Runs `registry user add NAME --config FILE` with the password on stdin. */
-  function userAdd(
-    name: string,
-    password: string,
-  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')),
-    );
-    const child = spawn(NODE, ['origin/cli.ts', 'user', 'add', name, '--config', configFile], {
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    // The CLI may refuse before reading stdin (an invalid name): a closed pipe is no failure here.
-    child.stdin.on('error', () => {});
-    child.stdin.end(`${password}\n`);
-    return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-  }
-
   test('`registry user add` refuses a short password and an invalid name', async () => {
     const [short, invalid] = await Promise.all([
-      userAdd('carol', 'short'),
-      userAdd('car ol', 'long-enough-password'),
+      userAdd(configFile, 'carol', 'short'),
+      userAdd(configFile, 'car ol', 'long-enough-password'),
     ]);
     expect(short.code).not.toBe(0);
     expect(short.stderr).toContain('at least 8 characters');
@@ -480,7 +479,7 @@ describe('registry user add', () => {
   });
 
   test('after `registry user add bob`, bob can log in and the default admin/secret stops working', async () => {
-    const added = await userAdd('bob', 'bob-password');
+    const added = await userAdd(configFile, 'bob', 'bob-password');
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     expect(added.stdout).toBe('user bob saved\n');
@@ -502,5 +501,49 @@ describe('registry user add', () => {
     expect((await getToken(registry, [], basic('admin', 'secret'))).status).toBe(401);
     // Nothing of the refused invocations was saved.
     expect((await call(registry, 'GET', '/v2/', { auth: basic('carol', 'short') })).status).toBe(401);
+  });
+});
+
+describe('registry user add while the registry runs', () => {
+  // Two processes on one database: PostgreSQL (PGlite is one process's database), in every project.
+  let dataDir: string;
+  let databaseUrl: string;
+  let configFile: string;
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'registry-auth-live-'));
+    databaseUrl = await createPostgresDatabase();
+    configFile = path.join(dataDir, 'cli.yaml');
+    await writeFile(
+      configFile,
+      `data_dir: ${JSON.stringify(dataDir)}\ndatabase:\n  url: ${JSON.stringify(databaseUrl)}\n`,
+    );
+    registry = await startTestRegistry({
+      dataDir,
+      databaseUrl,
+      database: 'postgres',
+      config: { auth: THROTTLE_OFF },
+    });
+  });
+
+  afterAll(async () => {
+    await registry?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('the first user replaces admin/secret at once, though admin/secret was just used', async () => {
+    expect((await call(registry, 'GET', '/v2/', { auth: basic('admin', 'secret') })).status).toBe(200);
+    expect((await userAdd(configFile, 'dave', 'dave-password')).code).toBe(0);
+    expect((await call(registry, 'GET', '/v2/', { auth: basic('admin', 'secret') })).status).toBe(401);
+    expect((await call(registry, 'GET', '/v2/', { auth: basic('dave', 'dave-password') })).status).toBe(200);
+  });
+
+  test('a changed password takes effect at once, though the old one was just used', async () => {
+    expect((await userAdd(configFile, 'dave', 'dave-new-password')).code).toBe(0);
+    expect((await call(registry, 'GET', '/v2/', { auth: basic('dave', 'dave-password') })).status).toBe(401);
+    expect((await call(registry, 'GET', '/v2/', { auth: basic('dave', 'dave-new-password') })).status).toBe(
+      200,
+    );
   });
 });

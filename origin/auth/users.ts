@@ -10,15 +10,15 @@ import { hashPassword, isSupportedHash, verifyPassword } from './passwords.ts';
 
 export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
 
-// Verified credentials are remembered briefly so that Basic auth on every request does not
-// pay for scrypt every time; only successes are cached, keyed by a hash of the password.
-const VERIFIED_TTL_MS = 60_000;
+// Verified credentials are remembered (with the hash they matched) so that Basic auth on every
+// request costs a lookup of the user's hash, not a scrypt derivation; only successes are kept.
 
 export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
 
 export class UserDirectory {
   private readonly fixed = new Map<string, string>();
-  private readonly verified = new LruCache<string, number>(10_000);
+  /** name + sha256 of a password -> the hash it was verified against. */
+  private readonly verified = new LruCache<string, string>(10_000);
   private readonly db: Queryable;
   private readonly throttle: LoginThrottle;
   private defaultHash: string | undefined;
@@ -58,18 +58,19 @@ export class UserDirectory {
    * repeated failures: `retryAfter` then says how many seconds to wait (0: wrong credentials).
    */
   async login(name: string, password: string, client: string): Promise<LoginResult> {
+    // The current hash, every time: a changed password, or the first user replacing the default
+    // admin/secret, takes effect at once.
+    const hash = await this.hashOf(name);
     const key = `${name}\0${createHash('sha256').update(password).digest('base64')}`;
-    const until = this.verified.get(key);
-    if (until !== undefined && until > Date.now()) return { ok: true };
+    if (hash !== undefined && this.verified.get(key) === hash) return { ok: true };
     const throttled = [`user:${name}`, `client:${client}`];
     const retryAfter = this.throttle.retryAfter(throttled);
     if (retryAfter > 0) return { ok: false, retryAfter };
-    const hash = await this.hashOf(name);
     if (hash === undefined || !(await verifyPassword(password, hash))) {
       this.throttle.recordFailure(throttled);
       return { ok: false, retryAfter: 0 };
     }
-    this.verified.set(key, Date.now() + VERIFIED_TTL_MS);
+    this.verified.set(key, hash);
     return { ok: true };
   }
 
