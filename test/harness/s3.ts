@@ -36,6 +36,9 @@ export async function startS3Server(): Promise<S3Server> {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  // A test process that dies without stopping it must not leave it running.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -58,6 +61,7 @@ export async function startS3Server(): Promise<S3Server> {
     endpoint,
     directory,
     async stop() {
+      process.off('exit', reap);
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
