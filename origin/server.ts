@@ -7,7 +7,6 @@ import { Permissions } from './auth/permissions.ts';
 import { TokenService } from './auth/token-service.ts';
 import { DEFAULT_USER, UserDirectory } from './auth/users.ts';
 import { InMemoryMetadataCache, type MetadataCache } from './cache/metadata-cache.ts';
-import { RedisMetadataCache } from './cache/redis-metadata-cache.ts';
 import type { Config } from './config.ts';
 import { scheduleGc } from './gc/schedule.ts';
 import { createApp } from './http/app.ts';
@@ -22,7 +21,6 @@ import type { Services } from './services.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { DiskCache } from './storage/disk-cache.ts';
 import { FilesystemBlobStore } from './storage/filesystem.ts';
-import { S3BlobStore } from './storage/s3.ts';
 
 export interface RunningRegistry {
   readonly url: string;
@@ -39,13 +37,19 @@ export async function buildServices(config: Config): Promise<Services> {
     dataDir: config.data_dir,
     poolSize: config.database.pool_size,
   });
-  const store = createBlobStore(config);
+  const store = await createBlobStore(config);
   const { redis_url, redis_prefix } = config.storage.cache;
   // Redis: shared by every origin process (one with its own in-memory cache could serve a tag
   // another one moved). A Redis outage degrades to the database, never to failed requests.
+  // The S3 SDK and ioredis are loaded only when configured: unused, they would only enlarge the
+  // heap that every garbage collection of the serving thread marks.
   const cache: MetadataCache =
     config.storage.cache.type === 'redis' && redis_url
-      ? new RedisMetadataCache({ url: redis_url, prefix: redis_prefix, log })
+      ? new (await import('./cache/redis-metadata-cache.ts')).RedisMetadataCache({
+          url: redis_url,
+          prefix: redis_prefix,
+          log,
+        })
       : new InMemoryMetadataCache();
   const metrics = new Metrics(() => countUploadSessions(db));
   const { disk_path, disk_size_bytes } = config.storage.cache;
@@ -82,9 +86,10 @@ export async function buildServices(config: Config): Promise<Services> {
   };
 }
 
-function createBlobStore(config: Config): BlobStore {
+async function createBlobStore(config: Config): Promise<BlobStore> {
   const s3 = config.storage.s3;
   if (config.storage.backend !== 's3' || !s3) return new FilesystemBlobStore(config.storage.filesystem.root);
+  const { S3BlobStore } = await import('./storage/s3.ts');
   return new S3BlobStore({
     bucket: s3.bucket,
     region: s3.region,

@@ -1,9 +1,9 @@
-// One SQL dialect (PostgreSQL) on two engines: PGlite embedded in the process (the default) and
-// a PostgreSQL server through a pg pool. Everything above this module sees only `Database`.
+// One SQL dialect (PostgreSQL) on two engines: PGlite embedded in the process (the default, in a
+// worker thread) and a PostgreSQL server through a pg pool. Everything above this module sees only `Database`.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { migrate } from './migrations.ts';
+import { openPgliteThread } from './pglite-thread.ts';
 
 export interface Queryable {
   query<T extends object>(sql: string, params?: readonly unknown[]): Promise<T[]>;
@@ -35,32 +35,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return db;
 }
 
+// PGlite runs in a worker thread (see pglite-worker.ts for why).
 async function openPglite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create(`${dataDir}/pglite`);
-  return {
-    engine: 'pglite',
-    async query<T extends object>(sql: string, params: readonly unknown[] = []) {
-      return (await lite.query<T>(sql, params as unknown[])).rows;
-    },
-    transaction: (work) =>
-      lite.transaction((tx) =>
-        work({
-          async query<T extends object>(sql: string, params: readonly unknown[] = []) {
-            return (await tx.query<T>(sql, params as unknown[])).rows;
-          },
-        }),
-      ),
-    async ping() {
-      try {
-        await lite.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    close: () => lite.close(),
-  };
+  return openPgliteThread(dataDir);
 }
 
 // int8 and numeric arrive as strings from pg; sizes fit a JS number (< 2^53), as PGlite returns them.
