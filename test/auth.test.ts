@@ -1,7 +1,6 @@
 // Docker token auth on real registries: the token endpoint (GET and the OAuth2 password grant),
 // the JWTs it signs and how the API honours them, permissions from auth.access rules, Basic
 // credentials on the API, and users added with `registry user add`.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
+import { runCli } from './harness/cli.ts';
 import { call, pushBlob, pushImage } from './harness/client.ts';
 import {
   createPostgresDatabase,
@@ -25,7 +25,6 @@ import {
   testDatabase,
 } from './harness/registry.ts';
 
-const NODE = path.resolve('node_modules/.bin/node');
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const bearer = (token: string) => `Bearer ${token}`;
@@ -420,29 +419,8 @@ describe('tokens the registry did not issue, or no longer honours', () => {
 });
 
 /** Runs `registry user add NAME --config FILE` with the password on stdin. */
-function userAdd(
-  configFile: string,
-  name: string,
-  password: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
-  const child = spawn(NODE, ['origin/cli.ts', 'user', 'add', name, '--config', configFile], {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  // The CLI may refuse before reading stdin (an invalid name): a closed pipe is no failure here.
-  child.stdin.on('error', () => {});
-  child.stdin.end(`${password}\n`);
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
+const userAdd = (configFile: string, name: string, password: string) =>
+  runCli(['user', 'add', name, '--config', configFile], { input: `${password}\n` });
 
 describe('registry user add', () => {
   let dataDir: string;

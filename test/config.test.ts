@@ -1,14 +1,13 @@
 // The configuration (one YAML file, every key also settable as REGISTRY_<KEY_PATH>) and the
 // `registry` command line: what is accepted, and that what is not is refused with one clear
 // message naming the key.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Config, loadConfig } from '../origin/config.ts';
+import { runCli } from './harness/cli.ts';
 
-const NODE = path.resolve('node_modules/.bin/node');
 let dir: string;
 
 beforeAll(async () => {
@@ -248,37 +247,9 @@ describe('loadConfig', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the `registry` CLI with no REGISTRY_* variables but those given. */
-function registry(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')),
-  );
-  const child = spawn(NODE, ['origin/cli.ts', ...args], {
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const registry = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { env, timeoutMs: 20_000 });
 
 describe('the registry command', () => {
   test('`registry serve --config bad.yaml` exits non-zero with one line naming the key', async () => {

@@ -1,7 +1,6 @@
 // Garbage collection on real registries over HTTP: dry run, delete, grace period, --untagged,
 // deleted manifests' bytes, expired uploads, the lease (one GC at a time), the admin endpoint,
 // the CLI, the schedule, and GC running in a loop while clients push and pull.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { hashPassword } from '../origin/auth/passwords.ts';
 import { collectGarbage, gcDependencies } from '../origin/gc/collect.ts';
 import { formatBytes } from '../origin/gc/format.ts';
 import { acquireGcLease } from '../origin/gc/lease.ts';
+import { runCli } from './harness/cli.ts';
 import {
   call,
   errorCode,
@@ -30,7 +30,6 @@ import {
 } from './harness/registry.ts';
 import { type S3Server, startS3Server } from './harness/s3.ts';
 
-const NODE = path.resolve('node_modules/.bin/node');
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ALICE = basic('alice', 'alice-password');
@@ -452,36 +451,7 @@ describe('one GC at a time, admin only', () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')),
-  );
-  const child = spawn(NODE, ['origin/cli.ts', ...args], {
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 describe('registry gc (CLI)', () => {
   let dataDir: string;

@@ -7,6 +7,7 @@ import { findRepositoryBlob, unlinkBlob } from '../metadata/blobs.ts';
 import { parseDigestParam } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
+import { unwrap } from './respond.ts';
 
 async function visibleSize(s: Services, name: string, digest: string): Promise<number> {
   const cached = await s.cache.getBlobSize(name, digest);
@@ -17,19 +18,13 @@ async function visibleSize(s: Services, name: string, digest: string): Promise<n
   return blob.size;
 }
 
-function checkedDigest(value: string): string {
-  const digest = parseDigestParam(value);
-  if (!digest.ok) throw new OciFailure(digest.error);
-  return digest.value.value;
-}
-
 export async function getBlob(
   c: AppContext,
   s: Services,
   name: string,
   digestParam: string,
 ): Promise<Response> {
-  const digest = checkedDigest(digestParam);
+  const digest = unwrap(parseDigestParam(digestParam)).value;
   const size = await visibleSize(s, name, digest);
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
@@ -89,7 +84,7 @@ export async function deleteBlob(
   name: string,
   digestParam: string,
 ): Promise<Response> {
-  const digest = checkedDigest(digestParam);
+  const digest = unwrap(parseDigestParam(digestParam)).value;
   const removed = await unlinkBlob(s.db, name, digest);
   await s.cache.deleteBlob(name, digest);
   if (!removed) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
