@@ -1,22 +1,39 @@
-// Sends a byte range of an open file to a Node writable through two reused 1 MiB buffers: one is
-// read into while the other is being written. createReadStream instead allocates a fresh buffer
-// per chunk, and faulting in and collecting those was about half the CPU of a large pull.
+// Sends a byte range of an open file to a Node writable through two reused buffers: one is read
+// into while the other is being written. createReadStream instead allocates a fresh buffer per
+// chunk, and faulting in and collecting those was about half the CPU of a large pull.
+//
+// The buffers of all sends together are bounded: a send takes two 1 MiB buffers while those in
+// use stay within SEND_BUDGET, else two 128 KiB ones. Without the bound, 100 concurrent GETs held
+// 200 MiB of buffers (and the process's RSS kept most of it afterwards); with it, at most
+// SEND_BUDGET + 256 KiB per send.
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { ByteRange } from './blob-store.ts';
 
 const CHUNK = 1024 * 1024;
-// Full-size buffers kept between requests.
+const SMALL_CHUNK = 128 * 1024;
+/** Bytes of full-size (CHUNK) buffers in use at once, across all sends. */
+const SEND_BUDGET = 16 * CHUNK;
+// Buffers kept between requests, per size.
 const SPARE_BUFFERS = 8;
+const SPARE_SMALL_BUFFERS = 64;
 const spare: Buffer[] = [];
+const spareSmall: Buffer[] = [];
+let fullInUse = 0;
 
 /** Writes `range` of `handle` to `out` (without ending it). Rejects if the file is shorter or `out` fails. */
 export async function sendFile(handle: FileHandle, range: ByteRange, out: Writable): Promise<void> {
   const length = range.end - range.start + 1;
   if (length <= 0) return;
-  const full = length >= CHUNK;
-  const take = () => (full ? (spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK)) : Buffer.allocUnsafe(length));
-  const buffers = full ? [take(), take()] : [take()];
+  // Full-size buffers for a large range while the budget allows; small ones (pooled too)
+  // otherwise; a range that fits in one small buffer gets one buffer of its size.
+  const full = length >= CHUNK && fullInUse + 2 * CHUNK <= SEND_BUDGET;
+  const pooled = full || length > SMALL_CHUNK;
+  const pool = full ? spare : spareSmall;
+  const take = () =>
+    pooled ? (pool.pop() ?? Buffer.allocUnsafeSlow(full ? CHUNK : SMALL_CHUNK)) : Buffer.allocUnsafe(length);
+  if (full) fullInUse += 2 * CHUNK;
+  const buffers = pooled ? [take(), take()] : [take()];
   // `writing` never rejects (an unhandled rejection while a read is pending would be fatal):
   // a failed write leaves its error in `failure`.
   let writing: Promise<void> | undefined;
@@ -44,7 +61,11 @@ export async function sendFile(handle: FileHandle, range: ByteRange, out: Writab
   } finally {
     // Never hand a buffer back while `out` may still be reading it.
     await writing;
-    if (full) for (const buffer of buffers) if (spare.length < SPARE_BUFFERS) spare.push(buffer);
+    if (full) fullInUse -= 2 * CHUNK;
+    if (pooled) {
+      const keep = full ? SPARE_BUFFERS : SPARE_SMALL_BUFFERS;
+      for (const buffer of buffers) if (pool.length < keep) pool.push(buffer);
+    }
   }
 }
 
