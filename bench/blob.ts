@@ -1,10 +1,12 @@
-// The 1 GiB blob: generated once to a file, pushed the way Docker pushes a layer (POST, one
-// streamed PATCH, PUT ?digest=), and pulled with a streamed GET. Nothing holds the blob in memory.
+// Large blobs: generated once to a file (or as a repeated random pattern), pushed the way Docker
+// pushes a layer (POST, one streamed PATCH, PUT ?digest=), and pulled with a streamed GET (timed,
+// first byte and last). Nothing holds a large blob in memory.
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { Readable } from 'node:stream';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -87,6 +89,27 @@ export async function pushBlob(
   digest: string,
   auth: Record<string, string>,
 ): Promise<number> {
+  const body = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  return (await pushBlobStream(base, repository, body, digest, auth)).seconds;
+}
+
+export interface PushTimes {
+  /** POST to the 201 of the PUT. */
+  readonly seconds: number;
+  /** POST to the 202 of the PATCH: the bytes sent and stored. */
+  readonly patchSeconds: number;
+  /** The PUT ?digest= alone: verification and commit. */
+  readonly commitSeconds: number;
+}
+
+/** As pushBlob, with the PATCH body taken from a stream. */
+export async function pushBlobStream(
+  base: string,
+  repository: string,
+  body: NodeJS.ReadableStream,
+  digest: string,
+  auth: Record<string, string>,
+): Promise<PushTimes> {
   const started = performance.now();
   const post = await request('POST', new URL(`/v2/${repository}/blobs/uploads/`, base), {
     ...auth,
@@ -97,54 +120,119 @@ export async function pushBlob(
     'PATCH',
     location(post, base, 'POST blob upload'),
     { ...auth, 'Content-Type': 'application/octet-stream' },
-    createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    body,
   );
   expect(patch, 202, 'PATCH blob upload');
+  const patched = performance.now();
   const put = location(patch, base, 'PATCH blob upload');
   put.searchParams.set('digest', digest);
   const done = await request('PUT', put, { ...auth, 'Content-Length': '0' });
   expect(done, 201, 'PUT blob upload');
-  return (performance.now() - started) / 1000;
+  const ended = performance.now();
+  return {
+    seconds: (ended - started) / 1000,
+    patchSeconds: (patched - started) / 1000,
+    commitSeconds: (ended - patched) / 1000,
+  };
 }
 
 /**
- * GET of the blob, streamed and discarded: bytes counted (and hashed when `verify`). Returns
- * seconds. A raw socket reading into one reused buffer (net's `onread`) rather than node:http,
- * whose per-chunk buffers cap a Node client near 500 MiB/s here, below what both registries send.
+ * `size` bytes made of `pattern` repeated (a random buffer: nothing on the way compresses or
+ * deduplicates it), as a stream that hands out the same buffer again and again, so that the client
+ * costs next to no CPU or memory however large the blob.
  */
-export async function pullBlob(
-  base: string,
-  repository: string,
-  digest: string,
-  size: number,
-  auth: Record<string, string>,
-  verify: boolean,
-): Promise<number> {
-  const url = new URL(`/v2/${repository}/blobs/${digest}`, base);
-  const lines = [`GET ${url.pathname} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
-  for (const [name, value] of Object.entries(auth)) lines.push(`${name}: ${value}`);
-  const hash = verify ? createHash('sha256') : null;
+export function patternStream(pattern: Buffer, size: number): Readable {
+  let sent = 0;
+  return new Readable({
+    highWaterMark: pattern.length,
+    read() {
+      if (sent >= size) {
+        this.push(null);
+        return;
+      }
+      const n = Math.min(pattern.length, size - sent);
+      sent += n;
+      this.push(n === pattern.length ? pattern : pattern.subarray(0, n));
+    },
+  });
+}
+
+/** The sha256 digest of patternStream(pattern, size). */
+export function patternDigest(pattern: Buffer, size: number): string {
+  const hash = createHash('sha256');
+  for (let done = 0; done < size; done += pattern.length)
+    hash.update(pattern.subarray(0, Math.min(pattern.length, size - done)));
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export interface TimedGet {
+  readonly status: number;
+  /** The response head (status line and headers) as text. */
+  readonly head: string;
+  /** Seconds from the connect to the end of the response head. */
+  readonly firstByteSeconds: number;
+  /** Seconds from the connect to the last body byte. */
+  readonly seconds: number;
+  readonly bytes: number;
+  /** sha256 of the body (`sha256:…`), when asked for. */
+  readonly digest?: string;
+  /** The body, when asked to keep it (small answers only). */
+  readonly body?: Buffer;
+}
+
+/**
+ * One GET on a fresh connection, body streamed and counted (hashed with `verify`, kept with
+ * `keep`). A raw socket reading into one reused buffer (net's `onread`) rather than node:http,
+ * whose per-chunk buffers cap a Node client near 500 MiB/s here, below what both registries send.
+ * Needs a Content-Length (every blob and manifest answer has one). The status is returned, not
+ * checked.
+ */
+export function timedGet(
+  url: URL,
+  headers: Record<string, string>,
+  options: { verify?: boolean; keep?: boolean; timeoutMs?: number } = {},
+): Promise<TimedGet> {
+  const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
+  const hash = options.verify ? createHash('sha256') : null;
+  const kept: Buffer[] = [];
   const started = performance.now();
-  const bytes = await new Promise<number>((resolve, reject) => {
+  return new Promise<TimedGet>((resolve, reject) => {
     let head = Buffer.alloc(0);
+    let headText = '';
+    let status = 0;
+    let firstByte = 0;
     let length = -1;
     let received = 0;
     let settled = false;
-    const finish = (error: Error | null, value = 0) => {
+    const finish = (error: Error | null) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       socket.destroy();
-      if (error) reject(error);
-      else resolve(value);
+      if (error) {
+        reject(error);
+        return;
+      }
+      resolve({
+        status,
+        head: headText,
+        firstByteSeconds: (firstByte - started) / 1000,
+        seconds: (performance.now() - started) / 1000,
+        bytes: received,
+        ...(hash ? { digest: `sha256:${hash.digest('hex')}` } : {}),
+        ...(options.keep ? { body: Buffer.concat(kept) } : {}),
+      });
     };
     const body = (chunk: Uint8Array) => {
       received += chunk.byteLength;
       hash?.update(chunk);
-      if (received >= length) finish(null, received);
+      if (options.keep) kept.push(Buffer.from(chunk));
+      if (received >= length) finish(null);
     };
     const socket = net.connect({
       host: url.hostname,
-      port: Number(url.port),
+      port: Number(url.port || 80),
       onread: {
         buffer: Buffer.allocUnsafe(1024 * 1024),
         callback(n: number, buffer: Uint8Array) {
@@ -155,31 +243,61 @@ export async function pullBlob(
           head = Buffer.concat([head, buffer.subarray(0, n)]);
           const end = head.indexOf('\r\n\r\n');
           if (end < 0) return true;
-          const text = head.subarray(0, end).toString('latin1');
-          const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];
-          const declared = /\r\ncontent-length:\s*(\d+)/i.exec(text)?.[1];
-          if (status !== '200') finish(new Error(`GET blob: status ${status}: ${text.slice(0, 200)}`));
-          else if (declared === undefined) finish(new Error('GET blob: no Content-Length'));
+          firstByte = performance.now();
+          headText = head.subarray(0, end).toString('latin1');
+          status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headText)?.[1] ?? 0);
+          const declared = /\r\ncontent-length:\s*(\d+)/i.exec(headText)?.[1];
+          if (declared === undefined)
+            finish(new Error(`GET ${url.pathname}: no Content-Length: ${headText}`));
           else {
             length = Number(declared);
-            if (length === 0) finish(null, 0);
+            if (length === 0) finish(null);
             else if (head.length > end + 4) body(head.subarray(end + 4));
           }
           return true;
         },
       },
     });
+    const timer = setTimeout(
+      () => finish(new Error(`GET ${url.pathname}: no complete answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs ?? 3_600_000,
+    );
     socket.on('connect', () => socket.write(`${lines.join('\r\n')}\r\n\r\n`));
     socket.on('error', (error) => finish(error));
     socket.on('close', () =>
-      finish(new Error(`GET blob: connection closed after ${received} of ${length} bytes`)),
+      finish(new Error(`GET ${url.pathname}: connection closed after ${received} of ${length} bytes`)),
     );
   });
-  const seconds = (performance.now() - started) / 1000;
-  if (bytes !== size) throw new Error(`GET blob: received ${bytes} bytes, expected ${size}`);
-  if (hash) {
-    const actual = `sha256:${hash.digest('hex')}`;
-    if (actual !== digest) throw new Error(`GET blob: digest ${actual}, expected ${digest}`);
-  }
-  return seconds;
+}
+
+/** A blob GET (see timedGet) that must answer 200 with `size` bytes (and `digest` when `verify`). */
+export async function getBlob(
+  base: string,
+  repository: string,
+  digest: string,
+  size: number,
+  auth: Record<string, string>,
+  verify: boolean,
+  timeoutMs?: number,
+): Promise<TimedGet> {
+  const url = new URL(`/v2/${repository}/blobs/${digest}`, base);
+  const answer = await timedGet(url, auth, { verify, ...(timeoutMs ? { timeoutMs } : {}) });
+  if (answer.status !== 200)
+    throw new Error(`GET blob: status ${answer.status}: ${answer.head.slice(0, 200)}`);
+  if (answer.bytes !== size) throw new Error(`GET blob: received ${answer.bytes} bytes, expected ${size}`);
+  if (verify && answer.digest !== digest)
+    throw new Error(`GET blob: digest ${answer.digest}, expected ${digest}`);
+  return answer;
+}
+
+/** GET of the blob, streamed and discarded (sha256 checked when `verify`). Returns seconds. */
+export async function pullBlob(
+  base: string,
+  repository: string,
+  digest: string,
+  size: number,
+  auth: Record<string, string>,
+  verify: boolean,
+): Promise<number> {
+  return (await getBlob(base, repository, digest, size, auth, verify)).seconds;
 }

@@ -1,11 +1,13 @@
-// A small image for the request-rate runs: a config blob, one layer blob, an OCI image manifest.
+// Images for the runs: the small one of the request-rate runs (a config blob, one 16 KiB layer, an
+// OCI image manifest), and images built from given layers, pushed through the API or written
+// straight into a storage layout (see s3-env.ts).
 import { createHash, randomBytes } from 'node:crypto';
 
 const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
-async function pushSmallBlob(
+export async function pushBytes(
   base: string,
   repository: string,
   bytes: Uint8Array,
@@ -50,8 +52,8 @@ export async function pushSmallImage(
       config: {},
     }),
   );
-  const config = await pushSmallBlob(base, repository, configBytes, auth);
-  const layer = await pushSmallBlob(base, repository, layerBytes, auth);
+  const config = await pushBytes(base, repository, configBytes, auth);
+  const layer = await pushBytes(base, repository, layerBytes, auth);
   const manifestBytes = new TextEncoder().encode(
     JSON.stringify({
       schemaVersion: 2,
@@ -74,3 +76,69 @@ export async function pushSmallImage(
   if (put.status !== 201) throw new Error(`PUT manifest: ${put.status} ${await put.text()}`);
   return { layer, manifest: sha256(manifestBytes) };
 }
+
+export interface Blob {
+  readonly digest: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface BuiltImage {
+  /** The config blob, then the layers. */
+  readonly blobs: readonly Blob[];
+  readonly layers: readonly Blob[];
+  readonly manifest: Blob;
+}
+
+/** An OCI image (config + manifest) around the given layers. */
+export function buildImage(layerBytes: readonly Uint8Array[]): BuiltImage {
+  const layers = layerBytes.map((bytes) => ({ digest: sha256(bytes), bytes }));
+  const configBytes = new TextEncoder().encode(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+      config: {},
+    }),
+  );
+  const config = { digest: sha256(configBytes), bytes: configBytes };
+  const manifestBytes = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: config.digest,
+        size: configBytes.length,
+      },
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: l.digest,
+        size: l.bytes.length,
+      })),
+    }),
+  );
+  return {
+    blobs: [config, ...layers],
+    layers,
+    manifest: { digest: sha256(manifestBytes), bytes: manifestBytes },
+  };
+}
+
+/** Pushes the image's blobs (POST + PUT each) and its manifest under `tag`. */
+export async function pushImage(
+  base: string,
+  repository: string,
+  tag: string,
+  image: BuiltImage,
+  auth: Record<string, string>,
+): Promise<void> {
+  for (const blob of image.blobs) await pushBytes(base, repository, blob.bytes, auth);
+  const put = await fetch(new URL(`/v2/${repository}/manifests/${tag}`, base), {
+    method: 'PUT',
+    headers: { ...auth, 'Content-Type': OCI_MANIFEST },
+    body: image.manifest.bytes as Uint8Array<ArrayBuffer>,
+  });
+  if (put.status !== 201) throw new Error(`PUT manifest: ${put.status} ${await put.text()}`);
+}
+
+export { sha256 };

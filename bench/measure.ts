@@ -1,9 +1,11 @@
 // The measurements, taken on both registries at once and interleaved (ours, then distribution,
 // step by step) so that load from elsewhere on the machine falls on both alike: the 1 GiB push
-// and pulls with each process's RSS, then the small requests.
+// and pulls with each process's RSS, then the small requests, then the load tests (see load.ts).
+import { randomBytes } from 'node:crypto';
 import { pullBlob, pushBlob } from './blob.ts';
 import { headLoad } from './head-load.ts';
-import { pushSmallImage } from './image.ts';
+import { buildImage, pushBytes, pushImage, pushSmallImage, sha256 } from './image.ts';
+import { blobGetLoad, imagePullLoad, type LoadResult } from './load.ts';
 import { RssSampler, readRss } from './rss.ts';
 import type { Target } from './servers.ts';
 import { log, MiB, median, sleep } from './util.ts';
@@ -19,6 +21,10 @@ export interface BenchSettings {
   readonly wrkThreads: number;
   readonly wrkConnections: number;
   readonly scratch: string;
+  /** Concurrent clients of the load tests. */
+  readonly loadConcurrency: number;
+  readonly loadLayerSizes: readonly number[];
+  readonly loadBlobSize: number;
 }
 
 export type SmallRequest = 'manifest' | 'base' | 'headBlob';
@@ -32,10 +38,25 @@ export interface TargetResult {
   readonly rssPeakPush: number;
   readonly rssPeakPull: number;
   readonly small: Record<SmallRequest, WrkResult>;
+  readonly loads: { image: LoadResult; blob: LoadResult };
 }
 
 const BIG = 'bench/big';
 const SMALL = 'bench/small';
+const LOAD_IMAGE = 'bench/image';
+const LOAD_BLOB = 'bench/blob';
+
+export function logLoad(name: string, what: string, r: LoadResult): void {
+  log(
+    `${name}: ${what}: ${r.wallSeconds.toFixed(2)} s wall, p50 ${r.p50Ms.toFixed(0)} ms, ` +
+      `p99 ${r.p99Ms.toFixed(0)} ms, ${r.errors} errors, RSS peak ${(r.rssPeak / MiB).toFixed(0)} MiB` +
+      (Object.keys(r.cache).some((k) => k !== 'none') ? `, X-Cache ${JSON.stringify(r.cache)}` : '') +
+      `, CPU ${Object.entries(r.cpu)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', ')}` +
+      (r.errorSamples.length ? `; first errors: ${r.errorSamples.join(' | ')}` : ''),
+  );
+}
 const ACCEPT =
   'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 
@@ -46,6 +67,7 @@ interface State {
   pushMiBps: number;
   readonly pullRunsMiBps: number[];
   readonly small: Partial<Record<SmallRequest, WrkResult>>;
+  readonly loads: Partial<{ image: LoadResult; blob: LoadResult }>;
 }
 
 async function smallRequests(state: State, settings: BenchSettings, key: SmallRequest, layer: string) {
@@ -86,6 +108,7 @@ export async function measure(targets: Target[], settings: BenchSettings): Promi
     pushMiBps: 0,
     pullRunsMiBps: [],
     small: {},
+    loads: {},
   }));
   const { blobFile, blobSize, blobDigest } = settings;
   try {
@@ -137,6 +160,29 @@ export async function measure(targets: Target[], settings: BenchSettings): Promi
       for (const state of states) await smallRequests(state, settings, key, layers.get(state) as string);
     }
 
+    // The load tests: the same image and blob pushed to both, then each load on each in turn.
+    const image = buildImage(settings.loadLayerSizes.map((n) => randomBytes(n)));
+    const blob = randomBytes(settings.loadBlobSize);
+    for (const { target } of states) {
+      await pushImage(target.base, LOAD_IMAGE, 'latest', image, await target.auth(LOAD_IMAGE, 'pull,push'));
+      await pushBytes(target.base, LOAD_BLOB, blob, await target.auth(LOAD_BLOB, 'pull,push'));
+    }
+    const n = settings.loadConcurrency;
+    for (const state of states) {
+      const { target } = state;
+      state.loads.image = await imagePullLoad(target, LOAD_IMAGE, 'latest', image, n, {
+        [target.name]: target.pid,
+      });
+      logLoad(target.name, `${n} image pulls`, state.loads.image);
+    }
+    for (const state of states) {
+      const { target } = state;
+      state.loads.blob = await blobGetLoad(target, LOAD_BLOB, sha256(blob), blob.length, n, {
+        [target.name]: target.pid,
+      });
+      logLoad(target.name, `${n} GETs of one ${blob.length / MiB} MiB blob`, state.loads.blob);
+    }
+
     return states.map((state) => ({
       name: state.target.name,
       pushMiBps: state.pushMiBps,
@@ -146,6 +192,7 @@ export async function measure(targets: Target[], settings: BenchSettings): Promi
       rssPeakPush: state.sampler.peak('push'),
       rssPeakPull: state.sampler.peak('pull'),
       small: state.small as Record<SmallRequest, WrkResult>,
+      loads: state.loads as TargetResult['loads'],
     }));
   } finally {
     for (const state of states) state.sampler.stop();

@@ -1,15 +1,34 @@
-// `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine:
-// 1 GiB blob push and pull (MiB/s, RSS) and small requests under wrk. Prints a markdown table
-// and writes it into docs/benchmarks.md. Needs wrk and docker-registry (apt); kept apart from
-// the tests. Both registries are stopped and the temp dir removed even when a step fails.
+// `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine, in
+// sections (BENCH_SECTIONS=filesystem,s3,big; default all):
+//   filesystem: 1 GiB blob push and pull (MiB/s, RSS), small requests under wrk, load tests;
+//   s3:         the production setup (S3 on s3rver, PostgreSQL, Redis, disk cache): load tests
+//               and single-GET latency, against distribution's S3 driver on the same s3rver;
+//   big:        a 10 GiB blob pushed and pulled through S3, RSS sampled throughout.
+// Prints the tables and writes them into docs/benchmarks.md (the sections not run are kept).
+// Needs wrk and docker-registry (apt), and PostgreSQL and Redis for s3 and big; kept apart from
+// the tests. Everything started is stopped, and temp dirs, databases and Redis keys removed,
+// even when a step fails.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { runBigSection } from './big.ts';
 import { generateBlob } from './blob.ts';
 import { type BenchSettings, measure, type TargetResult } from './measure.ts';
-import { machine, markdownTable, rows, writeReport } from './report.ts';
-import { startDistribution, startOurs, type Target } from './servers.ts';
-import { log, MiB, requireTool } from './util.ts';
+import {
+  bigBlock,
+  filesystemBlock,
+  headerText,
+  machine,
+  markdownTable,
+  rows,
+  SECTIONS,
+  type Section,
+  s3Block,
+  writeReport,
+} from './report.ts';
+import { runS3Section, S3_SETTINGS } from './s3-section.ts';
+import { startDistribution, startOurs } from './servers.ts';
+import { GiB, log, MiB, Resources, requireTool } from './util.ts';
 
 const REPORT = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
@@ -22,35 +41,29 @@ function positiveInt(name: string, fallback: number): number {
   return value;
 }
 
-const running = new Set<Target>();
-let scratch: string | undefined;
-let cleaning: Promise<void> | undefined;
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const target of running) {
-      await target
-        .stop()
-        .catch((error: unknown) => log(`stopping ${target.name}: ${(error as Error).message}`));
-    }
-    running.clear();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
-  })();
-  return cleaning;
+function sections(): Section[] {
+  const raw = process.env.BENCH_SECTIONS;
+  if (raw === undefined || raw.trim() === '') return [...SECTIONS];
+  const chosen = raw.split(',').map((s) => s.trim());
+  for (const name of chosen) {
+    if (!(SECTIONS as readonly string[]).includes(name))
+      throw new Error(`BENCH_SECTIONS: unknown section "${name}" (known: ${SECTIONS.join(', ')})`);
+  }
+  return SECTIONS.filter((s) => chosen.includes(s));
 }
 
-async function main(): Promise<void> {
-  const distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
-  requireTool('wrk', 'sudo apt-get install wrk');
-  if (process.platform !== 'linux') throw new Error('the benchmark reads /proc: it runs on Linux only');
+const resources = new Resources();
 
+async function filesystemSection(distribution: string, scratch: string, nodeArgs: string[]): Promise<string> {
+  const startedAt = new Date();
   const loadAtStart = os.loadavg();
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'registry-bench-'));
+  const dir = path.join(scratch, 'filesystem');
   const blobSize = positiveInt('BENCH_BLOB_MIB', 1024) * MiB;
   const wrkSeconds = positiveInt('BENCH_WRK_SECONDS', 10);
   const blobFile = path.join(scratch, 'blob.bin');
   log(`generating a ${blobSize / MiB} MiB blob in ${scratch}`);
   const blobDigest = await generateBlob(blobFile, blobSize);
+  const releaseBlob = resources.add('blob file', () => rm(blobFile, { force: true }));
   const settings: BenchSettings = {
     blobFile,
     blobSize,
@@ -61,30 +74,88 @@ async function main(): Promise<void> {
     wrkThreads: 2,
     wrkConnections: 50,
     scratch,
+    loadConcurrency: positiveInt('BENCH_LOAD_CONCURRENCY', S3_SETTINGS.concurrency),
+    loadLayerSizes: S3_SETTINGS.layerSizes,
+    loadBlobSize: S3_SETTINGS.loadBlobSize,
   };
-  const nodeArgs = (process.env.BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
   // Both run for the whole measurement, which takes turns between them step by step.
-  const ourTarget = await startOurs(path.join(scratch, 'ours'), nodeArgs);
-  running.add(ourTarget);
-  const theirTarget = await startDistribution(distribution, path.join(scratch, 'distribution'));
-  running.add(theirTarget);
-  for (const target of running) log(`${target.name} listening on ${target.base} (pid ${target.pid})`);
+  const ourTarget = await startOurs(path.join(dir, 'ours'), nodeArgs);
+  const stopOurs = resources.add('ours (filesystem)', ourTarget.stop);
+  const theirTarget = await startDistribution(distribution, path.join(dir, 'distribution'));
+  const stopTheirs = resources.add('distribution (filesystem)', theirTarget.stop);
+  const releaseDir = resources.add('filesystem dir', () => rm(dir, { recursive: true, force: true }));
+  for (const target of [ourTarget, theirTarget])
+    log(`${target.name} listening on ${target.base} (pid ${target.pid})`);
   const [ours, theirs] = (await measure([ourTarget, theirTarget], settings)) as [TargetResult, TargetResult];
-  await cleanup();
+  await stopOurs();
+  await stopTheirs();
+  await releaseDir();
+  await releaseBlob();
 
   const table = markdownTable(rows(ours, theirs));
   process.stdout.write(`\n${table}\n\n`);
-  await writeReport(REPORT, table, machine(distribution), settings, ours, theirs, {
-    start: loadAtStart,
-    end: os.loadavg(),
-  });
-  log(`wrote ${path.relative(process.cwd(), REPORT)}`);
+  return filesystemBlock(table, settings, ours, theirs, { start: loadAtStart, end: os.loadavg() }, startedAt);
 }
+
+async function main(): Promise<void> {
+  const chosen = sections();
+  const distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
+  requireTool('wrk', 'sudo apt-get install wrk');
+  if (process.platform !== 'linux') throw new Error('the benchmark reads /proc: it runs on Linux only');
+  log(`sections: ${chosen.join(', ')}`);
+
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'registry-bench-'));
+  resources.add('temp dir', () => rm(scratch, { recursive: true, force: true }));
+  const nodeArgs = (process.env.BENCH_OURS_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const blocks: Partial<Record<Section, string>> = {};
+  const save = async () => {
+    await writeReport(REPORT, headerText(machine(distribution)), blocks);
+    log(`wrote ${path.relative(process.cwd(), REPORT)} (${Object.keys(blocks).join(', ')})`);
+  };
+
+  for (const section of chosen) {
+    log(`=== section ${section}`);
+    if (section === 'filesystem') {
+      blocks.filesystem = await filesystemSection(distribution, scratch, nodeArgs);
+    } else if (section === 's3') {
+      const settings = {
+        ...S3_SETTINGS,
+        concurrency: positiveInt('BENCH_LOAD_CONCURRENCY', S3_SETTINGS.concurrency),
+      };
+      const result = await runS3Section({
+        distributionBinary: distribution,
+        scratch,
+        resources,
+        nodeArgs,
+        settings,
+      });
+      blocks.s3 = s3Block(result);
+    } else {
+      const size = positiveInt('BENCH_BIG_GIB', 10) * GiB;
+      const result = await runBigSection({
+        distributionBinary: distribution,
+        scratch,
+        resources,
+        nodeArgs,
+        size,
+      });
+      blocks.big = bigBlock(result);
+    }
+    // Each finished section is written at once: a later failure does not lose it.
+    await save();
+  }
+}
+
+let cleaning: Promise<void> | undefined;
+const cleanup = () => {
+  cleaning ??= resources.releaseAll();
+  return cleaning;
+};
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    log(`${signal}: stopping registries and removing temp files`);
+    log(`${signal}: stopping what the benchmark started and removing its temp files`);
     void cleanup().finally(() => process.exit(130));
   });
 }
@@ -92,7 +163,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   await main();
 } catch (error) {
-  process.stderr.write(`\nbench FAILED: ${(error as Error).message}\n`);
+  process.stderr.write(`\nbench FAILED: ${(error as Error).stack ?? (error as Error).message}\n`);
   process.exitCode = 1;
 } finally {
   await cleanup();

@@ -1,6 +1,7 @@
 // Starts the two registries under test as child processes on 127.0.0.1, each with its data in
-// the benchmark's temp dir: ours (origin/cli.ts serve, PGlite, filesystem) and CNCF distribution
-// (Debian's docker-registry, filesystem, no auth).
+// the benchmark's temp dir: ours (origin/cli.ts serve; PGlite and filesystem unless the config
+// says otherwise) and CNCF distribution (Debian's docker-registry, no auth; filesystem unless a
+// storage section is given).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -29,7 +30,7 @@ function tail(file: string, lines = 20): string {
 }
 
 /** Spawns `command`, logging to `logFile`; stop() sends SIGTERM, then SIGKILL after 10 s. */
-function launch(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv) {
+export function launch(command: string, args: string[], logFile: string, env: NodeJS.ProcessEnv) {
   const out = createWriteStream(logFile);
   const child: ChildProcess = spawn(command, args, {
     cwd: REPO_ROOT,
@@ -39,6 +40,9 @@ function launch(command: string, args: string[], logFile: string, env: NodeJS.Pr
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  // A benchmark that dies without stopping it must not leave it running.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   let exited: string | null = null;
   const exit = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
@@ -54,6 +58,7 @@ function launch(command: string, args: string[], logFile: string, env: NodeJS.Pr
     pid: child.pid,
     alive: () => exited,
     async stop(): Promise<void> {
+      process.off('exit', reap);
       if (exited === null) {
         child.kill('SIGTERM');
         const done = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
@@ -67,17 +72,24 @@ function launch(command: string, args: string[], logFile: string, env: NodeJS.Pr
   };
 }
 
-export async function startOurs(dir: string, nodeArgs: string[] = []): Promise<Target> {
+/** `config` adds to (or replaces) top-level keys of the default config, e.g. database, storage. */
+export async function startOurs(
+  dir: string,
+  nodeArgs: string[] = [],
+  config: Record<string, unknown> = {},
+  name = 'ours',
+): Promise<Target> {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
   const configFile = path.join(dir, 'config.yaml');
-  const config = {
+  const fullConfig = {
     data_dir: path.join(dir, 'data'),
     http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
     auth: { token_expiry: '1h' },
     log: { level: 'warn' },
+    ...config,
   };
-  await writeFile(configFile, JSON.stringify(config, null, 2));
+  await writeFile(configFile, JSON.stringify(fullConfig, null, 2));
   // Only this config: no REGISTRY_* variables from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
   const proc = launch(
@@ -95,7 +107,7 @@ export async function startOurs(dir: string, nodeArgs: string[] = []): Promise<T
   }
   const basic = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
   return {
-    name: 'ours',
+    name,
     pid: proc.pid,
     base,
     async auth(repository, actions) {
@@ -111,7 +123,11 @@ export async function startOurs(dir: string, nodeArgs: string[] = []): Promise<T
   };
 }
 
-export async function startDistribution(binary: string, dir: string): Promise<Target> {
+/**
+ * `storage`: YAML lines (indented two spaces) for the storage driver, instead of the filesystem
+ * under `dir`; e.g. an s3 section, and `redirect: disable: true`.
+ */
+export async function startDistribution(binary: string, dir: string, storage?: string[]): Promise<Target> {
   await mkdir(path.join(dir, 'storage'), { recursive: true });
   const port = await freePort();
   const configFile = path.join(dir, 'config.yml');
@@ -128,8 +144,7 @@ export async function startDistribution(binary: string, dir: string): Promise<Ta
       'storage:',
       '  cache:',
       '    blobdescriptor: inmemory',
-      '  filesystem:',
-      `    rootdirectory: ${path.join(dir, 'storage')}`,
+      ...(storage ?? ['  filesystem:', `    rootdirectory: ${path.join(dir, 'storage')}`]),
       '  delete:',
       '    enabled: true',
       'http:',
@@ -138,6 +153,8 @@ export async function startDistribution(binary: string, dir: string): Promise<Ta
       '',
     ].join('\n'),
   );
+  // Nothing else from the environment: AWS_* variables would reach its S3 driver (an
+  // AWS_CA_BUNDLE, set on some machines, makes it panic at start-up with a plain HTTP transport).
   const proc = launch(binary, ['serve', configFile], path.join(dir, 'registry.log'), {
     PATH: process.env.PATH,
     HOME: dir,

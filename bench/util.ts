@@ -71,3 +71,40 @@ export function median(values: number[]): number {
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
+
+/**
+ * Things to undo (stop a process, drop a database, remove a directory), undone in reverse order
+ * of acquisition by releaseAll(), also when the run fails. Each add() returns a function that
+ * undoes that one thing at once (and only once).
+ */
+export class Resources {
+  private readonly stack: { label: string; undo: () => Promise<void> }[] = [];
+
+  add(label: string, undo: () => Promise<void>): () => Promise<void> {
+    const entry = { label, undo };
+    this.stack.push(entry);
+    return async () => {
+      const at = this.stack.indexOf(entry);
+      if (at < 0) return;
+      this.stack.splice(at, 1);
+      await entry.undo();
+    };
+  }
+
+  async releaseAll(): Promise<void> {
+    for (let entry = this.stack.pop(); entry; entry = this.stack.pop()) {
+      try {
+        await entry.undo();
+      } catch (error) {
+        log(`cleanup: ${entry.label}: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+export const GiB = 1024 * MiB;
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
