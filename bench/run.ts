@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const chosen = sections();
   const distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
   requireTool('wrk', 'sudo apt-get install wrk');
+  requireTool('curl', 'sudo apt-get install curl');
   if (process.platform !== 'linux') throw new Error('the benchmark reads /proc: it runs on Linux only');
   log(`sections: ${chosen.join(', ')}`);
 
