@@ -199,13 +199,11 @@ describe('two origin processes sharing one Redis', () => {
     const name = 'shared/busy';
     const pushed = [await pushImage(a, name, 'latest')];
     let stop = false;
-    const unexpected: string[] = [];
+    // Judged after the run: the tag moves when A commits, before pushImage returns and the test
+    // learns the new digest, so B may rightly serve it before `pushed` holds it.
+    const observed: { status: number; digest: string | null }[] = [];
     const pullers = Array.from({ length: 4 }, async () => {
-      while (!stop) {
-        const seen = await manifestDigest(b, name, 'latest');
-        if (seen.status !== 200 || !pushed.some((image) => image.digest === seen.digest))
-          unexpected.push(`${seen.status} ${seen.digest}`);
-      }
+      while (!stop) observed.push(await manifestDigest(b, name, 'latest'));
     });
     try {
       for (let round = 0; round < 8; round++) {
@@ -218,6 +216,10 @@ describe('two origin processes sharing one Redis', () => {
       stop = true;
       await Promise.all(pullers);
     }
+    const unexpected = observed
+      .filter((seen) => seen.status !== 200 || !pushed.some((image) => image.digest === seen.digest))
+      .map((seen) => `${seen.status} ${seen.digest}`);
+    expect(observed.length).toBeGreaterThan(0);
     expect(unexpected).toEqual([]);
   });
 
