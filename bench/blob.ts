@@ -91,46 +91,39 @@ export async function pushBlob(
   digest: string,
   auth: Record<string, string>,
 ): Promise<number> {
-  const started = performance.now();
-  const post = await request('POST', new URL(`/v2/${repository}/blobs/uploads/`, base), {
-    ...auth,
-    'Content-Length': '0',
+  const times = await push(base, repository, digest, auth, async (url) => {
+    const headers = Object.entries({
+      ...auth,
+      'Content-Type': 'application/octet-stream',
+      'Transfer-Encoding': 'chunked',
+    });
+    const curl = await run('curl', [
+      '-sS',
+      '-X',
+      'PATCH',
+      '-T',
+      file,
+      '-D',
+      '-',
+      '-o',
+      '/dev/null',
+      ...headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+      url.toString(),
+    ]);
+    if (curl.status !== 0) throw new Error(`curl PATCH failed (${curl.status}): ${curl.stderr}`);
+    const status = Number(
+      /^HTTP\/[\d.]+ (\d+)/m.exec(
+        curl.stdout
+          .split('\r\n\r\n')
+          .filter((b) => !/^HTTP\/[\d.]+ 100/.test(b))
+          .join('\r\n\r\n'),
+      )?.[1],
+    );
+    const next = /^location: (.+)$/im.exec(curl.stdout)?.[1]?.trim();
+    if (status !== 202 || !next) throw new Error(`PATCH blob upload answered ${status}: ${curl.stdout}`);
+    return new URL(next, base);
   });
-  expect(post, 202, 'POST blob upload');
-  const headers = Object.entries({
-    ...auth,
-    'Content-Type': 'application/octet-stream',
-    'Transfer-Encoding': 'chunked',
-  });
-  const curl = await run('curl', [
-    '-sS',
-    '-X',
-    'PATCH',
-    '-T',
-    file,
-    '-D',
-    '-',
-    '-o',
-    '/dev/null',
-    ...headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-    location(post, base, 'POST blob upload').toString(),
-  ]);
-  if (curl.status !== 0) throw new Error(`curl PATCH failed (${curl.status}): ${curl.stderr}`);
-  const status = Number(
-    /^HTTP\/[\d.]+ (\d+)/m.exec(
-      curl.stdout
-        .split('\r\n\r\n')
-        .filter((b) => !/^HTTP\/[\d.]+ 100/.test(b))
-        .join('\r\n\r\n'),
-    )?.[1],
-  );
-  const next = /^location: (.+)$/im.exec(curl.stdout)?.[1]?.trim();
-  if (status !== 202 || !next) throw new Error(`PATCH blob upload answered ${status}: ${curl.stdout}`);
-  const put = new URL(next, base);
-  put.searchParams.set('digest', digest);
-  const done = await request('PUT', put, { ...auth, 'Content-Length': '0' });
-  expect(done, 201, 'PUT blob upload');
-  return (performance.now() - started) / 1000;
+  return times.seconds;
 }
 
 export interface PushTimes {
@@ -142,13 +135,28 @@ export interface PushTimes {
   readonly commitSeconds: number;
 }
 
-/** As pushBlob, with the PATCH body taken from a stream. */
-export async function pushBlobStream(
+/** As pushBlob, with the PATCH body taken from a stream (sent by this process). */
+export function pushBlobStream(
   base: string,
   repository: string,
   body: NodeJS.ReadableStream,
   digest: string,
   auth: Record<string, string>,
+): Promise<PushTimes> {
+  return push(base, repository, digest, auth, async (url) => {
+    const patch = await request('PATCH', url, { ...auth, 'Content-Type': 'application/octet-stream' }, body);
+    expect(patch, 202, 'PATCH blob upload');
+    return location(patch, base, 'PATCH blob upload');
+  });
+}
+
+/** POST, then `patch` (given the upload URL, answering the next one), then PUT ?digest=; timed. */
+async function push(
+  base: string,
+  repository: string,
+  digest: string,
+  auth: Record<string, string>,
+  patch: (url: URL) => Promise<URL>,
 ): Promise<PushTimes> {
   const started = performance.now();
   const post = await request('POST', new URL(`/v2/${repository}/blobs/uploads/`, base), {
@@ -156,15 +164,8 @@ export async function pushBlobStream(
     'Content-Length': '0',
   });
   expect(post, 202, 'POST blob upload');
-  const patch = await request(
-    'PATCH',
-    location(post, base, 'POST blob upload'),
-    { ...auth, 'Content-Type': 'application/octet-stream' },
-    body,
-  );
-  expect(patch, 202, 'PATCH blob upload');
+  const put = await patch(location(post, base, 'POST blob upload'));
   const patched = performance.now();
-  const put = location(patch, base, 'PATCH blob upload');
   put.searchParams.set('digest', digest);
   const done = await request('PUT', put, { ...auth, 'Content-Length': '0' });
   expect(done, 201, 'PUT blob upload');
