@@ -41,7 +41,3 @@ export function matchRoute(pathname: string): Route | null {
   if (hasName(2) && at(2) === 'referrers') return { kind: 'referrers', name: name(2), digest: at(1) };
   return null;
 }
-
-export function routeName(route: Route): string | undefined {
-  return 'name' in route ? route.name : undefined;
-}

@@ -48,10 +48,6 @@ export function parseScopes(values: readonly string[]): AccessEntry[] {
   return entries;
 }
 
-export function formatScope(entry: AccessEntry): string {
-  return `${entry.type}:${entry.name}:${entry.actions.join(',')}`;
-}
-
 export function accessAllows(
   access: readonly AccessEntry[],
   type: string,

@@ -39,11 +39,6 @@ export async function relinkBlob(q: Queryable, repositoryId: number, digest: str
   return true;
 }
 
-export async function findBlob(q: Queryable, digest: string): Promise<{ size: number } | null> {
-  const rows = await q.query<{ size: number }>('SELECT size FROM blobs WHERE digest = $1', [digest]);
-  return rows[0] ?? null;
-}
-
 /** The blob's size when the repository may see it. */
 export async function findRepositoryBlob(
   q: Queryable,

@@ -11,11 +11,6 @@ export async function ensureRepository(q: Queryable, name: string): Promise<numb
   return (existing[0] as { id: number }).id;
 }
 
-export async function findRepositoryId(q: Queryable, name: string): Promise<number | null> {
-  const rows = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [name]);
-  return rows[0]?.id ?? null;
-}
-
 /** Repositories holding at least one manifest, in byte order, after `last`. */
 export async function listRepositories(
   q: Queryable,
