@@ -1,10 +1,13 @@
-// The `registry` command: serve, gc, user add (scan and vulndb arrive with their issues).
+// The `registry` command: serve, gc, scan, vulndb import, user add.
 import { parseArgs } from 'node:util';
 import { saveUser } from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
 import { openDatabase } from './metadata/database.ts';
+import { updateVulnerabilityData } from './scan/data-update.ts';
+import { manifestKind } from './scan/image-target.ts';
+import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import { buildServices, startRegistry } from './server.ts';
 
 const USAGE = `Usage: registry <command> [options]
@@ -13,6 +16,9 @@ Commands:
   serve [--config FILE]          run the registry (default: 127.0.0.1:5000, data in ./data)
   gc --dry-run | --delete [--untagged] [--config FILE]
                                  garbage collection: list or delete unreferenced blobs
+  scan NAME:REF [--config FILE]  scan an image now and print what was found
+  vulndb import PATH [--config FILE]
+                                 import OSV vulnerability data (all.zip, directory, .json)
   user add NAME [--config FILE]  add a user or change its password (read from stdin)
 
 Every config key can also be set by environment: REGISTRY_<KEY_PATH>, e.g.
@@ -54,6 +60,32 @@ Options:
       --untagged      also delete manifests no tag reaches (through an index or as a referrer),
                       and what only they reference (default: gc.untagged)
   -c, --config FILE   YAML config file, to find the database and the storage
+  -h, --help          show this help
+`;
+
+const SCAN_USAGE = `Usage: registry scan NAME:TAG | NAME@DIGEST [--config FILE] [--json]
+
+Scans an image (or each image of an index) now, stores the result as a push-triggered scan would,
+and prints the vulnerabilities found. Layers already analysed are not read again.
+With PGlite (no database.url) run it while the registry is stopped, or use
+POST /v2/NAME/manifests/REF/scan.
+
+Options:
+  -c, --config FILE   YAML config file, to find the database and the storage
+      --json          print the result as the scan API returns it
+  -h, --help          show this help
+`;
+
+const VULNDB_USAGE = `Usage: registry vulndb import PATH [--config FILE]
+
+Imports vulnerability records in the OSV format: an osv.dev export (e.g. Debian/all.zip), a
+directory of OSV .json files, or one .json file. Incremental: records not modified since the last
+import are skipped. Stored image inventories are then matched again (no layer is read), and
+images that gain vulnerabilities fire the vulnerabilities webhook.
+With PGlite (no database.url) run it while the registry is stopped, or use POST /admin/vulndb/import.
+
+Options:
+  -c, --config FILE   YAML config file, to find the database
   -h, --help          show this help
 `;
 
@@ -130,6 +162,97 @@ async function gc(args: string[]): Promise<void> {
   }
 }
 
+async function scan(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(SCAN_USAGE);
+  const target = positionals.length === 1 ? splitImageReference(positionals[0] as string) : null;
+  if (!target) fail(`scan takes one NAME:TAG or NAME@DIGEST\n\n${SCAN_USAGE}`);
+  const cfg = config(values.config);
+  const services = await buildServices({
+    ...cfg,
+    log: { level: 'silent' },
+    scan: { ...cfg.scan, concurrency: 1, poll_interval: 200 },
+  });
+  try {
+    const found = await services.manifests.get(target.name, target.reference);
+    if (!found.ok) fail(`${target.name}:${target.reference}: ${found.error.message}`);
+    const { record, bytes } = found.value;
+    const kind = manifestKind(bytes);
+    if (kind.kind === 'artifact') fail(`${record.digest} is an artifact, not a container image`);
+    await services.scans.request(target.name, record.digest, kind);
+    services.scanWorker.start();
+    const progress = process.stderr.isTTY
+      ? (text: string) => process.stderr.write(`\r${text}\x1b[K`)
+      : undefined;
+    let report = await services.scans.report(record.digest, kind, false);
+    // The request set every image's status to pending: done when each completed or failed (here
+    // or in a serving process that took the job).
+    const finished = (r: typeof report) =>
+      (kind.kind === 'image' ? [r] : (r.platforms ?? [])).every(
+        (p) => p.status === 'completed' || p.status === 'failed',
+      );
+    while (!finished(report)) {
+      progress?.(`scanning ${target.name}@${record.digest.slice(0, 19)}… (${report.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      report = await services.scans.report(record.digest, kind, false);
+    }
+    if (progress) process.stderr.write('\r\x1b[K');
+    if (values.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${scanReportLines(`${target.name}@${record.digest}`, report).join('\n')}\n`);
+    if (report.status === 'failed') process.exitCode = 1;
+  } finally {
+    await services.scanWorker.stop();
+    await services.db.close();
+    await services.cache.close?.();
+  }
+}
+
+async function vulndb(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help || positionals.length === 0) return void process.stdout.write(VULNDB_USAGE);
+  if (positionals[0] !== 'import' || positionals.length !== 2)
+    fail(`expected: vulndb import PATH\n\n${VULNDB_USAGE}`);
+  const cfg = config(values.config);
+  const services = await buildServices({ ...cfg, log: { level: 'silent' } });
+  const tty = process.stderr.isTTY;
+  try {
+    const update = await updateVulnerabilityData(services, positionals[1] as string, {
+      imported: (p) => {
+        if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
+      },
+      rematched: (n) => {
+        if (tty) process.stderr.write(`\rre-matching stored images: ${n}\x1b[K`);
+      },
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    if (!update.ok) fail(update.error);
+    const { report: r, rematch } = update;
+    const lines = [
+      `Imported ${r.source}: ${r.total} records read in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+      `  ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.withdrawn} withdrawn, ${r.skippedInvalid} invalid (skipped)`,
+      ...r.invalid.slice(0, 10).map((i) => `    invalid: ${i.file}${i.id ? ` (${i.id})` : ''}: ${i.reason}`),
+      `  data generation ${r.generation}${r.generationBumped ? ' (new)' : ' (unchanged)'}`,
+      `Re-matched ${rematch.rematched} stored images: ${rematch.gained} gained ${rematch.newFindings} vulnerabilities`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await services.db.close();
+    await services.cache.close?.();
+  }
+}
+
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('Password: ');
   const chunks: Buffer[] = [];
@@ -168,6 +291,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'serve') return await serve(rest);
     if (command === 'gc') return await gc(rest);
+    if (command === 'scan') return await scan(rest);
+    if (command === 'vulndb') return await vulndb(rest);
     if (command === 'user' && rest[0] === 'add') return await userAdd(rest.slice(1));
     if (command === 'user' && (rest[0] === '--help' || rest[0] === '-h' || rest.length === 0)) {
       return void process.stdout.write(USER_ADD_USAGE);

@@ -206,6 +206,49 @@ const schema = z
         users: [],
         admins: ['admin'],
       }),
+    scan: z
+      .object({
+        /** Scan every pushed image (manual scans work either way). */
+        on_push: z.boolean().default(true),
+        /** builtin: the embedded scanner (nothing to install); trivy: the Trivy CLI. */
+        scanner: z.enum(['builtin', 'trivy']).default('builtin'),
+        /** Scans run at once by this process (each reads one layer at a time). */
+        concurrency: z.number().int().min(0).max(64).default(1),
+        /** A scan still running after this fails with that reason. */
+        timeout: duration.default(600_000),
+        /** How often an idle worker looks for jobs queued by other processes. */
+        poll_interval: duration.default(1_000),
+        trivy: z
+          .object({ path: z.string().default('trivy'), cache_dir: z.string().optional() })
+          .strict()
+          .default({ path: 'trivy' }),
+      })
+      .strict()
+      .default({
+        on_push: true,
+        scanner: 'builtin',
+        concurrency: 1,
+        timeout: 600_000,
+        poll_interval: 1_000,
+        trivy: { path: 'trivy' },
+      }),
+    policy: z
+      .object({
+        /** How often a process looks for policy, allowlist and scan-result changes made by others. */
+        refresh_interval: duration.default(1_000),
+      })
+      .strict()
+      .default({ refresh_interval: 1_000 }),
+    webhooks: z
+      .object({
+        /** Per delivery attempt. */
+        timeout: duration.default(10_000),
+        /** Attempts before a delivery is recorded as failed; the wait doubles after each (from 1 s). */
+        max_attempts: z.number().int().min(1).max(30).default(8),
+        initial_backoff: duration.default(1_000),
+      })
+      .strict()
+      .default({ timeout: 10_000, max_attempts: 8, initial_backoff: 1_000 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -32,6 +32,17 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly scans = new Counter({
+    name: 'registry_scans_total',
+    help: 'Scan jobs by outcome (skipped: already scanned against the current data)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly layersAnalyzed = new Counter({
+    name: 'registry_scan_layers_analyzed_total',
+    help: 'Layers read and analysed by the built-in scanner (each layer digest once)',
+    registers: [this.registry],
+  });
   readonly uploadSessions: Gauge;
 
   constructor(countUploads: () => Promise<number>) {

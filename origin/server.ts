@@ -14,13 +14,18 @@ import { createLogger } from './log.ts';
 import { openDatabase } from './metadata/database.ts';
 import { countUploadSessions } from './metadata/uploads.ts';
 import { Metrics } from './metrics.ts';
+import { PullPolicy } from './policy/pull-policy.ts';
 import { BlobReader } from './registry/blob-reader.ts';
 import { Manifests } from './registry/manifests.ts';
 import { Uploads } from './registry/uploads.ts';
+import { createScanner } from './scan/create-scanner.ts';
+import { ScanWorker } from './scan/scan-worker.ts';
+import { Scans } from './scan/scans.ts';
 import type { Services } from './services.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { DiskCache } from './storage/disk-cache.ts';
 import { FilesystemBlobStore } from './storage/filesystem.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
 
 export interface RunningRegistry {
   readonly url: string;
@@ -70,6 +75,41 @@ export async function buildServices(config: Config): Promise<Services> {
     lifetimeMs: config.auth.token_expiry,
     permissions,
   });
+  const policy = new PullPolicy(db, log);
+  const webhooks = new Webhooks(db, log, {
+    timeoutMs: config.webhooks.timeout,
+    maxAttempts: config.webhooks.max_attempts,
+    initialBackoffMs: config.webhooks.initial_backoff,
+    pollIntervalMs: 500,
+  });
+  const scanner = await createScanner(config, { db, store, log });
+  // The worker and the service call each other (a queued job wakes the worker; a stored result
+  // reaches the service), so the service is bound once both exist.
+  let scans: Scans | undefined;
+  const scanWorker = new ScanWorker({
+    db,
+    store,
+    scanner,
+    log,
+    concurrency: config.scan.concurrency,
+    timeoutMs: config.scan.timeout,
+    pollIntervalMs: config.scan.poll_interval,
+    onResult: (digest, _repository, added) => (scans as Scans).resultStored(digest, added),
+    onOutcome: (outcome, layers) => {
+      metrics.scans.inc({ outcome });
+      metrics.layersAnalyzed.inc(layers);
+    },
+  });
+  scans = new Scans({
+    db,
+    scanner,
+    webhooks,
+    log,
+    decisionsChanged: () => void policy.refresh().catch(() => {}),
+    queued: () => scanWorker.wake(),
+    readManifest: (repository, digest) => store.getManifest(repository, digest),
+  });
+  await policy.refresh();
   return {
     config,
     db,
@@ -82,6 +122,10 @@ export async function buildServices(config: Config): Promise<Services> {
     permissions,
     tokens,
     metrics,
+    scans,
+    scanWorker,
+    policy,
+    webhooks,
     log,
   };
 }
@@ -151,6 +195,9 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
   }, config.uploads.purge_interval);
   sweep.unref();
   const gc = scheduleGc(services);
+  await services.policy.start(config.policy.refresh_interval);
+  services.webhooks.start();
+  services.scanWorker.start();
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -165,6 +212,9 @@ export async function startRegistry(config: Config): Promise<RunningRegistry> {
       await Promise.race([Promise.all(inFlight), deadline]);
       server.closeAllConnections();
       await gcStopped;
+      services.policy.stop();
+      await services.scanWorker.stop();
+      await services.webhooks.stop();
       await services.db.close();
       await services.cache.close?.();
       log.info('registry stopped');

@@ -7,10 +7,14 @@ import type { MetadataCache } from './cache/metadata-cache.ts';
 import type { Config } from './config.ts';
 import type { Database } from './metadata/database.ts';
 import type { Metrics } from './metrics.ts';
+import type { PullPolicy } from './policy/pull-policy.ts';
 import type { BlobReader } from './registry/blob-reader.ts';
 import type { Manifests } from './registry/manifests.ts';
 import type { Uploads } from './registry/uploads.ts';
+import type { ScanWorker } from './scan/scan-worker.ts';
+import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 export interface Services {
   readonly config: Config;
@@ -25,5 +29,10 @@ export interface Services {
   readonly permissions: Permissions;
   readonly tokens: TokenService;
   readonly metrics: Metrics;
+  readonly scans: Scans;
+  /** Runs queued scans; started by `serve` (and by `registry scan`, for its one job). */
+  readonly scanWorker: ScanWorker;
+  readonly policy: PullPolicy;
+  readonly webhooks: Webhooks;
   readonly log: Logger;
 }

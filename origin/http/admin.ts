@@ -11,7 +11,7 @@ import type { AppContext } from './context.ts';
 /** Items listed per kind in an answer (the counts and bytes are always whole). */
 const MAX_ITEMS = 1000;
 
-async function requireAdmin(c: AppContext, s: Services): Promise<string> {
+export async function requireAdmin(c: AppContext, s: Services): Promise<string> {
   c.set('routeLabel', 'admin');
   const requirement: Requirement = { kind: 'authenticated' };
   const authn = await authenticate(

@@ -7,6 +7,7 @@ import { isRepositoryName } from '../../shared/reference.ts';
 import { matchRoute, type Route } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
 import { adminGc } from './admin.ts';
+import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-policy.ts';
 import { authenticate, authorize, type Requirement } from './authorize.ts';
 import { deleteBlob, getBlob } from './blobs.ts';
 import { catalogHandler } from './catalog.ts';
@@ -15,6 +16,7 @@ import { healthz, metrics, readyz } from './health.ts';
 import { deleteManifest, getManifest, putManifest } from './manifests.ts';
 import { observe } from './observe.ts';
 import { referrersHandler } from './referrers.ts';
+import { getScan, getScanSummary, postScan } from './scans.ts';
 import { listTagsHandler } from './tags.ts';
 import { getToken, jwks, postToken } from './token.ts';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.ts';
@@ -83,9 +85,18 @@ function endpoint(s: Services, route: Route, method: string): Endpoint {
       const { name, digest } = route;
       return { requirement: pull(name), handle: (c) => referrersHandler(c, s, name, digest) };
     }
-    case 'manifest-scan':
-    case 'scan-summary':
+    case 'manifest-scan': {
+      const { name, reference } = route;
+      if (read) return { requirement: pull(name), handle: (c) => getScan(c, s, name, reference) };
+      if (method === 'POST')
+        return { requirement: push(name), handle: (c) => postScan(c, s, name, reference) };
       break;
+    }
+    case 'scan-summary': {
+      if (!read) break;
+      const { name } = route;
+      return { requirement: pull(name), handle: (c) => getScanSummary(c, s, name) };
+    }
   }
   throw unsupported(method, route);
 }
@@ -141,6 +152,12 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.post('/token', (c) => postToken(c, s));
   app.get('/token/jwks.json', (c) => jwks(c, s));
   app.post('/admin/gc', (c) => adminGc(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));
+  app.on(['GET', 'POST'], '/admin/webhooks', (c) => adminWebhooks(c, s));
+  app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
+  app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));
+  app.post('/admin/vulndb/import', (c) => adminVulndbImport(c, s));
   app.all('/v2', (c) => dispatchV2(c, s));
   app.all('/v2/*', (c) => dispatchV2(c, s));
   app.notFound((c) => c.text('404 page not found\n', 404));

@@ -51,11 +51,23 @@ export async function getManifest(
   const stored = unwrap(await s.manifests.get(name, reference));
   const manifest = await negotiate(s, name, stored, accepted(c.req.header('accept')));
   const { record, bytes } = manifest;
+  const decision = await s.policy.check({ repository: name, digest: record.digest, bytes });
+  if (!decision.allowed) {
+    throw new OciFailure(
+      ociError('DENIED', {
+        message: decision.message,
+        detail: { digest: record.digest, vulnerabilities: decision.vulnerabilities },
+        headers: { 'X-Registry-Policy-Epoch': String(s.policy.currentEpoch) },
+      }),
+    );
+  }
   const headers = {
     'Content-Type': record.mediaType,
     'Docker-Content-Digest': record.digest,
     ETag: `"${record.digest}"`,
     'Content-Length': String(bytes.byteLength),
+    // Lets a cache in front (the edge) know which policy state this answer was decided under.
+    'X-Registry-Policy-Epoch': String(s.policy.currentEpoch),
   };
   const ifNoneMatch = c.req.header('if-none-match');
   if (ifNoneMatch !== undefined && (ifNoneMatch === `"${record.digest}"` || ifNoneMatch === record.digest)) {
@@ -73,6 +85,13 @@ export async function putManifest(
 ): Promise<Response> {
   const bytes = unwrap(await readBoundedBody(c, MAX_MANIFEST_BYTES));
   const result = unwrap(await s.manifests.put(name, reference, bytes, c.req.header('content-type')));
+  if (s.config.scan.on_push) await s.scans.manifestPushed(name, result.digest, bytes);
+  await s.webhooks.notify(name, 'push', {
+    digest: result.digest,
+    tag: reference.startsWith('sha256:') || reference.startsWith('sha512:') ? null : reference,
+    media_type: c.req.header('content-type') ?? null,
+    size: bytes.byteLength,
+  });
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
@@ -89,5 +108,10 @@ export async function deleteManifest(
   reference: string,
 ): Promise<Response> {
   unwrap(await s.manifests.delete(name, reference));
+  const byDigest = reference.includes(':');
+  await s.webhooks.notify(name, 'delete', {
+    digest: byDigest ? reference : null,
+    tag: byDigest ? null : reference,
+  });
   return c.body(null, 202, { 'Content-Length': '0' });
 }

@@ -108,6 +108,158 @@ CREATE TABLE gc_lease (
 );
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- Scanning (see docs/architecture.md). A layer's inventory is computed once per layer digest and
+-- shared by every image that uses it; an image's result is keyed by manifest digest alone, so an
+-- image pushed to two repositories is scanned once.
+CREATE TABLE layer_inventories (
+  digest text PRIMARY KEY,
+  analyzer integer NOT NULL,
+  inventory jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE scan_results (
+  digest text PRIMARY KEY,
+  status text NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed')),
+  scanner text NOT NULL,
+  vulndb_generation bigint NOT NULL DEFAULT 0,
+  inventory jsonb,
+  findings jsonb,
+  error text,
+  scanned_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- The durable scan queue: any origin process claims a job (FOR UPDATE SKIP LOCKED); a claim
+-- expires so that a job held by a process that died is picked up again.
+CREATE TABLE scan_jobs (
+  id bigserial PRIMARY KEY,
+  digest text NOT NULL,
+  repository text NOT NULL,
+  reason text NOT NULL,
+  force boolean NOT NULL DEFAULT false,
+  state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  claimed_by text,
+  claimed_until timestamptz,
+  error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX scan_jobs_one_queued ON scan_jobs (digest) WHERE state = 'queued';
+CREATE INDEX scan_jobs_claimable ON scan_jobs (state, created_at);
+-- Pull policy per repository prefix ('' = every repository); the longest matching prefix wins.
+CREATE TABLE policies (
+  prefix text PRIMARY KEY,
+  threshold text NOT NULL CHECK (threshold IN ('critical', 'high', 'medium', 'low', 'none')),
+  only_fixable boolean NOT NULL DEFAULT false,
+  unscanned text NOT NULL CHECK (unscanned IN ('allow', 'block')),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE policy_allowlist (
+  prefix text NOT NULL,
+  vulnerability text NOT NULL,
+  expires_at timestamptz,
+  reason text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (prefix, vulnerability)
+);
+-- Bumped by every policy or allowlist change and every scan result, so that caches of policy
+-- decisions (in other origin processes and at the edge) know when to look again.
+CREATE TABLE policy_epoch (
+  id integer PRIMARY KEY CHECK (id = 1),
+  epoch bigint NOT NULL
+);
+INSERT INTO policy_epoch (id, epoch) VALUES (1, 1);
+CREATE TABLE webhooks (
+  id bigserial PRIMARY KEY,
+  prefix text NOT NULL,
+  url text NOT NULL,
+  secret text NOT NULL,
+  events text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE webhook_deliveries (
+  id bigserial PRIMARY KEY,
+  webhook_id bigint NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+  event text NOT NULL,
+  payload jsonb NOT NULL,
+  state text NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  last_status integer,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  delivered_at timestamptz
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+`,
+  },
+  {
+    version: 5,
+    sql: `
+-- Vulnerability data in OSV terms (origin/vulndb/). One row per OSV record, as imported.
+-- cves: the CVEs the record is (its id, aliases, single upstream), for records without a severity
+-- to borrow one (so only records that have one are indexed by them).
+CREATE TABLE vuln_advisories (
+  id text PRIMARY KEY,
+  modified timestamptz NOT NULL,
+  published timestamptz,
+  withdrawn timestamptz,
+  aliases text[] NOT NULL DEFAULT '{}',
+  upstream text[] NOT NULL DEFAULT '{}',
+  cves text[] NOT NULL DEFAULT '{}',
+  summary text,
+  details text,
+  severity text NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low', 'unknown')),
+  cvss_score double precision,
+  cvss_vector text,
+  raw jsonb NOT NULL,
+  imported_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX vuln_advisories_cves ON vuln_advisories USING gin (cves) WHERE severity <> 'unknown';
+-- One row per affected package of a live record. Matching looks rows up by the ecosystem without
+-- its release and the normalised name (one indexed query per batch of packages) and checks the
+-- release and the version ranges in the process, with the ecosystem's version ordering.
+CREATE TABLE vuln_affected (
+  advisory_id text NOT NULL REFERENCES vuln_advisories (id) ON DELETE CASCADE,
+  ecosystem text NOT NULL,
+  ecosystem_base text NOT NULL,
+  package_key text NOT NULL,
+  package_name text NOT NULL,
+  ranges jsonb NOT NULL,
+  versions jsonb NOT NULL
+);
+CREATE INDEX vuln_affected_package ON vuln_affected (ecosystem_base, package_key);
+CREATE INDEX vuln_affected_advisory ON vuln_affected (advisory_id);
+-- Bumped once by every import that changed something, so that stored scan results matched
+-- against an older generation are matched again. pending: an import wrote and has not bumped
+-- yet (it died), so the next import bumps even if it changes nothing itself.
+CREATE TABLE vuln_generation (
+  id integer PRIMARY KEY CHECK (id = 1),
+  generation bigint NOT NULL,
+  pending boolean NOT NULL DEFAULT false
+);
+INSERT INTO vuln_generation (id, generation) VALUES (1, 0);
+-- One row per import source (an all.zip, a directory): the newest modified time seen there.
+CREATE TABLE vuln_imports (
+  source text PRIMARY KEY,
+  last_modified timestamptz,
+  imported_at timestamptz NOT NULL DEFAULT now(),
+  report jsonb NOT NULL
+);
+-- Which stored images have a package under a lookup key, kept by whoever stores inventories,
+-- so that after an import only the images with a changed package are matched again.
+CREATE TABLE vuln_inventory_packages (
+  ecosystem_base text NOT NULL,
+  package_key text NOT NULL,
+  digest text NOT NULL,
+  PRIMARY KEY (ecosystem_base, package_key, digest)
+);
+CREATE INDEX vuln_inventory_packages_digest ON vuln_inventory_packages (digest);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -63,13 +63,23 @@ export const descriptor = (b: Blob, extra: Partial<Descriptor> = {}): Descriptor
   ...extra,
 });
 
+/** A file with its permission bits (an executable, say). */
+export interface FileEntry {
+  data: string | Uint8Array;
+  mode: number;
+}
+
 /** path → content, for one layer. */
 export type Files = Record<string, string | Uint8Array>;
+/** The same, where some files carry their mode. */
+export type LayerFiles = Record<string, string | Uint8Array | FileEntry>;
 
-/** A ustar archive of regular files (mode 0644, owned by root, fixed mtime). */
-export function tar(files: Files): Uint8Array {
+/** A ustar archive of regular files (mode 0644 unless given, owned by root, fixed mtime). */
+export function tar(files: LayerFiles): Uint8Array {
   const parts: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
+  for (const [name, entry] of Object.entries(files)) {
+    const content = typeof entry === 'object' && 'mode' in entry ? entry.data : entry;
+    const mode = typeof entry === 'object' && 'mode' in entry ? entry.mode : 0o644;
     const data = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content);
     if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
     const header = Buffer.alloc(512);
@@ -78,7 +88,7 @@ export function tar(files: Files): Uint8Array {
     const octal = (offset: number, length: number, value: number) =>
       field(offset, length, `${value.toString(8).padStart(length - 1, '0')}\0`);
     header.write(name, 0, 100, 'utf8');
-    octal(100, 8, 0o644);
+    octal(100, 8, mode);
     octal(108, 8, 0);
     octal(116, 8, 0);
     octal(124, 12, data.byteLength);
@@ -129,7 +139,7 @@ export interface Image {
 
 export interface ImageOptions {
   /** One entry per layer. */
-  layers: Files[];
+  layers: LayerFiles[];
   platform?: Platform;
   format?: ImageFormat;
 }

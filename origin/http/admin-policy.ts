@@ -1,0 +1,248 @@
+// Admin endpoints for pull policies, the CVE allowlist and webhooks. Changes are stored in the
+// database and take effect at once in this process and within policy.refresh_interval in others.
+//   GET    /admin/policies                      list
+//   PUT    /admin/policies                      {prefix, threshold, only_fixable, unscanned}
+//   DELETE /admin/policies?prefix=P
+//   GET    /admin/allowlist                     list
+//   PUT    /admin/allowlist                     {prefix, vulnerability, expires_at?, reason?}
+//   DELETE /admin/allowlist?prefix=P&vulnerability=CVE-…
+//   GET    /admin/webhooks                      list (secrets withheld)
+//   POST   /admin/webhooks                      {prefix, url, secret, events}
+//   DELETE /admin/webhooks/{id}
+//   GET    /admin/webhooks/{id}/deliveries      recent deliveries
+//   POST   /admin/vulndb/import                 {path}: import OSV data from a path on the origin
+//                                               (all.zip, a directory, a .json), then re-match
+import { z } from 'zod';
+import { OciFailure, ociError } from '../../shared/errors.ts';
+import type { Queryable } from '../metadata/database.ts';
+import {
+  bumpPolicyEpoch,
+  deleteAllowlistEntry,
+  deletePolicy,
+  listAllowlist,
+  listPolicies,
+  putAllowlistEntry,
+  putPolicy,
+} from '../metadata/policies.ts';
+import {
+  addWebhook,
+  deleteWebhook,
+  listDeliveries,
+  listWebhooks,
+  WEBHOOK_EVENTS,
+} from '../metadata/webhooks.ts';
+import { updateVulnerabilityData } from '../scan/data-update.ts';
+import type { Services } from '../services.ts';
+import { requireAdmin } from './admin.ts';
+import type { AppContext } from './context.ts';
+
+const policyBody = z
+  .object({
+    prefix: z.string().default(''),
+    threshold: z.enum(['critical', 'high', 'medium', 'low', 'none']).default('critical'),
+    only_fixable: z.boolean().default(false),
+    unscanned: z.enum(['allow', 'block']).default('allow'),
+  })
+  .strict();
+
+const allowlistBody = z
+  .object({
+    prefix: z.string().default(''),
+    vulnerability: z.string().min(1).max(200),
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+    reason: z.string().max(2000).optional(),
+  })
+  .strict();
+
+const webhookBody = z
+  .object({
+    prefix: z.string().default(''),
+    url: z.url({ protocol: /^https?$/ }),
+    secret: z.string().min(16, 'at least 16 characters'),
+    events: z
+      .array(z.enum(WEBHOOK_EVENTS))
+      .min(1)
+      .default([...WEBHOOK_EVENTS]),
+  })
+  .strict();
+
+async function body<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw invalid('the body must be JSON');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+const invalid = (message: string) => new OciFailure(ociError('UNSUPPORTED', { status: 400, message }));
+
+/** A change that can alter decisions: committed with an epoch bump, then this process reloads. */
+async function changePolicy(s: Services, work: (q: Queryable) => Promise<boolean>): Promise<boolean> {
+  const changed = await s.db.transaction(async (tx) => {
+    const done = await work(tx);
+    if (done) await bumpPolicyEpoch(tx);
+    return done;
+  });
+  await s.policy.refresh();
+  return changed;
+}
+
+export async function adminPolicies(c: AppContext, s: Services): Promise<Response> {
+  const user = await requireAdmin(c, s);
+  switch (c.req.method) {
+    case 'GET':
+      return c.json({ policies: (await listPolicies(s.db)).map(policyJson) });
+    case 'PUT': {
+      const p = await body(c, policyBody);
+      const rule = {
+        prefix: p.prefix,
+        threshold: p.threshold,
+        onlyFixable: p.only_fixable,
+        unscanned: p.unscanned,
+      };
+      await changePolicy(s, async (db) => {
+        await putPolicy(db, rule);
+        return true;
+      });
+      s.log.info({ user, policy: p }, `policy for prefix "${p.prefix}" set by ${user}`);
+      return c.json(policyJson(rule));
+    }
+    case 'DELETE': {
+      const prefix = c.req.query('prefix') ?? '';
+      const removed = await changePolicy(s, (db) => deletePolicy(db, prefix));
+      if (!removed)
+        throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no policy for prefix "${prefix}"` }));
+      s.log.info({ user, prefix }, `policy for prefix "${prefix}" removed by ${user}`);
+      return c.body(null, 204);
+    }
+  }
+  throw new OciFailure(ociError('UNSUPPORTED', { message: `${c.req.method} is not supported here` }));
+}
+
+export async function adminAllowlist(c: AppContext, s: Services): Promise<Response> {
+  const user = await requireAdmin(c, s);
+  switch (c.req.method) {
+    case 'GET':
+      return c.json({ allowlist: (await listAllowlist(s.db)).map(allowlistJson) });
+    case 'PUT': {
+      const e = await body(c, allowlistBody);
+      const entry = {
+        prefix: e.prefix,
+        vulnerability: e.vulnerability,
+        ...(e.expires_at ? { expiresAt: Date.parse(e.expires_at) } : {}),
+        reason: e.reason ?? null,
+      };
+      await changePolicy(s, async (db) => {
+        await putAllowlistEntry(db, entry);
+        return true;
+      });
+      s.log.info({ user, entry: e }, `${e.vulnerability} allowlisted for prefix "${e.prefix}" by ${user}`);
+      return c.json(allowlistJson(entry));
+    }
+    case 'DELETE': {
+      const prefix = c.req.query('prefix') ?? '';
+      const vulnerability = c.req.query('vulnerability') ?? '';
+      const removed = await changePolicy(s, (db) => deleteAllowlistEntry(db, prefix, vulnerability));
+      if (!removed) {
+        throw new OciFailure(
+          ociError('NAME_UNKNOWN', { message: `${vulnerability} is not allowlisted for prefix "${prefix}"` }),
+        );
+      }
+      s.log.info(
+        { user, prefix, vulnerability },
+        `${vulnerability} removed from the allowlist of "${prefix}" by ${user}`,
+      );
+      return c.body(null, 204);
+    }
+  }
+  throw new OciFailure(ociError('UNSUPPORTED', { message: `${c.req.method} is not supported here` }));
+}
+
+export async function adminWebhooks(c: AppContext, s: Services): Promise<Response> {
+  const user = await requireAdmin(c, s);
+  const id = c.req.param('id');
+  if (id !== undefined) {
+    const n = Number(id);
+    if (!Number.isSafeInteger(n)) throw invalid('the webhook id must be a number');
+    if (c.req.method === 'DELETE') {
+      if (!(await deleteWebhook(s.db, n)))
+        throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no webhook ${n}` }));
+      return c.body(null, 204);
+    }
+    const limit = Math.min(Number(c.req.query('n') ?? 100) || 100, 1000);
+    return c.json({ deliveries: await listDeliveries(s.db, n, limit) });
+  }
+  if (c.req.method === 'POST') {
+    const w = await body(c, webhookBody);
+    const created = await addWebhook(s.db, w);
+    s.log.info(
+      { user, webhook: created, prefix: w.prefix, url: w.url, events: w.events },
+      `webhook ${created} added by ${user}`,
+    );
+    return c.json({ id: created, prefix: w.prefix, url: w.url, events: w.events }, 201);
+  }
+  const hooks = await listWebhooks(s.db);
+  return c.json({ webhooks: hooks.map(({ secret: _secret, ...rest }) => rest) });
+}
+
+const policyJson = (r: { prefix: string; threshold: string; onlyFixable: boolean; unscanned: string }) => ({
+  prefix: r.prefix,
+  threshold: r.threshold,
+  only_fixable: r.onlyFixable,
+  unscanned: r.unscanned,
+});
+
+const allowlistJson = (e: {
+  prefix: string;
+  vulnerability: string;
+  expiresAt?: number;
+  reason: string | null;
+}) => ({
+  prefix: e.prefix,
+  vulnerability: e.vulnerability,
+  expires_at: e.expiresAt === undefined ? null : new Date(e.expiresAt).toISOString(),
+  reason: e.reason,
+});
+
+const importBody = z.object({ path: z.string().min(1) }).strict();
+
+export async function adminVulndbImport(c: AppContext, s: Services): Promise<Response> {
+  const user = await requireAdmin(c, s);
+  const { path } = await body(c, importBody);
+  const update = await updateVulnerabilityData(s, path);
+  if (!update.ok) throw invalid(update.error);
+  const { report, rematch } = update;
+  s.log.info(
+    {
+      user,
+      source: report.source,
+      added: report.added,
+      updated: report.updated,
+      generation: report.generation,
+      ...rematch,
+    },
+    `vulnerability data imported by ${user}: ${report.added} added, ${report.updated} updated; ${rematch.rematched} images re-matched`,
+  );
+  return c.json({
+    source: report.source,
+    total: report.total,
+    added: report.added,
+    updated: report.updated,
+    unchanged: report.unchanged,
+    withdrawn: report.withdrawn,
+    skipped_invalid: report.skippedInvalid,
+    invalid: report.invalid,
+    generation: report.generation,
+    rematched: rematch.rematched,
+    images_with_new_vulnerabilities: rematch.gained,
+    new_findings: rematch.newFindings,
+    elapsed_ms: Math.round(report.elapsedMs),
+  });
+}

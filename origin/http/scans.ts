@@ -1,0 +1,53 @@
+// The scan API: GET (results) and POST (scan now) /v2/{name}/manifests/{reference}/scan, and
+// GET /v2/{name}/scan/summary. Pull permission reads results; push permission starts scans.
+import { OciFailure, ociError } from '../../shared/errors.ts';
+import { manifestKind } from '../scan/image-target.ts';
+import type { Services } from '../services.ts';
+import type { AppContext } from './context.ts';
+import { unwrap } from './respond.ts';
+
+async function resolve(s: Services, name: string, reference: string) {
+  const { record, bytes } = unwrap(await s.manifests.get(name, reference));
+  return { digest: record.digest, kind: manifestKind(bytes) };
+}
+
+function notAnImage(digest: string): OciFailure {
+  return new OciFailure(
+    ociError('MANIFEST_INVALID', {
+      message: `${digest} is an artifact, not a container image: there is nothing to scan`,
+      detail: { digest },
+    }),
+  );
+}
+
+export async function getScan(
+  c: AppContext,
+  s: Services,
+  name: string,
+  reference: string,
+): Promise<Response> {
+  const { digest, kind } = await resolve(s, name, reference);
+  if (kind.kind === 'artifact') throw notAnImage(digest);
+  const withPackages = c.req.query('packages') === 'true';
+  return c.json(await s.scans.report(digest, kind, withPackages));
+}
+
+export async function postScan(
+  c: AppContext,
+  s: Services,
+  name: string,
+  reference: string,
+): Promise<Response> {
+  const { digest, kind } = await resolve(s, name, reference);
+  if (kind.kind === 'artifact') throw notAnImage(digest);
+  const queued = await s.scans.request(name, digest, kind);
+  return c.json({ digest, status: 'pending', queued }, 202, {
+    Location: `/v2/${name}/manifests/${digest}/scan`,
+  });
+}
+
+export async function getScanSummary(c: AppContext, s: Services, name: string): Promise<Response> {
+  const summary = await s.scans.summary(name);
+  if (!summary) throw new OciFailure(ociError('NAME_UNKNOWN', { detail: { name } }));
+  return c.json(summary);
+}

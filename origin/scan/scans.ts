@@ -1,0 +1,271 @@
+// The scanning service: queues scans (on push, on request), reports results per image and per
+// index, summarises a repository, and re-matches stored inventories after a data import.
+import type { Logger } from 'pino';
+import { SEVERITIES, type Severity } from '../../shared/policy.ts';
+import type { Database } from '../metadata/database.ts';
+import { bumpPolicyEpoch } from '../metadata/policies.ts';
+import {
+  enqueueScan,
+  findScanResults,
+  markCurrent,
+  repositoryScanOverview,
+  type ScanReason,
+  type ScanResult,
+  staleScanResults,
+  tagsReaching,
+  updateFindings,
+} from '../metadata/scans.ts';
+import type { PackageRef } from '../vulndb/import.ts';
+import { type Finding, rematchCandidates } from '../vulndb/match.ts';
+import type { Webhooks } from '../webhooks/webhooks.ts';
+import { type ManifestKind, manifestKind } from './image-target.ts';
+import { findingKey } from './scan-worker.ts';
+import type { ImageScanner } from './scanner.ts';
+
+export type SeverityCounts = Record<Exclude<Severity, 'unknown'>, number> & { unknown: number };
+
+export interface ImageReport {
+  digest: string;
+  platform?: string;
+  status: ScanResult['status'] | 'none';
+  scanned_at: string | null;
+  scanner?: string;
+  error?: string;
+  os?: unknown;
+  vulnerabilities: SeverityCounts;
+  details: FindingDetail[];
+  packages?: unknown[];
+}
+
+export interface FindingDetail {
+  id: string;
+  advisory: string;
+  severity: Severity;
+  description: string;
+  package: string;
+  ecosystem: string;
+  installed_version: string;
+  fixed_version: string | null;
+  cvss_score: number | null;
+  cvss_vector: string | null;
+  layer: string;
+  path: string;
+}
+
+export interface ScansDependencies {
+  db: Database;
+  scanner: ImageScanner;
+  webhooks: Webhooks;
+  log: Logger;
+  /** Called after anything that may change a policy decision (a result stored, findings updated). */
+  decisionsChanged(): void;
+  /** A job was queued by this process. */
+  queued(): void;
+  readManifest(repository: string, digest: string): Promise<Uint8Array | null>;
+}
+
+export class Scans {
+  private readonly d: ScansDependencies;
+
+  constructor(dependencies: ScansDependencies) {
+    this.d = dependencies;
+  }
+
+  /** Queues the images a pushed manifest makes pullable (an index's children were pushed, and queued, before it). */
+  async manifestPushed(
+    repository: string,
+    digest: string,
+    bytes: Uint8Array,
+    reason: ScanReason = 'push',
+  ): Promise<void> {
+    if (manifestKind(bytes).kind !== 'image') return;
+    await enqueueScan(this.d.db, digest, repository, reason, false);
+    this.d.queued();
+  }
+
+  /** A scan asked for: an image is scanned again (its layer inventories are reused); an index's images are. */
+  async request(repository: string, digest: string, kind: ManifestKind): Promise<number> {
+    const digests =
+      kind.kind === 'image' ? [digest] : kind.kind === 'index' ? kind.children.map((c) => c.digest) : [];
+    for (const d of digests) await enqueueScan(this.d.db, d, repository, 'manual', true);
+    if (digests.length > 0) this.d.queued();
+    return digests.length;
+  }
+
+  async report(
+    digest: string,
+    kind: ManifestKind,
+    withPackages: boolean,
+  ): Promise<ImageReport & { platforms?: ImageReport[] }> {
+    if (kind.kind === 'image') {
+      const result = (await findScanResults(this.d.db, [digest])).get(digest);
+      return imageReport(digest, result, withPackages);
+    }
+    const children = kind.kind === 'index' ? kind.children : [];
+    const results = await findScanResults(
+      this.d.db,
+      children.map((c) => c.digest),
+    );
+    const platforms = children.map((c) => ({
+      ...imageReport(c.digest, results.get(c.digest), withPackages),
+      platform: c.platform,
+    }));
+    const details = dedupe(platforms.flatMap((p) => p.details));
+    const scanned = platforms.map((p) => p.scanned_at).filter((t): t is string => t !== null);
+    return {
+      digest,
+      status: aggregateStatus(platforms.map((p) => p.status)),
+      scanned_at: scanned.length > 0 ? (scanned.sort().at(-1) as string) : null,
+      vulnerabilities: countBySeverity(details),
+      details,
+      platforms,
+    };
+  }
+
+  async summary(repository: string) {
+    const overview = await repositoryScanOverview(this.d.db, repository);
+    if (!overview) return null;
+    let latest: Awaited<ReturnType<Scans['report']>> | null = null;
+    if (overview.latestDigest) {
+      const bytes = await this.d.readManifest(repository, overview.latestDigest);
+      if (bytes) latest = await this.report(overview.latestDigest, manifestKind(bytes), false);
+    }
+    const counts = latest?.vulnerabilities ?? { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+    return {
+      repository,
+      latest_tag: overview.latestTag,
+      latest_digest: overview.latestDigest,
+      latest_status: latest?.status ?? null,
+      last_scanned: overview.lastScanned?.toISOString() ?? null,
+      total_vulnerabilities: latest ? latest.details.length : 0,
+      critical_count: counts.critical,
+      high_count: counts.high,
+      medium_count: counts.medium,
+      low_count: counts.low,
+      unknown_count: counts.unknown,
+      images: overview.images,
+    };
+  }
+
+  /**
+   * After the vulnerability data changed: stored inventories that hold a package the import
+   * touched (`changed`; all stale ones when unknown) are matched again (no layer is read); the
+   * other stale results are only marked current. Images that gain findings fire the
+   * `vulnerabilities` webhook. Returns what changed.
+   */
+  async rematchStale(
+    changed?: readonly PackageRef[],
+    onProgress?: (done: number) => void,
+  ): Promise<{ rematched: number; gained: number; newFindings: number }> {
+    const rematch = this.d.scanner.rematch?.bind(this.d.scanner);
+    const outcome = { rematched: 0, gained: 0, newFindings: 0 };
+    if (!rematch) return outcome;
+    const generation = await this.d.scanner.dataGeneration();
+    const candidates = changed ? new Set(await rematchCandidates(this.d.db, changed)) : undefined;
+    let after: string | null = null;
+    for (;;) {
+      const page = await staleScanResults(this.d.db, generation, after, 200);
+      if (page.length === 0) break;
+      const untouched: string[] = [];
+      for (const result of page) {
+        after = result.digest;
+        if (!result.inventory) continue;
+        if (candidates && !candidates.has(result.digest)) {
+          untouched.push(result.digest);
+          continue;
+        }
+        const findings = await rematch(result.inventory);
+        await updateFindings(this.d.db, result.digest, generation, findings);
+        outcome.rematched++;
+        const known = new Set((result.findings ?? []).map(findingKey));
+        const added = findings.filter((f) => !known.has(findingKey(f)));
+        if (added.length > 0) {
+          outcome.gained++;
+          outcome.newFindings += added.length;
+          await this.announce(result.digest, added, 'new vulnerability data');
+        }
+      }
+      await markCurrent(this.d.db, untouched, generation);
+      onProgress?.(outcome.rematched);
+    }
+    if (outcome.rematched > 0) {
+      await bumpPolicyEpoch(this.d.db);
+      this.d.decisionsChanged();
+    }
+    return outcome;
+  }
+
+  /** After a scan stored its result: decisions may change; new findings are announced. */
+  async resultStored(digest: string, added: Finding[]): Promise<void> {
+    await bumpPolicyEpoch(this.d.db);
+    this.d.decisionsChanged();
+    if (added.length > 0) await this.announce(digest, added, 'scan');
+  }
+
+  private async announce(digest: string, added: Finding[], trigger: string): Promise<void> {
+    const details = added.map(detail);
+    for (const place of await tagsReaching(this.d.db, digest)) {
+      await this.d.webhooks.notify(place.repository, 'vulnerabilities', {
+        digest,
+        tags: place.tags,
+        tag: place.tags[0] ?? null,
+        trigger,
+        vulnerabilities: countBySeverity(details),
+        new_findings: details,
+      });
+    }
+  }
+}
+
+function imageReport(digest: string, result: ScanResult | undefined, withPackages: boolean): ImageReport {
+  const details = dedupe((result?.findings ?? []).map(detail));
+  return {
+    digest,
+    status: result?.status ?? 'none',
+    scanned_at: result?.scannedAt?.toISOString() ?? null,
+    ...(result?.scanner ? { scanner: result.scanner } : {}),
+    ...(result?.error ? { error: result.error } : {}),
+    ...(result?.inventory?.os ? { os: result.inventory.os } : {}),
+    vulnerabilities: countBySeverity(details),
+    details,
+    ...(withPackages ? { packages: result?.inventory?.packages ?? [] } : {}),
+  };
+}
+
+function detail(f: Finding): FindingDetail {
+  return {
+    id: f.id,
+    advisory: f.advisory,
+    severity: f.severity,
+    description: f.description,
+    package: f.package,
+    ecosystem: f.ecosystem,
+    installed_version: f.installedVersion,
+    fixed_version: f.fixedVersion ?? null,
+    cvss_score: f.cvssScore ?? null,
+    cvss_vector: f.cvssVector ?? null,
+    layer: f.layer,
+    path: f.path,
+  };
+}
+
+function countBySeverity(details: readonly { severity: Severity }[]): SeverityCounts {
+  const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
+  for (const d of details) counts[d.severity]++;
+  return counts;
+}
+
+function dedupe(details: FindingDetail[]): FindingDetail[] {
+  const seen = new Map<string, FindingDetail>();
+  for (const d of details) seen.set(`${d.id}\0${d.package}\0${d.installed_version}\0${d.path}`, d);
+  return [...seen.values()].sort(
+    (a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.id.localeCompare(b.id),
+  );
+}
+
+/** An index is as far as its least advanced image: failed if any failed, completed when all did. */
+function aggregateStatus(statuses: ImageReport['status'][]): ImageReport['status'] {
+  if (statuses.length === 0) return 'none';
+  for (const s of ['failed', 'running', 'pending', 'none'] as const) if (statuses.includes(s)) return s;
+  return 'completed';
+}

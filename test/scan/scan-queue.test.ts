@@ -1,0 +1,65 @@
+// The scan queue is durable: a job queued by one origin process is run by another, after a restart.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect, test } from 'vitest';
+import { call } from '../harness/client.ts';
+import { buildImage, pushImage } from '../harness/oci-image.ts';
+import {
+  createPostgresDatabase,
+  dropPostgresDatabase,
+  startTestRegistry,
+  testDatabase,
+  testStorage,
+} from '../harness/registry.ts';
+import { startS3Server } from '../harness/s3.ts';
+
+test('a scan queued before a restart is run by the next origin process', async () => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'scan-queue-'));
+  const databaseUrl = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
+  const s3 = testStorage() === 's3' ? await startS3Server() : undefined;
+  const shared = { dataDir, ...(databaseUrl ? { databaseUrl } : {}), ...(s3 ? { s3 } : {}) };
+  try {
+    // No scan worker in the first process: the job waits in the database.
+    const first = await startTestRegistry({ ...shared, config: { scan: { concurrency: 0 } } });
+    const image = buildImage({
+      layers: [
+        {
+          'etc/os-release': 'ID=alpine\nVERSION_ID=3.14.0\n',
+          'lib/apk/db/installed': 'P:zlib\nV:1.2.11-r3\no:zlib\n\n',
+        },
+      ],
+    });
+    try {
+      await pushImage(first, 'queue/image', image, 'v1');
+      const pending = (await (await call(first, 'GET', '/v2/queue/image/manifests/v1/scan')).json()) as {
+        status: string;
+      };
+      expect(pending.status).toBe('pending');
+    } finally {
+      await first.close();
+    }
+    const second = await startTestRegistry({
+      ...shared,
+      config: { scan: { concurrency: 1, poll_interval: '100ms' } },
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      let report: { status: string; packages?: { name: string }[] };
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        report = (await (
+          await call(second, 'GET', '/v2/queue/image/manifests/v1/scan?packages=true')
+        ).json()) as typeof report;
+      } while (report.status !== 'completed' && Date.now() < deadline);
+      expect(report.status).toBe('completed');
+      expect(report.packages?.map((p) => p.name)).toEqual(['zlib']);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    if (databaseUrl) await dropPostgresDatabase(databaseUrl);
+    await s3?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

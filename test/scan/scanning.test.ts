@@ -1,0 +1,583 @@
+// Scanning over the registry API: images built here with real package databases are pushed, the
+// push queues a scan, and the result API reports exactly the packages and vulnerabilities the
+// fixture advisories (real ones, test/fixtures/osv) say they have. Also: work is not repeated,
+// a data import re-matches stored inventories and fires the webhook, policies block pulls.
+import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { call, errorCode, sha256 } from '../harness/client.ts';
+import { buildImage, buildIndex, type LayerFiles, pushImage, putManifest } from '../harness/oci-image.ts';
+import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
+import { fileSetup, runOk } from '../harness/tools.ts';
+
+const FIXTURES = path.resolve('test/fixtures');
+const OSV = path.join(FIXTURES, 'osv');
+
+interface Detail {
+  id: string;
+  severity: string;
+  package: string;
+  installed_version: string;
+  fixed_version: string | null;
+  cvss_score: number | null;
+  layer: string;
+  path: string;
+}
+interface Report {
+  status: string;
+  scanned_at: string | null;
+  error?: string;
+  vulnerabilities: Record<string, number>;
+  details: Detail[];
+  packages?: {
+    kind: string;
+    name: string;
+    version: string;
+    ecosystem?: string;
+    layer: string;
+    path: string;
+  }[];
+  platforms?: (Report & { platform: string; digest: string })[];
+}
+
+/** This machine's real dpkg database, with libc6 at the version bookworm had before DSA-5514 (CVE-2023-4911). */
+function debianStatus(): string {
+  const status = readFileSync('/var/lib/dpkg/status', 'utf8');
+  return status.replace(/(Package: libc6\n(?:[^\n]+\n)*?Version: )[^\n]+/, '$12.36-9+deb12u1');
+}
+
+function installedDebianPackages(): number {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format syntax
+  return execFileSync('dpkg-query', ['-W', '-f=${Status}\n'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((s) => s === 'install ok installed').length;
+}
+
+/** A small Go program built here: its binary records the toolchain (go1.19.x on Debian 12). */
+async function goBinary(dir: string): Promise<Uint8Array> {
+  const src = path.join(dir, 'go-src');
+  cpSync(path.join(FIXTURES, 'images/debian-app'), src, { recursive: true });
+  const cache = path.join(tmpdir(), 'registry-test-gocache');
+  await runOk('go', ['build', '-o', path.join(dir, 'app'), '.'], {
+    cwd: src,
+    env: { ...process.env, CGO_ENABLED: '0', GOCACHE: cache, GOFLAGS: '-mod=mod', GOPROXY: 'off', HOME: dir },
+    timeoutMs: 300_000,
+  });
+  return readFileSync(path.join(dir, 'app'));
+}
+
+function goVersion(): string {
+  return /go(\d+\.\d+(?:\.\d+)?)/.exec(execFileSync('go', ['version'], { encoding: 'utf8' }))?.[1] as string;
+}
+
+/** A jar as Maven builds it: the artifact's pom.properties under META-INF/maven. */
+function log4jJar(dir: string): Uint8Array {
+  const jar = path.join(dir, 'log4j-core-2.14.1.jar');
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `import zipfile,sys
+with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
+    z.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\\r\\nImplementation-Title: Apache Log4j Core\\r\\nImplementation-Version: 2.14.1\\r\\n')
+    z.writestr('META-INF/maven/org.apache.logging.log4j/log4j-core/pom.properties', 'version=2.14.1\\ngroupId=org.apache.logging.log4j\\nartifactId=log4j-core\\n')
+    z.writestr('org/apache/logging/log4j/core/Logger.class', b'\\xca\\xfe\\xba\\xbe' + bytes(64))`,
+    jar,
+  ]);
+  return readFileSync(jar);
+}
+
+function alpineLayers(): LayerFiles[] {
+  const dir = path.join(FIXTURES, 'images/alpine-3.14');
+  return [
+    {
+      'etc/os-release': readFileSync(path.join(dir, 'os-release'), 'utf8'),
+      'etc/alpine-release': '3.14.0\n',
+      'lib/apk/db/installed': readFileSync(path.join(dir, 'installed'), 'utf8'),
+    },
+  ];
+}
+
+interface Hook {
+  url: string;
+  received: { event: string; signature: string; body: string }[];
+  /** Status codes to answer, in order; 204 once they run out. */
+  answers: number[];
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Hook> {
+  const hook: Omit<Hook, 'url' | 'close'> = { received: [], answers: [] };
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hook.received.push({
+        event: String(req.headers['x-registry-event']),
+        signature: String(req.headers['x-registry-signature-256']),
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.statusCode = hook.answers.shift() ?? 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    ...hook,
+    url: `http://127.0.0.1:${address.port}/hook`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  } as Hook;
+}
+
+const SECRET = 'a-webhook-secret-of-some-length';
+
+const env = fileSetup(async (defer) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'scan-test-'));
+  defer(() => rmSync(work, { recursive: true, force: true }));
+  const registry = await startTestRegistry({
+    config: {
+      scan: { concurrency: 1, poll_interval: '200ms' },
+      policy: { refresh_interval: '200ms' },
+      webhooks: { initial_backoff: '200ms', max_attempts: 3 },
+    },
+  });
+  defer(() => registry.close());
+  const hook = await startReceiver();
+  defer(() => hook.close());
+  // All fixture advisories but log4j's: that one arrives in a later import.
+  const partial = path.join(work, 'osv-partial');
+  cpSync(OSV, partial, { recursive: true });
+  rmSync(path.join(partial, 'GHSA-jfh8-c2jp-5v3q.json'));
+  const imported = await call(registry, 'POST', '/admin/vulndb/import', {
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ path: partial }),
+  });
+  if (imported.status !== 200) throw new Error(`import failed: ${imported.status} ${await imported.text()}`);
+  const hookAdded = await call(registry, 'POST', '/admin/webhooks', {
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      prefix: 'scan/',
+      url: hook.url,
+      secret: SECRET,
+      events: ['vulnerabilities', 'push', 'delete'],
+    }),
+  });
+  if (hookAdded.status !== 201) throw new Error(`webhook: ${hookAdded.status} ${await hookAdded.text()}`);
+  const debianLayers: LayerFiles[] = [
+    { 'etc/os-release': readFileSync('/etc/os-release', 'utf8'), 'var/lib/dpkg/status': debianStatus() },
+    {
+      'usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA': readFileSync(
+        path.join(FIXTURES, 'images/debian-app/requests-METADATA'),
+        'utf8',
+      ),
+    },
+    {
+      'srv/app/node_modules/minimist/package.json': readFileSync(
+        path.join(FIXTURES, 'images/debian-app/minimist-package.json'),
+        'utf8',
+      ),
+      'srv/app/node_modules/semver/package.json': readFileSync('node_modules/semver/package.json', 'utf8'),
+      'srv/app/lib/log4j-core-2.14.1.jar': log4jJar(work),
+    },
+    { 'usr/local/bin/app': { data: await goBinary(work), mode: 0o755 } },
+  ];
+  const debian = buildImage({ format: 'docker', layers: debianLayers });
+  return { registry, hook, debian, debianLayers, work };
+});
+
+beforeAll(() => env.settle(280_000), 300_000);
+afterAll(() => env.teardown());
+
+async function scanOf(registry: TestRegistry, name: string, ref: string, query = ''): Promise<Report> {
+  const response = await call(registry, 'GET', `/v2/${name}/manifests/${ref}/scan${query}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Report;
+}
+
+async function waitForScan(
+  registry: TestRegistry,
+  name: string,
+  ref: string,
+  query = '',
+  since?: string,
+): Promise<Report> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const report = await scanOf(registry, name, ref, query);
+    const done = report.status === 'completed' || report.status === 'failed';
+    if (
+      done &&
+      (!since || (report.scanned_at !== null && report.scanned_at > since) || report.status === 'failed')
+    )
+      return report;
+    if (Date.now() > deadline) throw new Error(`scan of ${name}:${ref} still ${report.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function metric(registry: TestRegistry, name: string): Promise<number> {
+  const text = await (await call(registry, 'GET', '/metrics')).text();
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+const admin = (registry: TestRegistry, method: string, url: string, body?: unknown) =>
+  call(registry, method, url, {
+    headers: { 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+describe('scan on push', () => {
+  test('an Alpine image: the apk database is read and openssl 1.1.1k is found vulnerable to CVE-2021-3711', async () => {
+    const { registry } = await env.get();
+    const image = buildImage({ layers: alpineLayers() });
+    await pushImage(registry, 'scan/alpine', image, '3.14');
+    const report = await waitForScan(registry, 'scan/alpine', '3.14', '?packages=true');
+    expect(report.status).toBe('completed');
+    expect(report.packages?.map((p) => `${p.name}@${p.version}`).sort()).toEqual(
+      readFileSync(path.join(FIXTURES, 'images/alpine-3.14/installed'), 'utf8')
+        .split('\n\n')
+        .filter((s) => s.trim())
+        .map((s) => `${/^P:(.*)$/m.exec(s)?.[1]}@${/^V:(.*)$/m.exec(s)?.[1]}`)
+        .sort(),
+    );
+    expect(new Set(report.packages?.map((p) => p.ecosystem))).toEqual(new Set(['Alpine:v3.14']));
+    const found = report.details
+      .map((d) => `${d.id} ${d.package} ${d.installed_version} -> ${d.fixed_version} ${d.severity}`)
+      .sort();
+    expect(found).toEqual([
+      'CVE-2021-3711 libcrypto1.1 1.1.1k-r0 -> 1.1.1l-r0 critical',
+      'CVE-2021-3711 libssl1.1 1.1.1k-r0 -> 1.1.1l-r0 critical',
+    ]);
+    expect(report.details[0]?.cvss_score).toBe(9.8);
+    expect(report.details[0]?.layer).toBe(image.layers[0]?.digest);
+    expect(report.vulnerabilities).toEqual({ critical: 2, high: 0, medium: 0, low: 0, unknown: 0 });
+  });
+
+  test('a Debian image with Python, npm, Java and Go content: every package database is read and each vulnerable package found', async () => {
+    const { registry, debian } = await env.get();
+    await pushImage(registry, 'scan/app', debian, 'v1');
+    const report = await waitForScan(registry, 'scan/app', 'v1', '?packages=true');
+    expect(report.status).toBe('completed');
+    const packages = report.packages ?? [];
+    expect(packages.filter((p) => p.kind === 'dpkg')).toHaveLength(installedDebianPackages());
+    expect(new Set(packages.filter((p) => p.kind === 'dpkg').map((p) => p.ecosystem))).toEqual(
+      new Set(['Debian:12']),
+    );
+    const apps = packages
+      .filter((p) => p.kind !== 'dpkg')
+      .map((p) => `${p.kind} ${p.name} ${p.version} ${p.path}`);
+    expect(apps.sort()).toEqual(
+      [
+        `go stdlib ${goVersion()} usr/local/bin/app`,
+        'maven org.apache.logging.log4j:log4j-core 2.14.1 srv/app/lib/log4j-core-2.14.1.jar',
+        'npm minimist 1.2.5 srv/app/node_modules/minimist/package.json',
+        `npm semver ${JSON.parse(readFileSync('node_modules/semver/package.json', 'utf8')).version} srv/app/node_modules/semver/package.json`,
+        'pypi requests 2.28.1 usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA',
+      ].sort(),
+    );
+    const found = report.details
+      .map((d) => `${d.id} ${d.package} ${d.installed_version} -> ${d.fixed_version} ${d.severity}`)
+      .sort();
+    expect(found).toEqual([
+      'CVE-2021-44906 minimist 1.2.5 -> 1.2.6 critical',
+      `CVE-2023-29409 stdlib ${goVersion()} -> 1.19.12 unknown`,
+      'CVE-2023-32681 requests 2.28.1 -> 2.31.0 medium',
+      'CVE-2023-4911 libc6 2.36-9+deb12u1 -> 2.36-9+deb12u3 high',
+    ]);
+    // Each finding names the layer its package came in.
+    const byId = new Map(report.details.map((d) => [d.id, d]));
+    expect(byId.get('CVE-2023-4911')?.layer).toBe(debian.layers[0]?.digest);
+    expect(byId.get('CVE-2023-32681')?.layer).toBe(debian.layers[1]?.digest);
+    expect(byId.get('CVE-2021-44906')?.layer).toBe(debian.layers[2]?.digest);
+    expect(byId.get('CVE-2023-29409')?.layer).toBe(debian.layers[3]?.digest);
+  });
+
+  test('an image already scanned is not scanned again in another repository, and shared layers are analysed once', async () => {
+    const { registry, debian } = await env.get();
+    await waitForScan(registry, 'scan/app', 'v1');
+    const layersBefore = await metric(registry, 'registry_scan_layers_analyzed_total');
+    const skippedBefore = await metric(registry, 'registry_scans_total{outcome="skipped"}');
+    await pushImage(registry, 'scan/copy', debian, 'v1');
+    const deadline = Date.now() + 30_000;
+    while ((await metric(registry, 'registry_scans_total{outcome="skipped"}')) === skippedBefore) {
+      if (Date.now() > deadline) throw new Error('the second push was never picked up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await scanOf(registry, 'scan/copy', 'v1')).details).toHaveLength(4);
+    expect(await metric(registry, 'registry_scan_layers_analyzed_total')).toBe(layersBefore);
+    // A new image on the same base: only its own new layer is read.
+    const { debianLayers } = await env.get();
+    const extended = buildImage({
+      format: 'docker',
+      layers: [debianLayers[0] as LayerFiles, { 'etc/motd': 'extended\n' }],
+    });
+    await pushImage(registry, 'scan/extended', extended, 'v1');
+    const report = await waitForScan(registry, 'scan/extended', 'v1');
+    expect(report.details.map((d) => d.id)).toEqual(['CVE-2023-4911']);
+    expect(await metric(registry, 'registry_scan_layers_analyzed_total')).toBe(layersBefore + 1);
+  });
+});
+
+describe('results', () => {
+  test('an index reports each platform and the union of their findings', async () => {
+    const { registry } = await env.get();
+    const amd = buildImage({ layers: alpineLayers() });
+    const arm = buildImage({
+      layers: [{ 'etc/os-release': readFileSync('/etc/os-release', 'utf8') }],
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
+    await pushImage(registry, 'scan/multi', amd);
+    await pushImage(registry, 'scan/multi', arm);
+    const index = buildIndex([amd, arm]);
+    await putManifest(registry, 'scan/multi', 'v1', index);
+    await waitForScan(registry, 'scan/multi', amd.manifest.digest);
+    await waitForScan(registry, 'scan/multi', arm.manifest.digest);
+    const report = await scanOf(registry, 'scan/multi', 'v1');
+    expect(report.status).toBe('completed');
+    expect(report.platforms?.map((p) => [p.platform, p.status, p.details.length])).toEqual([
+      ['linux/amd64', 'completed', 2],
+      ['linux/arm64', 'completed', 0],
+    ]);
+    expect(report.vulnerabilities.critical).toBe(2);
+  });
+
+  test('a layer that is not a tar fails the scan, recorded with its reason; the registry keeps serving', async () => {
+    const { registry } = await env.get();
+    const image = buildImage({ layers: [{ 'etc/hostname': 'x\n' }] });
+    const corrupt = new Uint8Array([
+      0x1f,
+      0x8b,
+      0x08,
+      0x00,
+      ...Buffer.from('this is not a gzip stream at all, nor a tar'),
+    ]);
+    const layer = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: sha256(corrupt),
+      bytes: corrupt,
+    };
+    const manifestBytes = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: image.config.mediaType,
+          digest: image.config.digest,
+          size: image.config.bytes.byteLength,
+        },
+        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: corrupt.byteLength }],
+      }),
+    );
+    await pushImage(
+      registry,
+      'scan/broken',
+      {
+        ...image,
+        layers: [layer],
+        blobs: [image.config, layer],
+        manifest: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256(manifestBytes),
+          bytes: manifestBytes,
+        },
+      },
+      'v1',
+    );
+    const report = await waitForScan(registry, 'scan/broken', 'v1');
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatch(/layer sha256:[0-9a-f]{64}: .*(gzip|header|incorrect|invalid)/i);
+    expect((await call(registry, 'GET', '/v2/scan/broken/manifests/v1')).status).toBe(200);
+  });
+
+  test('a manual scan answers 202 and completes; reading needs pull permission and scanning needs push', async () => {
+    const { registry } = await env.get();
+    const before = await scanOf(registry, 'scan/alpine', '3.14');
+    const started = await call(registry, 'POST', '/v2/scan/alpine/manifests/3.14/scan');
+    expect(started.status).toBe(202);
+    expect(((await started.json()) as { status: string }).status).toBe('pending');
+    const after = await waitForScan(registry, 'scan/alpine', '3.14', '', before.scanned_at ?? undefined);
+    expect(after.details).toHaveLength(2);
+    const anonymousRead = await call(registry, 'GET', '/v2/scan/alpine/manifests/3.14/scan', { auth: null });
+    expect(anonymousRead.status).toBe(401);
+    const anonymousScan = await call(registry, 'POST', '/v2/scan/alpine/manifests/3.14/scan', { auth: null });
+    expect(anonymousScan.status).toBe(401);
+    expect((await call(registry, 'GET', '/v2/scan/alpine/manifests/nope/scan')).status).toBe(404);
+  });
+
+  test("the repository summary counts the latest tag's vulnerabilities", async () => {
+    const { registry } = await env.get();
+    const response = await call(registry, 'GET', '/v2/scan/alpine/scan/summary');
+    expect(response.status).toBe(200);
+    const summary = (await response.json()) as Record<string, unknown>;
+    expect(summary).toMatchObject({
+      latest_tag: '3.14',
+      total_vulnerabilities: 2,
+      critical_count: 2,
+      high_count: 0,
+    });
+    expect(typeof summary.last_scanned).toBe('string');
+    expect((await call(registry, 'GET', '/v2/scan/nothing-here/scan/summary')).status).toBe(404);
+  });
+});
+
+describe('new vulnerability data', () => {
+  test('an import re-matches stored inventories without reading layers, and the webhook announces the new finding, signed and retried', async () => {
+    const { registry, hook } = await env.get();
+    await waitForScan(registry, 'scan/app', 'v1');
+    const layersBefore = await metric(registry, 'registry_scan_layers_analyzed_total');
+    hook.received.length = 0;
+    hook.answers.push(500);
+    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: OSV });
+    expect(response.status).toBe(200);
+    const result = (await response.json()) as Record<string, number>;
+    expect(result).toMatchObject({ added: 1, updated: 0 });
+    expect(result.rematched).toBeGreaterThanOrEqual(1);
+    const report = await scanOf(registry, 'scan/app', 'v1');
+    const log4j = report.details.find((d) => d.id === 'CVE-2021-44228');
+    expect(log4j).toMatchObject({
+      package: 'org.apache.logging.log4j:log4j-core',
+      installed_version: '2.14.1',
+      fixed_version: '2.15.0',
+      severity: 'critical',
+      cvss_score: 10,
+    });
+    expect(await metric(registry, 'registry_scan_layers_analyzed_total')).toBe(layersBefore);
+    // Each image holding it is announced (scan/app and scan/copy). The first attempt got a 500;
+    // the retry is delivered, with the same body and a valid signature.
+    const deadline = Date.now() + 30_000;
+    const toApp = () =>
+      hook.received.filter(
+        (r) => r.event === 'vulnerabilities' && JSON.parse(r.body).repository === 'scan/app',
+      );
+    while (toApp().length < 2) {
+      if (Date.now() > deadline)
+        throw new Error(`webhook not retried: ${JSON.stringify(hook.received.map((r) => r.event))}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const [first, retry] = toApp() as [Hook['received'][number], Hook['received'][number]];
+    expect(retry.body).toBe(first.body);
+    expect(retry.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(retry.body).digest('hex')}`);
+    const payload = JSON.parse(retry.body) as Record<string, unknown> & { new_findings: Detail[] };
+    expect(payload).toMatchObject({
+      event: 'vulnerabilities',
+      repository: 'scan/app',
+      tag: 'v1',
+      digest: (await env.get()).debian.manifest.digest,
+    });
+    expect(payload.new_findings.map((f) => f.id)).toEqual(['CVE-2021-44228']);
+    const hooks = (await (await admin(registry, 'GET', '/admin/webhooks')).json()) as {
+      webhooks: { id: number }[];
+    };
+    const deliveries = (await (
+      await admin(registry, 'GET', `/admin/webhooks/${hooks.webhooks[0]?.id}/deliveries`)
+    ).json()) as {
+      deliveries: { event: string; state: string; attempts: number; lastStatus: number }[];
+    };
+    expect(
+      deliveries.deliveries.filter((d) => d.event === 'vulnerabilities').map((d) => [d.state, d.attempts]),
+      JSON.stringify(deliveries),
+    ).toContainEqual(['delivered', 2]);
+  });
+
+  test('importing the same data again changes nothing and re-matches nothing', async () => {
+    const { registry } = await env.get();
+    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: OSV });
+    expect(await response.json()).toMatchObject({ added: 0, updated: 0, rematched: 0 });
+  });
+
+  test('push and delete are announced too', async () => {
+    const { registry, hook } = await env.get();
+    hook.received.length = 0;
+    const image = buildImage({ layers: [{ 'etc/hostname': 'hooked\n' }] });
+    await pushImage(registry, 'scan/hooked', image, 'v1');
+    expect((await call(registry, 'DELETE', '/v2/scan/hooked/manifests/v1')).status).toBe(202);
+    const deadline = Date.now() + 20_000;
+    while (!hook.received.some((r) => r.event === 'delete')) {
+      if (Date.now() > deadline) throw new Error('no delete event');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const push = JSON.parse(hook.received.find((r) => r.event === 'push')?.body ?? '{}');
+    expect(push).toMatchObject({
+      event: 'push',
+      repository: 'scan/hooked',
+      tag: 'v1',
+      digest: image.manifest.digest,
+    });
+    const del = JSON.parse(hook.received.find((r) => r.event === 'delete')?.body ?? '{}');
+    expect(del).toMatchObject({ event: 'delete', repository: 'scan/hooked', tag: 'v1' });
+  });
+});
+
+describe('pull policy', () => {
+  test('an image with a critical vulnerability is refused by tag and by digest, GET and HEAD, with the CVEs named', async () => {
+    const { registry, debian } = await env.get();
+    expect(
+      (await admin(registry, 'PUT', '/admin/policies', { prefix: 'scan/app', threshold: 'critical' })).status,
+    ).toBe(200);
+    for (const ref of ['v1', debian.manifest.digest]) {
+      const get = await call(registry, 'GET', `/v2/scan/app/manifests/${ref}`);
+      expect(get.status).toBe(403);
+      const body = (await get.json()) as { errors: { code: string; message: string }[] };
+      expect(body.errors[0]?.code).toBe('DENIED');
+      expect(body.errors[0]?.message).toBe(
+        'image blocked due to critical vulnerabilities (CVE-2021-44228, CVE-2021-44906)',
+      );
+      expect((await call(registry, 'HEAD', `/v2/scan/app/manifests/${ref}`)).status).toBe(403);
+    }
+    // Other repositories are not under this policy.
+    expect((await call(registry, 'GET', '/v2/scan/copy/manifests/v1')).status).toBe(200);
+  });
+
+  test('the allowlist lifts the block at once; an expired entry does not', async () => {
+    const { registry } = await env.get();
+    await admin(registry, 'PUT', '/admin/allowlist', { prefix: 'scan/', vulnerability: 'CVE-2021-44228' });
+    await admin(registry, 'PUT', '/admin/allowlist', {
+      prefix: '',
+      vulnerability: 'CVE-2021-44906',
+      expires_at: '2020-01-01T00:00:00Z',
+    });
+    const still = await call(registry, 'GET', '/v2/scan/app/manifests/v1');
+    expect(still.status).toBe(403);
+    expect(((await still.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      'image blocked due to critical vulnerabilities (CVE-2021-44906)',
+    );
+    await admin(registry, 'PUT', '/admin/allowlist', {
+      prefix: '',
+      vulnerability: 'CVE-2021-44906',
+      expires_at: '2099-01-01T00:00:00Z',
+    });
+    expect((await call(registry, 'GET', '/v2/scan/app/manifests/v1')).status).toBe(200);
+  });
+
+  test('a lower threshold blocks on high; only_fixable ignores what has no fix', async () => {
+    const { registry } = await env.get();
+    await admin(registry, 'PUT', '/admin/policies', { prefix: 'scan/app', threshold: 'high' });
+    const high = await call(registry, 'GET', '/v2/scan/app/manifests/v1');
+    expect(((await high.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      'image blocked due to high vulnerabilities (CVE-2023-4911)',
+    );
+    await admin(registry, 'PUT', '/admin/policies', { prefix: 'scan/app', threshold: 'low' });
+    const low = await call(registry, 'GET', '/v2/scan/app/manifests/v1');
+    expect(((await low.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+      'image blocked due to high and medium vulnerabilities (CVE-2023-4911, CVE-2023-32681)',
+    );
+    expect((await admin(registry, 'DELETE', '/admin/policies?prefix=scan/app')).status).toBe(204);
+    expect((await call(registry, 'GET', '/v2/scan/app/manifests/v1')).status).toBe(200);
+  });
+
+  test('bad policy input is refused with a clear message; only admins may change policies', async () => {
+    const { registry } = await env.get();
+    const bad = await admin(registry, 'PUT', '/admin/policies', { prefix: 'x/', threshold: 'severe' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/threshold/);
+    const anonymous = await call(registry, 'PUT', '/admin/policies', { auth: null, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    expect(await errorCode(await call(registry, 'DELETE', '/admin/policies?prefix=never-set'))).toBe(
+      'NAME_UNKNOWN',
+    );
+  });
+});

@@ -1,0 +1,34 @@
+// A fresh database for a vulndb test file, on the engine the project runs (TEST_DATABASE):
+// PGlite under a temporary directory, or a new database on the PostgreSQL server.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type Database, openDatabase } from '../../origin/metadata/database.ts';
+import { createPostgresDatabase, dropPostgresDatabase, testDatabase } from '../harness/registry.ts';
+
+export interface TestDb {
+  db: Database;
+  close(): Promise<void>;
+}
+
+export async function openTestDatabase(): Promise<TestDb> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'vulndb-test-'));
+  const url = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
+  const db = await openDatabase({ url, dataDir, poolSize: 4 });
+  return {
+    db,
+    async close() {
+      await db.close();
+      if (url) await dropPostgresDatabase(url);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Empties the vulnerability tables between tests that need a clean slate. */
+export async function resetVulnData(db: Database): Promise<void> {
+  await db.query('TRUNCATE vuln_affected, vuln_advisories, vuln_imports, vuln_inventory_packages');
+  await db.query('UPDATE vuln_generation SET generation = 0, pending = false WHERE id = 1');
+}
+
+export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/osv');
