@@ -200,8 +200,7 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_a
     version: 5,
     sql: `
 -- Vulnerability data in OSV terms (origin/vulndb/). One row per OSV record, as imported.
--- cves: the CVEs the record is (its id, aliases, single upstream), for records without a severity
--- to borrow one (so only records that have one are indexed by them).
+-- cves: the CVEs the record is (its id, its aliases, its single upstream CVE).
 CREATE TABLE vuln_advisories (
   id text PRIMARY KEY,
   modified timestamptz NOT NULL,
@@ -218,7 +217,15 @@ CREATE TABLE vuln_advisories (
   raw jsonb NOT NULL,
   imported_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX vuln_advisories_cves ON vuln_advisories USING gin (cves) WHERE severity <> 'unknown';
+-- The records of each CVE, for a record without a severity to borrow one. A plain table with a
+-- btree, not a GIN index on cves: looking up thousands of CVEs at once stays one index probe (or
+-- one hashed scan) each, with or without planner statistics.
+CREATE TABLE vuln_cves (
+  cve text NOT NULL,
+  advisory_id text NOT NULL REFERENCES vuln_advisories (id) ON DELETE CASCADE,
+  PRIMARY KEY (cve, advisory_id)
+);
+CREATE INDEX vuln_cves_advisory ON vuln_cves (advisory_id);
 -- One row per affected package of a live record. Matching looks rows up by the ecosystem without
 -- its release and the normalised name (one indexed query per batch of packages) and checks the
 -- release and the version ranges in the process, with the ecosystem's version ordering.

@@ -248,19 +248,16 @@ async function borrowSeverities(db: Queryable, found: readonly Found[]): Promise
   const wanted = [...new Set(wanting.flatMap((f) => cvesOf(f.advisory)))];
   if (wanted.length === 0) return;
   const donors = await db.query<Donor>(
-    // One index probe per CVE: an overlap test against the whole list rechecks every candidate
-    // row against every CVE.
-    `SELECT DISTINCT a.id, a.cves, a.severity, a.cvss_score, a.cvss_vector
-       FROM unnest($1::text[]) AS w (cve)
-       JOIN vuln_advisories a ON a.cves @> ARRAY[w.cve] AND a.severity <> 'unknown'
-      WHERE a.withdrawn IS NULL`,
+    `SELECT c.cve, a.id, a.severity, a.cvss_score, a.cvss_vector
+       FROM vuln_cves c JOIN vuln_advisories a ON a.id = c.advisory_id
+      WHERE c.cve = ANY($1::text[]) AND a.severity <> 'unknown' AND a.withdrawn IS NULL`,
     [wanted],
   );
   for (const { finding, advisory } of wanting) {
     const cves = new Set(cvesOf(advisory));
     let best: Donor | undefined;
     for (const donor of donors) {
-      if (donor.id === advisory.id || !donor.cves.some((c) => cves.has(c))) continue;
+      if (donor.id === advisory.id || !cves.has(donor.cve)) continue;
       if (
         !best ||
         RANK[donor.severity] > RANK[best.severity] ||
@@ -277,8 +274,8 @@ async function borrowSeverities(db: Queryable, found: readonly Found[]): Promise
 }
 
 interface Donor {
+  cve: string;
   id: string;
-  cves: string[];
   severity: Severity;
   cvss_score: number | null;
   cvss_vector: string | null;

@@ -14,7 +14,7 @@ import {
 } from '../harness/registry.ts';
 import { startS3Server } from '../harness/s3.ts';
 
-test('a scan queued before a restart is run by the next origin process', async () => {
+test('a scan queued before a restart is run by the next origin process; until then a block-unscanned policy refuses the pull', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'scan-queue-'));
   const databaseUrl = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
   const s3 = testStorage() === 's3' ? await startS3Server() : undefined;
@@ -36,6 +36,17 @@ test('a scan queued before a restart is run by the next origin process', async (
         status: string;
       };
       expect(pending.status).toBe('pending');
+      // A policy that blocks unscanned images refuses it until the scan completes.
+      const policy = await call(first, 'PUT', '/admin/policies', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ prefix: 'queue/', unscanned: 'block' }),
+      });
+      expect(policy.status).toBe(200);
+      const blocked = await call(first, 'GET', '/v2/queue/image/manifests/v1');
+      expect(blocked.status).toBe(403);
+      expect(((await blocked.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
+        'image blocked: scan pending (the policy for this repository requires a completed scan)',
+      );
     } finally {
       await first.close();
     }
@@ -54,6 +65,7 @@ test('a scan queued before a restart is run by the next origin process', async (
       } while (report.status !== 'completed' && Date.now() < deadline);
       expect(report.status).toBe('completed');
       expect(report.packages?.map((p) => p.name)).toEqual(['zlib']);
+      expect((await call(second, 'GET', '/v2/queue/image/manifests/v1')).status).toBe(200);
     } finally {
       await second.close();
     }

@@ -103,33 +103,36 @@ function alpineLayers(): LayerFiles[] {
 interface Hook {
   url: string;
   received: { event: string; signature: string; body: string }[];
-  /** Status codes to answer, in order; 204 once they run out. */
-  answers: number[];
+  /** The first delivery about this repository is answered 500 (then 204, as every other one). */
+  failFirstFor: string | null;
   close(): Promise<void>;
 }
 
 async function startReceiver(): Promise<Hook> {
-  const hook: Omit<Hook, 'url' | 'close'> = { received: [], answers: [] };
+  const hook: Omit<Hook, 'url' | 'close'> = { received: [], failFirstFor: null };
   const server: Server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
       hook.received.push({
         event: String(req.headers['x-registry-event']),
         signature: String(req.headers['x-registry-signature-256']),
-        body: Buffer.concat(chunks).toString('utf8'),
+        body,
       });
-      res.statusCode = hook.answers.shift() ?? 204;
+      const failing = hook.failFirstFor !== null && JSON.parse(body).repository === hook.failFirstFor;
+      if (failing) hook.failFirstFor = null;
+      res.statusCode = failing ? 500 : 204;
       res.end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as { port: number };
-  return {
-    ...hook,
+  // The same object the server reads, so that a test's changes reach it.
+  return Object.assign(hook, {
     url: `http://127.0.0.1:${address.port}/hook`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  } as Hook;
+  });
 }
 
 const SECRET = 'a-webhook-secret-of-some-length';
@@ -430,7 +433,7 @@ describe('new vulnerability data', () => {
     await waitForScan(registry, 'scan/app', 'v1');
     const layersBefore = await metric(registry, 'registry_scan_layers_analyzed_total');
     hook.received.length = 0;
-    hook.answers.push(500);
+    hook.failFirstFor = 'scan/app';
     const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: OSV });
     expect(response.status).toBe(200);
     const result = (await response.json()) as Record<string, number>;
@@ -553,7 +556,7 @@ describe('pull policy', () => {
     expect((await call(registry, 'GET', '/v2/scan/app/manifests/v1')).status).toBe(200);
   });
 
-  test('a lower threshold blocks on high; only_fixable ignores what has no fix', async () => {
+  test('a lower threshold blocks on high, then on medium; removing the policy lifts it', async () => {
     const { registry } = await env.get();
     await admin(registry, 'PUT', '/admin/policies', { prefix: 'scan/app', threshold: 'high' });
     const high = await call(registry, 'GET', '/v2/scan/app/manifests/v1');
