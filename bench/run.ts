@@ -1,13 +1,16 @@
 // `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine, in
-// sections (BENCH_SECTIONS=filesystem,s3,big; default all):
+// sections (BENCH_SECTIONS=filesystem,s3,big,scan; default all):
 //   filesystem: 1 GiB blob push and pull (MiB/s, RSS), small requests under wrk, load tests;
 //   s3:         the production setup (S3 on s3rver, PostgreSQL, Redis, disk cache): load tests
 //               and single-GET latency, against distribution's S3 driver on the same s3rver;
-//   big:        a 10 GiB blob pushed and pulled through S3, RSS sampled throughout.
+//   big:        a 10 GiB blob pushed and pulled through S3, RSS sampled throughout;
+//   scan:       ours only (distribution has no scanner): a Debian image's scan time, and 1,000
+//               stored inventories re-matched after a vulnerability data import (bench/scan.ts).
 // Prints the tables and writes them into docs/benchmarks.md (the sections not run are kept).
-// Needs wrk and docker-registry (apt), and PostgreSQL and Redis for s3 and big; kept apart from
-// the tests. Everything started is stopped, and temp dirs, databases and Redis keys removed,
-// even when a step fails.
+// Needs wrk and docker-registry (apt) for filesystem, s3 and big, and PostgreSQL and Redis for s3
+// and big; scan needs root and debootstrap the first time (see scan.ts). Kept apart from the
+// tests. Everything started is stopped, and temp dirs, databases and Redis keys removed, even
+// when a step fails.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +35,10 @@ import { GiB, log, MiB, Resources, requireTool } from './util.ts';
 
 const REPORT = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
+/** The report's sections, then scan, whose block scan.ts writes at the end of the file. */
+const ALL_SECTIONS = [...SECTIONS, 'scan'] as const;
+type RunSection = (typeof ALL_SECTIONS)[number];
+
 function positiveInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -41,15 +48,15 @@ function positiveInt(name: string, fallback: number): number {
   return value;
 }
 
-function sections(): Section[] {
+function sections(): RunSection[] {
   const raw = process.env.BENCH_SECTIONS;
-  if (raw === undefined || raw.trim() === '') return [...SECTIONS];
+  if (raw === undefined || raw.trim() === '') return [...ALL_SECTIONS];
   const chosen = raw.split(',').map((s) => s.trim());
   for (const name of chosen) {
-    if (!(SECTIONS as readonly string[]).includes(name))
-      throw new Error(`BENCH_SECTIONS: unknown section "${name}" (known: ${SECTIONS.join(', ')})`);
+    if (!(ALL_SECTIONS as readonly string[]).includes(name))
+      throw new Error(`BENCH_SECTIONS: unknown section "${name}" (known: ${ALL_SECTIONS.join(', ')})`);
   }
-  return SECTIONS.filter((s) => chosen.includes(s));
+  return ALL_SECTIONS.filter((s) => chosen.includes(s));
 }
 
 const resources = new Resources();
@@ -100,9 +107,13 @@ async function filesystemSection(distribution: string, scratch: string, nodeArgs
 
 async function main(): Promise<void> {
   const chosen = sections();
-  const distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
-  requireTool('wrk', 'sudo apt-get install wrk');
-  requireTool('curl', 'sudo apt-get install curl');
+  // The comparison's tools; the scan section needs none of them.
+  let distribution = '';
+  if (chosen.some((s) => s !== 'scan')) {
+    distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
+    requireTool('wrk', 'sudo apt-get install wrk');
+    requireTool('curl', 'sudo apt-get install curl');
+  }
   if (process.platform !== 'linux') throw new Error('the benchmark reads /proc: it runs on Linux only');
   log(`sections: ${chosen.join(', ')}`);
 
@@ -117,6 +128,17 @@ async function main(): Promise<void> {
 
   for (const section of chosen) {
     log(`=== section ${section}`);
+    if (section === 'scan') {
+      // Loaded only here: it runs the registry in this process, and the other sections, whose
+      // client CPU and RSS are measured, need none of its modules.
+      const scan = await import('./scan.ts');
+      const result = await scan.runScanSection({ scratch, resources });
+      const table = scan.scanTable(result);
+      process.stdout.write(`\n${table}\n\n`);
+      await scan.writeScanBlock(REPORT, scan.scanBlock(result, table));
+      log(`wrote ${path.relative(process.cwd(), REPORT)} (scan)`);
+      continue;
+    }
     if (section === 'filesystem') {
       blocks.filesystem = await filesystemSection(distribution, scratch, nodeArgs);
     } else if (section === 's3') {
@@ -132,7 +154,7 @@ async function main(): Promise<void> {
         settings,
       });
       blocks.s3 = s3Block(result);
-    } else {
+    } else if (section === 'big') {
       const size = positiveInt('BENCH_BIG_GIB', 10) * GiB;
       const result = await runBigSection({
         distributionBinary: distribution,

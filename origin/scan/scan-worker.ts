@@ -125,6 +125,8 @@ export class ScanWorker {
       );
       if (this.stopping) return;
       if (!outcome.ok) return await this.fail(job, outcome.error);
+      // Counted before the result is visible, so that whoever sees the result sees the count.
+      this.options.onOutcome?.('completed', outcome.layersAnalyzed);
       await saveScanResult(db, job.digest, {
         ok: true,
         scanner: scanner.name,
@@ -149,7 +151,6 @@ export class ScanWorker {
         },
         'scan completed',
       );
-      this.options.onOutcome?.('completed', outcome.layersAnalyzed);
       await this.options.onResult(job.digest, job.repository, added, 'completed');
     } catch (error) {
       if (this.stopping) return;
@@ -161,10 +162,10 @@ export class ScanWorker {
 
   private async fail(job: ScanJob, reason: string): Promise<void> {
     const { db, log, scanner } = this.options;
+    this.options.onOutcome?.('failed', 0);
     await saveScanResult(db, job.digest, { ok: false, scanner: scanner.name, error: reason });
     await finishScanJob(db, job.id, reason);
     log.warn({ digest: job.digest, repository: job.repository, reason }, 'scan failed');
-    this.options.onOutcome?.('failed', 0);
     await this.options.onResult(job.digest, job.repository, [], 'failed');
   }
 }

@@ -8,6 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, errorCode, sha256 } from '../harness/client.ts';
 import { buildImage, buildIndex, type LayerFiles, pushImage, putManifest } from '../harness/oci-image.ts';
@@ -98,6 +101,35 @@ function alpineLayers(): LayerFiles[] {
       'lib/apk/db/installed': readFileSync(path.join(dir, 'installed'), 'utf8'),
     },
   ];
+}
+
+/** A gzip layer whose tar holds one file of `size` zero bytes: a few MiB that expand to `size`. */
+async function gzipBomb(size: number): Promise<Uint8Array> {
+  const header = Buffer.alloc(512);
+  header.write('bomb.bin', 0, 'utf8');
+  header.write('0000644\0', 100, 'ascii');
+  header.write('0000000\0', 108, 'ascii');
+  header.write('0000000\0', 116, 'ascii');
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
+  header.write('14000000000\0', 136, 'ascii');
+  header.write('        ', 148, 'ascii');
+  header.write('0', 156, 'ascii');
+  header.write('ustar\0' + '00', 257, 'ascii');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  const zeros = Buffer.alloc(1024 * 1024);
+  async function* content() {
+    yield header;
+    for (let left = size; left > 0; left -= zeros.byteLength)
+      yield left >= zeros.byteLength ? zeros : zeros.subarray(0, left);
+    yield Buffer.alloc(1024);
+  }
+  const parts: Buffer[] = [];
+  const gzip = createGzip({ level: 9 });
+  gzip.on('data', (chunk: Buffer) => parts.push(chunk));
+  await pipeline(Readable.from(content()), gzip);
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 interface Hook {
@@ -394,6 +426,54 @@ describe('results', () => {
     expect(report.status).toBe('failed');
     expect(report.error).toMatch(/layer sha256:[0-9a-f]{64}: .*(gzip|header|incorrect|invalid)/i);
     expect((await call(registry, 'GET', '/v2/scan/broken/manifests/v1')).status).toBe(200);
+  });
+
+  test('a decompression bomb fails its scan quickly with the reason, while the registry keeps answering', async () => {
+    const { registry } = await env.get();
+    const bomb = await gzipBomb(2 * 1024 ** 3);
+    expect(bomb.byteLength).toBeLessThan(4 * 1024 ** 2);
+    const image = buildImage({ layers: [{ 'etc/hostname': 'bomb\n' }] });
+    const layer = {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: sha256(bomb),
+      bytes: bomb,
+    };
+    const manifestBytes = new TextEncoder().encode(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: {
+          mediaType: image.config.mediaType,
+          digest: image.config.digest,
+          size: image.config.bytes.byteLength,
+        },
+        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: bomb.byteLength }],
+      }),
+    );
+    const started = Date.now();
+    await pushImage(
+      registry,
+      'scan/bomb',
+      {
+        ...image,
+        layers: [layer],
+        blobs: [image.config, layer],
+        manifest: {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha256(manifestBytes),
+          bytes: manifestBytes,
+        },
+      },
+      'v1',
+    );
+    // While the scan reads the bomb, pulls are answered.
+    const ping = performance.now();
+    expect((await call(registry, 'GET', '/v2/scan/alpine/manifests/3.14')).status).toBe(200);
+    expect(performance.now() - ping).toBeLessThan(2_000);
+    const report = await waitForScan(registry, 'scan/bomb', 'v1');
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatch(/expands more than 250:1 .* likely decompression bomb/);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 
   test('a manual scan answers 202 and completes; reading needs pull permission and scanning needs push', async () => {
