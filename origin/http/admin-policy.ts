@@ -35,6 +35,8 @@ import { updateVulnerabilityData } from '../scan/data-update.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
 import type { AppContext } from './context.ts';
+import { readBoundedBody } from './request-body.ts';
+import { unwrap } from './respond.ts';
 
 const policyBody = z
   .object({
@@ -66,10 +68,14 @@ const webhookBody = z
   })
   .strict();
 
+/** Admin bodies are small JSON documents; anything larger is refused before it is read whole. */
+const MAX_BODY_BYTES = 64 * 1024;
+
 async function body<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
+  const bytes = unwrap(await readBoundedBody(c, MAX_BODY_BYTES));
   let raw: unknown;
   try {
-    raw = await c.req.json();
+    raw = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw invalid('the body must be JSON');
   }

@@ -657,6 +657,10 @@ describe('pull policy', () => {
     const bad = await admin(registry, 'PUT', '/admin/policies', { prefix: 'x/', threshold: 'severe' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/threshold/);
+    const notJson = await call(registry, 'PUT', '/admin/policies', { body: '{"prefix":' });
+    expect(notJson.status).toBe(400);
+    const huge = await call(registry, 'PUT', '/admin/allowlist', { body: `{"reason":"${'x'.repeat(100_000)}"}` });
+    expect(huge.status).toBe(413);
     const anonymous = await call(registry, 'PUT', '/admin/policies', { auth: null, body: '{}' });
     expect(anonymous.status).toBe(401);
     expect(await errorCode(await call(registry, 'DELETE', '/admin/policies?prefix=never-set'))).toBe(
