@@ -12,8 +12,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { call, errorCode, sha256 } from '../harness/client.ts';
-import { buildImage, buildIndex, type LayerFiles, pushImage, putManifest } from '../harness/oci-image.ts';
+import { call, errorCode, OCI_MANIFEST, sha256 } from '../harness/client.ts';
+import {
+  buildImage,
+  buildIndex,
+  type Image,
+  type LayerFiles,
+  pushImage,
+  putManifest,
+} from '../harness/oci-image.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
 import { fileSetup, runOk } from '../harness/tools.ts';
 
@@ -130,6 +137,30 @@ async function gzipBomb(size: number): Promise<Uint8Array> {
   gzip.on('data', (chunk: Buffer) => parts.push(chunk));
   await pipeline(Readable.from(content()), gzip);
   return new Uint8Array(Buffer.concat(parts));
+}
+
+/** An image whose one layer is `bytes` as they are (not a tar this harness made). */
+function imageWithRawLayer(bytes: Uint8Array): Image {
+  const image = buildImage({ layers: [{}] });
+  const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(bytes), bytes };
+  const manifestBytes = new TextEncoder().encode(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: image.config.mediaType,
+        digest: image.config.digest,
+        size: image.config.bytes.byteLength,
+      },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: bytes.byteLength }],
+    }),
+  );
+  return {
+    ...image,
+    layers: [layer],
+    blobs: [image.config, layer],
+    manifest: { mediaType: OCI_MANIFEST, digest: sha256(manifestBytes), bytes: manifestBytes },
+  };
 }
 
 interface Hook {
@@ -382,7 +413,6 @@ describe('results', () => {
 
   test('a layer that is not a tar fails the scan, recorded with its reason; the registry keeps serving', async () => {
     const { registry } = await env.get();
-    const image = buildImage({ layers: [{ 'etc/hostname': 'x\n' }] });
     const corrupt = new Uint8Array([
       0x1f,
       0x8b,
@@ -390,38 +420,7 @@ describe('results', () => {
       0x00,
       ...Buffer.from('this is not a gzip stream at all, nor a tar'),
     ]);
-    const layer = {
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: sha256(corrupt),
-      bytes: corrupt,
-    };
-    const manifestBytes = new TextEncoder().encode(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: image.config.mediaType,
-          digest: image.config.digest,
-          size: image.config.bytes.byteLength,
-        },
-        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: corrupt.byteLength }],
-      }),
-    );
-    await pushImage(
-      registry,
-      'scan/broken',
-      {
-        ...image,
-        layers: [layer],
-        blobs: [image.config, layer],
-        manifest: {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: sha256(manifestBytes),
-          bytes: manifestBytes,
-        },
-      },
-      'v1',
-    );
+    await pushImage(registry, 'scan/broken', imageWithRawLayer(corrupt), 'v1');
     const report = await waitForScan(registry, 'scan/broken', 'v1');
     expect(report.status).toBe('failed');
     expect(report.error).toMatch(/layer sha256:[0-9a-f]{64}: .*(gzip|header|incorrect|invalid)/i);
@@ -432,40 +431,8 @@ describe('results', () => {
     const { registry } = await env.get();
     const bomb = await gzipBomb(2 * 1024 ** 3);
     expect(bomb.byteLength).toBeLessThan(4 * 1024 ** 2);
-    const image = buildImage({ layers: [{ 'etc/hostname': 'bomb\n' }] });
-    const layer = {
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: sha256(bomb),
-      bytes: bomb,
-    };
-    const manifestBytes = new TextEncoder().encode(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: {
-          mediaType: image.config.mediaType,
-          digest: image.config.digest,
-          size: image.config.bytes.byteLength,
-        },
-        layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: bomb.byteLength }],
-      }),
-    );
     const started = Date.now();
-    await pushImage(
-      registry,
-      'scan/bomb',
-      {
-        ...image,
-        layers: [layer],
-        blobs: [image.config, layer],
-        manifest: {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: sha256(manifestBytes),
-          bytes: manifestBytes,
-        },
-      },
-      'v1',
-    );
+    await pushImage(registry, 'scan/bomb', imageWithRawLayer(bomb), 'v1');
     // While the scan reads the bomb, pulls are answered.
     const ping = performance.now();
     expect((await call(registry, 'GET', '/v2/scan/alpine/manifests/3.14')).status).toBe(200);
@@ -659,7 +626,9 @@ describe('pull policy', () => {
     expect(((await bad.json()) as { errors: { message: string }[] }).errors[0]?.message).toMatch(/threshold/);
     const notJson = await call(registry, 'PUT', '/admin/policies', { body: '{"prefix":' });
     expect(notJson.status).toBe(400);
-    const huge = await call(registry, 'PUT', '/admin/allowlist', { body: `{"reason":"${'x'.repeat(100_000)}"}` });
+    const huge = await call(registry, 'PUT', '/admin/allowlist', {
+      body: `{"reason":"${'x'.repeat(100_000)}"}`,
+    });
     expect(huge.status).toBe(413);
     const anonymous = await call(registry, 'PUT', '/admin/policies', { auth: null, body: '{}' });
     expect(anonymous.status).toBe(401);
