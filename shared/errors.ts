@@ -16,6 +16,9 @@ export const OCI_ERROR_STATUS = {
   DENIED: 403,
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
+  // Not in the OCI spec's table; distribution's code for a dependency that cannot be reached
+  // (the edge answers it when origin is down and nothing cached can stand in).
+  UNAVAILABLE: 503,
 } as const;
 
 export type OciErrorCode = keyof typeof OCI_ERROR_STATUS;
@@ -35,6 +38,7 @@ const DEFAULT_MESSAGE: Record<OciErrorCode, string> = {
   DENIED: 'requested access to the resource is denied',
   UNSUPPORTED: 'the operation is unsupported',
   TOOMANYREQUESTS: 'too many requests',
+  UNAVAILABLE: 'service unavailable',
 };
 
 /** One failure, as a value. `status` and `headers` say how it goes on the wire. */

@@ -26,3 +26,16 @@ export const NON_DISTRIBUTABLE_LAYER_TYPES: readonly string[] = [
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
   'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
 ];
+
+/**
+ * The media types an `Accept` header names, lower-cased and without parameters (q-values are
+ * ignored). A registry's choice of which manifest to serve depends on this list only, so two
+ * requests whose lists are equal get the same answer (the edge keys its manifest cache on it).
+ */
+export function acceptedTypes(header: string | null | undefined): string[] {
+  if (!header) return [];
+  return header
+    .split(',')
+    .map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '')
+    .filter((t) => t.length > 0);
+}

@@ -1,20 +1,12 @@
 // GET/HEAD/PUT/DELETE /v2/{name}/manifests/{reference}
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import { IMAGE_MANIFEST_TYPES, isIndexType } from '../../shared/media-types.ts';
+import { acceptedTypes, IMAGE_MANIFEST_TYPES, isIndexType } from '../../shared/media-types.ts';
 import type { CachedManifest } from '../cache/metadata-cache.ts';
 import { type Descriptor, MAX_MANIFEST_BYTES } from '../registry/manifest-parser.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
-
-function accepted(header: string | undefined): string[] {
-  if (!header) return [];
-  return header
-    .split(',')
-    .map((part) => part.split(';')[0]?.trim().toLowerCase() ?? '')
-    .filter((t) => t.length > 0);
-}
 
 /**
  * Serves the stored manifest as it is, except when a client that does not accept indexes asks
@@ -49,7 +41,7 @@ export async function getManifest(
   reference: string,
 ): Promise<Response> {
   const stored = unwrap(await s.manifests.get(name, reference));
-  const manifest = await negotiate(s, name, stored, accepted(c.req.header('accept')));
+  const manifest = await negotiate(s, name, stored, acceptedTypes(c.req.header('accept')));
   const { record, bytes } = manifest;
   const decision = await s.policy.check({ repository: name, digest: record.digest, bytes });
   if (!decision.allowed) {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRange } from '../../shared/byte-range.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
+import { acceptedTypes } from '../../shared/media-types.ts';
 import { isRepositoryName, isTag, parseReference } from '../../shared/reference.ts';
 import { matchRoute } from '../../shared/route.ts';
 import { accessAllows, parseScope, parseScopes } from '../../shared/scope.ts';
@@ -115,5 +116,17 @@ describe('token scopes', () => {
     expect(
       accessAllows([{ type: 'repository', name: 'a', actions: ['*'] }], 'repository', 'a', 'delete'),
     ).toBe(true);
+  });
+});
+
+describe('Accept headers', () => {
+  it('are read as the list of media types, lower-cased, without parameters', () => {
+    expect(
+      acceptedTypes(
+        'application/vnd.OCI.image.index.v1+json;q=0.9,  application/vnd.oci.image.manifest.v1+json , ',
+      ),
+    ).toEqual(['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json']);
+    expect(acceptedTypes(undefined)).toEqual([]);
+    expect(acceptedTypes('')).toEqual([]);
   });
 });

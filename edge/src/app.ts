@@ -1,0 +1,135 @@
+// The edge's HTTP surface: the read path of the OCI Distribution API (GET/HEAD of /v2/, manifests
+// and blobs, GET of tags lists) answered here, with the caller's token verified locally; every
+// other request (pushes, deletes, catalog, referrers, scans, /token, /admin) passed to origin.
+// /v2/ paths are recognised by shared/route.ts, as origin does. Requests origin would refuse for
+// their form (an invalid name, reference or digest) go to origin too, which answers them exactly.
+import { Hono } from 'hono';
+import { isDigest } from '../../shared/digest.ts';
+import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
+import { isRepositoryName, parseReference } from '../../shared/reference.ts';
+import { matchRoute } from '../../shared/route.ts';
+import { authorize, type Requirement } from './auth.ts';
+import { getBlob } from './blobs.ts';
+import type { Env } from './config.ts';
+import { getManifest } from './manifests.ts';
+import { createServices, type Services } from './services.ts';
+import { getTags } from './tags.ts';
+
+type EdgeEnv = { Bindings: Env; Variables: { services: Services } };
+
+type Handler = (s: Services, request: Request) => Promise<Response | 'proxy'>;
+
+interface Served {
+  readonly requirement: Requirement;
+  readonly handle: Handler;
+}
+
+const header = (request: Request, name: string) => request.headers.get(name) ?? undefined;
+
+/** What the edge serves itself; undefined: origin answers. */
+function served(request: Request, path: string): Served | undefined {
+  const method = request.method;
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  const route = matchRoute(path);
+  if (!route) return undefined;
+  if ('name' in route && !isRepositoryName(route.name)) return undefined;
+  switch (route.kind) {
+    case 'base':
+      return {
+        requirement: { kind: 'authenticated' },
+        handle: async () =>
+          new Response(method === 'HEAD' ? null : '{}', {
+            headers: {
+              'Content-Type': 'application/json',
+              'Docker-Distribution-API-Version': 'registry/2.0',
+            },
+          }),
+      };
+    case 'manifest': {
+      const { name, reference } = route;
+      if (!parseReference(reference)) return undefined;
+      return {
+        requirement: { kind: 'pull', name },
+        handle: (s) =>
+          getManifest(s, {
+            name,
+            reference,
+            method,
+            accept: header(request, 'accept'),
+            ifNoneMatch: header(request, 'if-none-match'),
+            authorization: header(request, 'authorization'),
+          }),
+      };
+    }
+    case 'blob': {
+      const { name, digest } = route;
+      if (!isDigest(digest)) return undefined;
+      return {
+        requirement: { kind: 'pull', name },
+        handle: (s) =>
+          getBlob(s, {
+            name,
+            digest,
+            method,
+            range: header(request, 'range'),
+            ifNoneMatch: header(request, 'if-none-match'),
+            authorization: header(request, 'authorization'),
+          }),
+      };
+    }
+    case 'tags': {
+      if (method !== 'GET') return undefined;
+      const { name } = route;
+      return {
+        requirement: { kind: 'pull', name },
+        handle: (s) => getTags(s, name, new URL(request.url).search, header(request, 'authorization')),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+async function proxy(s: Services, request: Request): Promise<Response> {
+  const result = await s.origin.proxy(request);
+  if (result.ok) return result.response;
+  return errorResponse(
+    ociError('UNAVAILABLE', { message: `origin is unreachable: ${result.reason}` }),
+    request.method,
+  );
+}
+
+export function createApp(): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.use('*', async (c, next) => {
+    c.set('services', createServices(c.env, c.executionCtx, c.req.raw));
+    await next();
+  });
+  app.all('*', async (c) => {
+    const s = c.get('services');
+    const request = c.req.raw;
+    const endpoint = served(request, c.req.path);
+    if (!endpoint) return proxy(s, request);
+    const refused = await authorize(
+      header(request, 'authorization'),
+      endpoint.requirement,
+      s.config,
+      s.keys,
+      {
+        origin: s.origin,
+        meta: s.meta,
+        defer: s.defer,
+        waitMs: s.config.originTimeoutMs,
+      },
+    );
+    if (refused) return errorResponse(refused, request.method);
+    const response = await endpoint.handle(s, request);
+    return response === 'proxy' ? proxy(s, request) : response;
+  });
+  app.onError((error, c) => {
+    if (error instanceof OciFailure) return errorResponse(error.error, c.req.method);
+    console.error('edge: request failed', c.req.method, c.req.path, error);
+    return c.json({ errors: [{ code: 'UNKNOWN', message: 'internal server error' }] }, 500);
+  });
+  return app;
+}
