@@ -1,8 +1,8 @@
 // GET/HEAD /v2/{name}/blobs/{digest}: answered as origin answers (origin/http/blobs.ts), from the
 // chunk cache. The size comes with the link check; the body is assembled chunk by chunk, the
 // next chunk opened while the current one is sent.
-import { parseRange } from '../../shared/byte-range.ts';
-import { errorResponse, ociError } from '../../shared/errors.ts';
+import { blobAnswer, blobHeaders } from '../../shared/blob-answer.ts';
+import { errorResponse } from '../../shared/errors.ts';
 import { type BlobRef, type ChunkPart, type OpenedChunk, openChunk, planChunks } from './chunk-cache.ts';
 import { checkLink } from './links.ts';
 import type { Services } from './services.ts';
@@ -22,32 +22,12 @@ export async function getBlob(s: Services, request: BlobRequest): Promise<Respon
   const link = await checkLink(s, name, digest, request.authorization, method);
   if (!link.ok) return link.response;
   const { size } = link;
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/octet-stream',
-    'Docker-Content-Digest': digest,
-    ETag: `"${digest}"`,
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': 'max-age=31536000, immutable',
-    'Docker-Distribution-API-Version': 'registry/2.0',
-  };
-  if (request.ifNoneMatch === `"${digest}"`) return new Response(null, { status: 304, headers });
-  const range = parseRange(request.range, size);
-  if (range.kind === 'unsatisfiable') {
-    return errorResponse(
-      ociError('SIZE_INVALID', {
-        status: 416,
-        message: `range not satisfiable: ${request.range} (blob is ${size} bytes)`,
-        headers: { 'Content-Range': `bytes */${size}` },
-      }),
-      method,
-    );
-  }
-  const status = range.kind === 'range' ? 206 : 200;
-  const start = range.kind === 'range' ? range.start : 0;
-  const end = range.kind === 'range' ? range.end : size - 1;
+  if (request.ifNoneMatch === `"${digest}"`)
+    return new Response(null, { status: 304, headers: blobHeaders(digest) });
+  const answer = blobAnswer(digest, size, request.range);
+  if (!answer.ok) return errorResponse(answer.error, method);
+  const { status, headers, start, end } = answer;
   const length = end - start + 1;
-  headers['Content-Length'] = String(length);
-  if (range.kind === 'range') headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
   if (method === 'HEAD' || length === 0) return new Response(null, { status, headers });
 
   const blob: BlobRef = { name, digest, size, authorization: request.authorization };
