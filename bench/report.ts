@@ -1,5 +1,5 @@
 // The results as markdown, and docs/benchmarks.md around them. The file holds one block per
-// section (filesystem, s3, big) between SECTION markers: a run rewrites the blocks of the sections
+// section (filesystem, s3, big; scan and edge write their own blocks) between SECTION markers: a run rewrites the blocks of the sections
 // it ran and keeps the others as they were. A hand-written part after KEEP_MARKER survives too.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -235,7 +235,7 @@ ${machineText}
 \`\`\`sh
 sudo apt-get install wrk docker-registry   # both are required; the run stops if either is missing
 npm run bench                              # all sections
-BENCH_SECTIONS=s3,big npm run bench        # some of them (filesystem, s3, big)
+BENCH_SECTIONS=s3,big npm run bench        # some of them (filesystem, s3, big, scan, edge)
 \`\`\`
 
 The s3 and big sections need PostgreSQL at 127.0.0.1:5432 (a role that may create databases;

@@ -1,16 +1,20 @@
 // `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine, in
-// sections (BENCH_SECTIONS=filesystem,s3,big,scan; default all):
+// sections (BENCH_SECTIONS=filesystem,s3,big,scan,edge; default all):
 //   filesystem: 1 GiB blob push and pull (MiB/s, RSS), small requests under wrk, load tests;
 //   s3:         the production setup (S3 on s3rver, PostgreSQL, Redis, disk cache): load tests
 //               and single-GET latency, against distribution's S3 driver on the same s3rver;
 //   big:        a 10 GiB blob pushed and pulled through S3, RSS sampled throughout;
 //   scan:       ours only (distribution has no scanner): a Debian image's scan time, and 1,000
-//               stored inventories re-matched after a vulnerability data import (bench/scan.ts).
+//               stored inventories re-matched after a vulnerability data import (bench/scan.ts);
+//   edge:       the edge Worker (workerd) in front of origin, with the real Docker CLI: docker pull
+//               of a cached image through the edge against origin and distribution, the origin
+//               requests a cached pull causes, a cached 64 MiB blob (bench/edge.ts).
 // Prints the tables and writes them into docs/benchmarks.md (the sections not run are kept).
 // Needs wrk and docker-registry (apt) for filesystem, s3 and big, and PostgreSQL and Redis for s3
-// and big; scan needs root and debootstrap the first time (see scan.ts). Kept apart from the
-// tests. Everything started is stopped, and temp dirs, databases and Redis keys removed, even
-// when a step fails.
+// and big; scan needs root and debootstrap the first time (see scan.ts); edge needs dockerd
+// (docker.io) and curl, and measures distribution when docker-registry is there (else says why
+// not). Kept apart from the tests. Everything started is stopped, and temp dirs, databases and
+// Redis keys removed, even when a step fails.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,8 +39,8 @@ import { GiB, log, MiB, Resources, requireTool } from './util.ts';
 
 const REPORT = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
-/** The report's sections, then scan, whose block scan.ts writes at the end of the file. */
-const ALL_SECTIONS = [...SECTIONS, 'scan'] as const;
+/** The report's sections, then scan and edge, whose blocks scan.ts and edge.ts write at the end. */
+const ALL_SECTIONS = [...SECTIONS, 'scan', 'edge'] as const;
 type RunSection = (typeof ALL_SECTIONS)[number];
 
 function positiveInt(name: string, fallback: number): number {
@@ -107,9 +111,10 @@ async function filesystemSection(distribution: string, scratch: string, nodeArgs
 
 async function main(): Promise<void> {
   const chosen = sections();
-  // The comparison's tools; the scan section needs none of them.
+  // The comparison's tools; the scan and edge sections need none of them (edge uses distribution
+  // when it is there).
   let distribution = '';
-  if (chosen.some((s) => s !== 'scan')) {
+  if (chosen.some((s) => s !== 'scan' && s !== 'edge')) {
     distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
     requireTool('wrk', 'sudo apt-get install wrk');
     requireTool('curl', 'sudo apt-get install curl');
@@ -137,6 +142,23 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${table}\n\n`);
       await scan.writeScanBlock(REPORT, scan.scanBlock(result, table));
       log(`wrote ${path.relative(process.cwd(), REPORT)} (scan)`);
+      continue;
+    }
+    if (section === 'edge') {
+      // Loaded only here, as scan: its modules (the edge harness, miniflare) are of no use elsewhere.
+      const edge = await import('./edge.ts');
+      requireTool('curl', 'sudo apt-get install curl');
+      let found: { binary: string } | { missing: string };
+      try {
+        found = { binary: requireTool('docker-registry', 'sudo apt-get install docker-registry') };
+      } catch (error) {
+        found = { missing: (error as Error).message };
+      }
+      const result = await edge.runEdgeSection({ scratch, resources, distribution: found, nodeArgs });
+      const table = edge.edgeTable(result);
+      process.stdout.write(`\n${table}\n\n`);
+      await edge.writeEdgeBlock(REPORT, edge.edgeBlock(result, table));
+      log(`wrote ${path.relative(process.cwd(), REPORT)} (edge)`);
       continue;
     }
     if (section === 'filesystem') {

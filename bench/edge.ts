@@ -1,0 +1,585 @@
+// The "edge" section: the edge Worker (workerd, under miniflare, as test/harness/edge.ts runs it) in
+// front of the origin, against the origin itself and CNCF distribution, with the real Docker CLI:
+//   - wall time of `docker pull` of a multi-layer image the edge has cached, 20 times (docker rmi
+//     between pulls, so every layer is downloaded each time), against the same pull straight from
+//     origin and from distribution, taking turns pull by pull;
+//   - the origin requests each cached pull through the edge causes (a counting proxy sits between
+//     edge and origin): the issue's target is no blob request and at most one tag revalidation;
+//   - first byte and throughput of one GET of a cached 64 MiB blob from the edge, against origin
+//     and distribution.
+// Distribution is Debian's docker-registry; without it the section measures the edge against
+// origin only and says why. The Docker engine is the end-to-end tests' (test/harness/dockerd.ts).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startCountingProxy } from '../test/harness/counting-proxy.ts';
+import { type DockerCli, startDockerSession } from '../test/harness/dockerd.ts';
+import { startTestEdge } from '../test/harness/edge.ts';
+import { startTlsProbeGuard } from '../test/harness/tls-probe-guard.ts';
+import { generateBlob, getBlob, pushBlob, type TimedGet } from './blob.ts';
+import { KEEP_MARKER } from './report.ts';
+import { startDistribution, startOurs, type Target } from './servers.ts';
+import { fixed, log, MiB, median, percentile, type Resources, sleep } from './util.ts';
+
+const BEGIN = '<!-- bench section edge: begin -->';
+const END = '<!-- bench section edge: end -->';
+
+/** Timed docker pulls per registry. */
+const PULLS = 20;
+/** The image's layers (as the load tests' image: 11.5 MiB of random bytes in 5 layers). */
+const LAYER_SIZES = [1, 1.5, 2, 3, 4].map((n) => n * MiB);
+const BLOB_SIZE = 64 * MiB;
+const BLOB_GETS = 5;
+/** The issue's target for a cached pull through the edge. */
+const PULL_TARGET_MS = 1000;
+const REPOSITORY = 'bench/edge-image';
+const TAG = '1';
+const BLOB_REPOSITORY = 'bench/edge-blob';
+
+type Where = 'edge' | 'origin' | 'distribution';
+
+export interface EdgeSectionOptions {
+  readonly scratch: string;
+  readonly resources: Resources;
+  /** docker-registry's path, or the reason it cannot be used (then only edge and origin run). */
+  readonly distribution: { binary: string } | { missing: string };
+  readonly nodeArgs: string[];
+}
+
+interface OriginRequests {
+  readonly blobGets: number;
+  readonly manifests: number;
+  readonly all: string[];
+}
+
+export interface EdgeResult {
+  readonly startedAt: Date;
+  readonly loadStart: number[];
+  readonly loadEnd: number[];
+  readonly dockerVersion: string;
+  readonly distributionSkipped: string | undefined;
+  readonly imageLayers: number;
+  readonly imageBytes: number;
+  /** ms of each timed pull, in order, per registry (absent: not measured). */
+  readonly pulls: Partial<Record<Where, number[]>>;
+  /** ms of the first pull from each (the edge's is cold: nothing of the image cached yet). */
+  readonly firstPull: Partial<Record<Where, number>>;
+  readonly coldOrigin: OriginRequests;
+  /** Origin requests during each timed pull through the edge. */
+  readonly cachedOrigin: OriginRequests[];
+  /** ms of `docker version` (CLI start and one engine round trip), PULLS times. */
+  readonly cliFloorMs: number[];
+  /** ms of one pull through the edge with docker connecting to workerd's listener directly. */
+  readonly unguardedMs: number;
+  readonly blobCold: TimedGet;
+  readonly blobGets: Partial<Record<Where, TimedGet[]>>;
+  readonly blobOrigin: OriginRequests;
+}
+
+function classify(requests: string[], repository: string): OriginRequests {
+  return {
+    blobGets: requests.filter((r) => r.startsWith(`GET /v2/${repository}/blobs/`)).length,
+    manifests: requests.filter((r) => r.includes(`/v2/${repository}/manifests/`)).length,
+    all: requests,
+  };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
+}
+
+/** docker pull that must succeed and print the pushed digest; returns its wall time in ms. */
+async function dockerPull(docker: DockerCli, ref: string, digest: string): Promise<number> {
+  const { ms, value: pull } = await timed(() => docker.run(['pull', ref]));
+  if (pull.code !== 0) throw new Error(`docker pull ${ref} failed (exit ${pull.code}): ${pull.stderr}`);
+  if (!pull.stdout.includes(`Digest: ${digest}`))
+    throw new Error(`docker pull ${ref} printed no "Digest: ${digest}":\n${pull.stdout}`);
+  if (/Image is up to date/.test(pull.stdout))
+    throw new Error(`docker pull ${ref}: the image was still in the engine:\n${pull.stdout}`);
+  return ms;
+}
+
+/** docker rmi of the only name of image `id`: the image and its layers must be gone after it. */
+async function dockerForget(docker: DockerCli, ref: string, id: string): Promise<void> {
+  const rmi = await docker.run(['rmi', ref]);
+  if (rmi.code !== 0) throw new Error(`docker rmi ${ref} failed: ${rmi.stderr}`);
+  if (!rmi.stdout.includes(`Deleted: ${id}`))
+    throw new Error(`docker rmi ${ref} did not delete image ${id}:\n${rmi.stdout}`);
+}
+
+export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeResult> {
+  const { scratch, resources } = options;
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  const dir = path.join(scratch, 'edge');
+  await mkdir(dir, { recursive: true });
+  const releaseDir = resources.add('edge dir', () => rm(dir, { recursive: true, force: true }));
+
+  // Origin with its defaults (PGlite, filesystem), no scan on push: nothing but the pulls runs.
+  const origin = await startOurs(
+    path.join(dir, 'origin'),
+    options.nodeArgs,
+    { scan: { on_push: false } },
+    'origin',
+  );
+  const stopOrigin = resources.add('origin (edge section)', origin.stop);
+  log(`origin listening on ${origin.base} (pid ${origin.pid})`);
+  const proxy = await startCountingProxy(origin.base);
+  const stopProxy = resources.add('counting proxy', () => proxy.close());
+  const originHost = new URL(origin.base).host;
+  const edge = await startTestEdge({
+    originUrl: proxy.url,
+    originPublicUrl: origin.base,
+    service: originHost,
+    issuer: 'registry',
+  });
+  const stopEdge = resources.add('edge (workerd)', () => edge.close());
+  const guard = await startTlsProbeGuard(edge.url);
+  const stopGuard = resources.add('TLS probe guard', () => guard.close());
+  log(
+    `edge listening on ${edge.url} (docker: ${guard.host}), to origin through the counting proxy ${proxy.url}`,
+  );
+
+  let distribution: Target | undefined;
+  let stopDistribution = async () => {};
+  const distributionSkipped = 'missing' in options.distribution ? options.distribution.missing : undefined;
+  if ('binary' in options.distribution) {
+    distribution = await startDistribution(options.distribution.binary, path.join(dir, 'distribution'));
+    stopDistribution = resources.add('distribution (edge section)', distribution.stop);
+    log(`distribution listening on ${distribution.base} (pid ${distribution.pid})`);
+  } else {
+    log(`distribution not measured: ${distributionSkipped}`);
+  }
+
+  const session = await startDockerSession((cleanup) => {
+    resources.add('docker session', async () => {
+      await cleanup();
+    });
+  });
+  const { docker } = session;
+  const dockerVersion = (await docker.ok(['version', '--format', '{{.Server.Version}}'])).trim();
+  for (const host of [originHost, guard.host, edge.host]) {
+    const login = await docker.login(host, 'admin', 'secret');
+    if (login.code !== 0) throw new Error(`docker login ${host} failed: ${login.stderr}`);
+  }
+
+  // The image: FROM scratch, one COPY of random bytes per layer.
+  const context = path.join(dir, 'context');
+  await mkdir(context, { recursive: true });
+  const lines = ['FROM scratch'];
+  for (const [i, size] of LAYER_SIZES.entries()) {
+    await writeFile(path.join(context, `layer-${i}.bin`), randomBytes(size));
+    lines.push(`COPY layer-${i}.bin /layer-${i}.bin`);
+  }
+  await writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
+  const local = `edge-bench-${process.pid}:built`;
+  await docker.ok(['build', '--quiet', '--tag', local, context]);
+  const names = new Set<string>([local]);
+  // Whatever name is left in the shared engine is removed at the end.
+  resources.add('bench images', async () => {
+    if (names.size > 0) await docker.run(['rmi', '--force', ...names]);
+  });
+  const [inspected] = JSON.parse(await docker.ok(['image', 'inspect', local])) as { Id: string }[];
+  const id = inspected?.Id as string;
+
+  const refs: Partial<Record<Where, string>> = {
+    edge: `${guard.host}/${REPOSITORY}:${TAG}`,
+    origin: `${originHost}/${REPOSITORY}:${TAG}`,
+    ...(distribution ? { distribution: `${new URL(distribution.base).host}/${REPOSITORY}:${TAG}` } : {}),
+  };
+  let digest = '';
+  for (const where of ['origin', 'distribution'] as const) {
+    const ref = refs[where];
+    if (!ref) continue;
+    await docker.ok(['tag', local, ref]);
+    names.add(ref);
+    const push = await docker.ok(['push', ref]);
+    const pushed = /digest: (sha256:[0-9a-f]{64})/.exec(push)?.[1];
+    if (!pushed) throw new Error(`docker push ${ref} printed no digest:\n${push}`);
+    if (digest && pushed !== digest)
+      throw new Error(`docker push ${ref}: digest ${pushed}, origin's ${digest}`);
+    digest = pushed;
+    log(`pushed ${ref} (${digest})`);
+  }
+  for (const name of [...names].reverse()) {
+    const rmi = await docker.run(['rmi', name]);
+    if (rmi.code !== 0) throw new Error(`docker rmi ${name} failed: ${rmi.stderr}`);
+    names.delete(name);
+  }
+  if ((await docker.run(['image', 'inspect', id])).code === 0)
+    throw new Error(`image ${id} is still in the engine after removing its names`);
+
+  const order: Where[] = ['edge', 'origin', ...(distribution ? (['distribution'] as const) : [])];
+  const pullAndForget = async (where: Where): Promise<{ ms: number; origin: string[] }> => {
+    const ref = refs[where] as string;
+    const mark = proxy.requests.length;
+    const ms = await dockerPull(docker, ref, digest);
+    names.add(ref);
+    const seen = proxy.requests.slice(mark);
+    await dockerForget(docker, ref, id);
+    names.delete(ref);
+    return { ms, origin: seen };
+  };
+
+  // First pulls: the edge's is cold (it fetches from origin and fills its cache); origin's and
+  // distribution's warm their page caches.
+  const firstPull: Partial<Record<Where, number>> = {};
+  let coldOrigin: OriginRequests = { blobGets: 0, manifests: 0, all: [] };
+  for (const where of order) {
+    const first = await pullAndForget(where);
+    firstPull[where] = first.ms;
+    if (where === 'edge') coldOrigin = classify(first.origin, REPOSITORY);
+    log(`first pull from ${where}: ${fixed(first.ms, 0)} ms`);
+  }
+  // The edge may still be writing what it streamed into its cache: let it settle.
+  await sleep(2000);
+
+  const pulls: Partial<Record<Where, number[]>> = Object.fromEntries(order.map((w) => [w, []]));
+  const cachedOrigin: OriginRequests[] = [];
+  for (let round = 0; round < PULLS; round++) {
+    for (const where of order) {
+      const pull = await pullAndForget(where);
+      pulls[where]?.push(pull.ms);
+      if (where === 'edge') cachedOrigin.push(classify(pull.origin, REPOSITORY));
+    }
+    log(
+      `pull ${round + 1}/${PULLS}: ${order.map((w) => `${w} ${fixed(pulls[w]?.at(-1) ?? 0, 0)} ms`).join(', ')}`,
+    );
+  }
+  // For the record, one pull with docker talking to workerd's listener itself (see the guard).
+  const unguarded = `${edge.host}/${REPOSITORY}:${TAG}`;
+  const unguardedMs = await dockerPull(docker, unguarded, digest);
+  names.add(unguarded);
+  await dockerForget(docker, unguarded, id);
+  names.delete(unguarded);
+  log(`pull from the edge without the guard: ${fixed(unguardedMs, 0)} ms`);
+  const cliFloorMs: number[] = [];
+  for (let i = 0; i < PULLS; i++) cliFloorMs.push((await timed(() => docker.ok(['version']))).ms);
+
+  // One 64 MiB blob, pushed to origin and distribution, fetched once through the edge (cold),
+  // then GET from each in turn.
+  const blobFile = path.join(dir, 'blob.bin');
+  const blobDigest = await generateBlob(blobFile, BLOB_SIZE);
+  const originPush = await origin.auth(BLOB_REPOSITORY, 'pull,push');
+  await pushBlob(origin.base, BLOB_REPOSITORY, blobFile, blobDigest, originPush);
+  if (distribution) await pushBlob(distribution.base, BLOB_REPOSITORY, blobFile, blobDigest, {});
+  await rm(blobFile, { force: true });
+  const pullAuth = await origin.auth(BLOB_REPOSITORY, 'pull');
+  const bases: Record<Where, string | undefined> = {
+    edge: edge.url,
+    origin: origin.base,
+    distribution: distribution?.base,
+  };
+  const getFrom = (where: Where, verify: boolean) =>
+    getBlob(
+      bases[where] as string,
+      BLOB_REPOSITORY,
+      blobDigest,
+      BLOB_SIZE,
+      where === 'distribution' ? {} : pullAuth,
+      verify,
+      120_000,
+    );
+  const blobCold = await getFrom('edge', true);
+  log(`64 MiB blob, cold through the edge: ${fixed(blobCold.seconds * 1000, 0)} ms`);
+  await sleep(2000);
+  const blobGets: Partial<Record<Where, TimedGet[]>> = Object.fromEntries(order.map((w) => [w, []]));
+  const blobMark = proxy.requests.length;
+  for (let round = 0; round < BLOB_GETS; round++) {
+    for (const where of order) {
+      blobGets[where]?.push(await getFrom(where, round === 0));
+    }
+  }
+  // All of it is the edge's: the GETs straight from origin do not pass through the proxy.
+  const blobOrigin = classify(proxy.requests.slice(blobMark), BLOB_REPOSITORY);
+
+  const loadEnd = os.loadavg();
+  await stopDistribution();
+  await stopGuard();
+  await stopEdge();
+  await stopProxy();
+  await stopOrigin();
+  await releaseDir();
+  return {
+    startedAt,
+    loadStart,
+    loadEnd,
+    dockerVersion,
+    distributionSkipped,
+    imageLayers: LAYER_SIZES.length,
+    imageBytes: LAYER_SIZES.reduce((a, b) => a + b, 0),
+    pulls,
+    firstPull,
+    coldOrigin,
+    cachedOrigin,
+    cliFloorMs,
+    unguardedMs,
+    blobCold,
+    blobGets,
+    blobOrigin,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const loads = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const ms = (seconds: number) => seconds * 1000;
+
+interface TableRow {
+  readonly label: string;
+  /** Per registry; undefined: not measured there. */
+  readonly values: Partial<Record<Where, number>>;
+  readonly digits: number;
+  /** Whether the ratio to the edge means anything for this row. */
+  readonly ratio: boolean;
+  readonly target?: { text: string; met: boolean };
+}
+
+function tableRows(r: EdgeResult): TableRow[] {
+  const each = <T>(pick: (values: T) => number, from: Partial<Record<Where, T>>) =>
+    Object.fromEntries(
+      (Object.entries(from) as [Where, T][]).map(([where, values]) => [where, pick(values)]),
+    ) as Partial<Record<Where, number>>;
+  const pullMedian = each((v: number[]) => median(v), r.pulls);
+  const pullP99 = each((v: number[]) => percentile(sorted(v), 99), r.pulls);
+  const maxBlobGets = Math.max(...r.cachedOrigin.map((o) => o.blobGets));
+  const maxManifests = Math.max(...r.cachedOrigin.map((o) => o.manifests));
+  const allRequests = r.cachedOrigin.reduce((n, o) => n + o.all.length, 0);
+  const firstByte = each((v: TimedGet[]) => median(v.map((g) => ms(g.firstByteSeconds))), r.blobGets);
+  const total = each((v: TimedGet[]) => median(v.map((g) => ms(g.seconds))), r.blobGets);
+  const rate = each((v: TimedGet[]) => BLOB_SIZE / MiB / median(v.map((g) => g.seconds)), r.blobGets);
+  const n = r.pulls.edge?.length ?? 0;
+  const edgeOnly = (value: number) => ({ edge: value });
+  return [
+    {
+      label: `\`docker pull\` of the cached image, median of ${n} (ms)`,
+      values: pullMedian,
+      digits: 0,
+      ratio: true,
+      target: { text: 'edge < 1 s', met: (pullMedian.edge ?? Infinity) < PULL_TARGET_MS },
+    },
+    {
+      label: `\`docker pull\` of the cached image, p99 of ${n} (ms)`,
+      values: pullP99,
+      digits: 0,
+      ratio: true,
+      target: { text: 'edge < 1 s', met: (pullP99.edge ?? Infinity) < PULL_TARGET_MS },
+    },
+    {
+      label: '`docker pull`, first pull (ms; the edge cold)',
+      values: r.firstPull,
+      digits: 0,
+      ratio: true,
+    },
+    {
+      label: '`docker pull` of the cached image, straight to workerd (no TLS probe guard; ms, 1 pull)',
+      values: edgeOnly(r.unguardedMs),
+      digits: 0,
+      ratio: false,
+    },
+    {
+      label: `Origin blob GETs per cached pull through the edge (most in one of ${n})`,
+      values: edgeOnly(maxBlobGets),
+      digits: 0,
+      ratio: false,
+      target: { text: '0', met: maxBlobGets === 0 },
+    },
+    {
+      label: `Origin manifest requests (tag revalidations) per cached pull (most in one of ${n})`,
+      values: edgeOnly(maxManifests),
+      digits: 0,
+      ratio: false,
+      target: { text: '≤ 1', met: maxManifests <= 1 },
+    },
+    {
+      label: `Origin requests of any kind, all ${n} cached pulls together`,
+      values: edgeOnly(allRequests),
+      digits: 0,
+      ratio: false,
+    },
+    {
+      label: `Cached 64 MiB blob GET: first byte, median of ${r.blobGets.edge?.length ?? 0} (ms)`,
+      values: firstByte,
+      digits: 1,
+      ratio: true,
+    },
+    {
+      label: 'Cached 64 MiB blob GET: total (ms)',
+      values: total,
+      digits: 0,
+      ratio: true,
+    },
+    {
+      label: 'Cached 64 MiB blob GET: throughput (MiB/s)',
+      values: rate,
+      digits: 0,
+      ratio: true,
+    },
+    {
+      label: 'Origin blob GETs during those cached blob GETs through the edge',
+      values: edgeOnly(r.blobOrigin.blobGets),
+      digits: 0,
+      ratio: false,
+      target: { text: '0', met: r.blobOrigin.blobGets === 0 },
+    },
+    {
+      label: '64 MiB blob, first GET through the edge (cold): first byte (ms)',
+      values: edgeOnly(ms(r.blobCold.firstByteSeconds)),
+      digits: 1,
+      ratio: false,
+    },
+    {
+      label: '64 MiB blob, first GET through the edge (cold): total (ms)',
+      values: edgeOnly(ms(r.blobCold.seconds)),
+      digits: 0,
+      ratio: false,
+    },
+  ];
+}
+
+export function edgeTable(r: EdgeResult): string {
+  const lines = [
+    '| Measurement | edge | origin | distribution | edge / origin | edge / distribution | target | met |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  const cell = (value: number | undefined, digits: number) =>
+    value === undefined ? '—' : fixed(value, digits);
+  const ratio = (row: TableRow, other: Where) => {
+    const edge = row.values.edge;
+    const theirs = row.values[other];
+    if (!row.ratio || edge === undefined || theirs === undefined || theirs === 0) return '—';
+    return `${fixed(edge / theirs, 2)}×`;
+  };
+  for (const row of tableRows(r)) {
+    lines.push(
+      `| ${row.label} | ${cell(row.values.edge, row.digits)} | ${cell(row.values.origin, row.digits)} | ` +
+        `${cell(row.values.distribution, row.digits)} | ${ratio(row, 'origin')} | ${ratio(row, 'distribution')} | ` +
+        `${row.target?.text ?? ''} | ${row.target ? (row.target.met ? 'yes' : '**no**') : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function machineText(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let debian = 'unknown';
+  try {
+    debian = readFileSync('/etc/debian_version', 'utf8').trim();
+  } catch {}
+  return (
+    `${os.cpus().length} cores (${cpu}, shared with other work), ${fixed(os.totalmem() / 1024 ** 3, 0)} GiB RAM,\n` +
+    `Debian ${debian}, Linux ${os.release()}, Node ${process.version}`
+  );
+}
+
+/** "N × METHOD path" for each distinct request, most frequent first. */
+function tally(requests: string[]): string {
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    // Digests and upload ids vary; the shape of the request is what matters.
+    const shape = r.replace(/sha256:[0-9a-f]{64}/g, 'sha256:…');
+    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+  }
+  if (counts.size === 0) return 'none';
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([shape, count]) => `${count} × \`${shape}\``)
+    .join(', ');
+}
+
+export function edgeBlock(r: EdgeResult, table = edgeTable(r)): string {
+  const list = (values: number[] | undefined) => (values ?? []).map((v) => fixed(v, 0)).join(', ');
+  const cached = r.cachedOrigin.flatMap((o) => o.all);
+  const distributionLine = r.distributionSkipped
+    ? `Distribution was not measured in this run: ${r.distributionSkipped}.`
+    : "Distribution: Debian's `docker-registry` (CNCF distribution 2.8), filesystem storage, no auth, as in the other sections.";
+  return `## Edge
+
+The edge Worker in front of the origin (issue 5), measured by bench/edge.ts with the real Docker
+CLI: \`docker pull\` of an image the edge has cached, against the same pull straight from origin and
+from distribution, the origin requests a cached pull causes, and a cached 64 MiB blob.
+
+Run on ${when(r.startedAt)}; load average (1, 5, 15 min) ${loads(r.loadStart)} at the start and
+${loads(r.loadEnd)} at the end. Machine: ${machineText()}; Docker engine ${r.dockerVersion}
+(the end-to-end tests' dockerd: vfs storage driver, no networking).
+
+\`\`\`sh
+BENCH_SECTIONS=edge npm run bench   # about 1 minute; needs dockerd (docker.io), curl, docker-registry
+\`\`\`
+
+${table}
+
+Ratios are edge / origin and edge / distribution: lower is better for times, higher for MiB/s.
+The p99 of ${r.pulls.edge?.length ?? 0} pulls is their slowest. Each timed pull (ms):
+edge ${list(r.pulls.edge)}; origin ${list(r.pulls.origin)}${r.pulls.distribution ? `; distribution ${list(r.pulls.distribution)}` : ''}.
+
+### How it was measured
+
+- **Set-up.** Origin (\`origin/cli.ts serve\`, a child process, PGlite and filesystem, token auth,
+  \`scan.on_push: false\`, \`log.level: warn\`); the edge as the tests run it (test/harness/edge.ts:
+  the Worker in workerd under miniflare, with wrangler.toml's settings: 64 MiB chunks, tag TTL 3 s,
+  policy TTL 3 s, link TTL 60 s), reaching origin
+  through a counting proxy (test/harness/counting-proxy.ts, in the benchmark's process) that
+  records every request the edge sends to origin; docker gets its tokens from origin's \`/token\`
+  directly, as the edge's 401 challenge tells it. ${distributionLine}
+- **Docker reaches the edge through a TLS probe guard** (\`startTlsProbeGuard\` in
+  bench/edge.ts), a byte-for-byte TCP pass-through in the benchmark's process that closes every
+  connection opening with a TLS handshake. Docker tries HTTPS first for a 127.0.0.0/8 registry
+  and falls back to plain HTTP when that fails. Origin's and distribution's HTTP servers
+  refuse the ClientHello at once, so the fallback is immediate; workerd's listener
+  keeps waiting for a request line until docker's 10 s TLS handshake timeout, which adds 10 s to
+  every docker command that talks to workerd directly (the row "straight to workerd": one pull
+  without the guard). That is the local set-up, not the edge: deployed, the edge is reached over
+  HTTPS. The guard is one extra loopback hop for the edge's bytes; origin and distribution have
+  none.
+- **The image**: \`FROM scratch\` and one \`COPY\` per layer, ${r.imageLayers} layers of random bytes
+  (${LAYER_SIZES.map((s) => fixed(s / MiB, 1)).join(', ')} MiB: ${fixed(r.imageBytes / MiB, 1)} MiB, as the load tests' image), built with
+  \`docker build\`, pushed with \`docker push\` to origin${r.distributionSkipped ? '' : ' and to distribution'}, then removed from the engine.
+- **Pulls**: the wall time of the \`docker pull <registry>/${REPOSITORY}:${TAG}\` command, from
+  spawning the CLI to its exit (CLI start, token, manifest, the layers, their extraction by the
+  engine). After every pull \`docker rmi\` (not timed) removes the image and its layers, so every
+  pull downloads all ${r.imageLayers} layers; each pull must print the pushed digest and each rmi must delete the
+  image. A first pull from each registry is not counted in the median: the edge's is cold (it
+  fetches from origin and fills its cache), origin's and distribution's fill the page cache. Then
+  ${r.pulls.edge?.length ?? 0} rounds, each pulling from the edge, origin${r.pulls.distribution ? ' and distribution' : ''} in turn. For scale: \`docker version\`
+  alone (CLI start and one engine round trip) took ${fixed(median(r.cliFloorMs), 0)} ms (median of ${r.cliFloorMs.length}).
+- **Origin requests**: what the proxy saw during each timed pull through the edge. Cold pull:
+  ${tally(r.coldOrigin.all)}. All ${r.cachedOrigin.length} cached pulls: ${tally(cached)}.
+- **Blob**: 64 MiB of random bytes pushed to origin${r.distributionSkipped ? '' : ' and distribution'} (POST, one PATCH by curl, PUT), one GET
+  through the edge to fill its cache (verified), then ${r.blobGets.edge?.length ?? 0} rounds of one GET from each in turn,
+  each on a fresh connection, body counted and discarded (the first round's digests checked);
+  bench/blob.ts's raw-socket client. Origin and the edge get a pull token from origin's
+  \`/token\`. Origin requests during the cached edge GETs: ${tally(r.blobOrigin.all)}.
+`;
+}
+
+/**
+ * Writes the block between its markers: in place when the file has them, else at the end, after
+ * the part that the other sections' runs keep (see report.ts), so that either survives the other.
+ */
+export async function writeEdgeBlock(file: string, block: string): Promise<void> {
+  let existing = '';
+  try {
+    existing = await readFile(file, 'utf8');
+  } catch {}
+  const text = `${BEGIN}\n${block.trim()}\n${END}\n`;
+  const from = existing.indexOf(BEGIN);
+  const to = existing.indexOf(END);
+  let updated: string;
+  if (from >= 0 && to > from) {
+    updated = existing.slice(0, from) + text + existing.slice(to + END.length).replace(/^\n+/, '');
+  } else {
+    const kept = existing.includes(KEEP_MARKER)
+      ? existing.trimEnd()
+      : `${existing.trimEnd()}\n\n${KEEP_MARKER}`;
+    updated = `${kept.trimStart()}\n\n${text}`;
+  }
+  await writeFile(file, updated);
+}
