@@ -92,6 +92,8 @@ export async function startOurs(
   await writeFile(configFile, JSON.stringify(fullConfig, null, 2));
   // Only this config: no REGISTRY_* variables from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')));
+  // As `npm start` runs it (README, Operations).
+  env.MALLOC_MMAP_THRESHOLD_ ??= '131072';
   const proc = launch(
     process.execPath,
     [...nodeArgs, 'origin/cli.ts', 'serve', '--config', configFile],

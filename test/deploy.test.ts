@@ -304,12 +304,15 @@ describe('Dockerfile', () => {
     expect(cmd).toHaveLength(1);
     expect(execForm(cmd[0] as string)).toEqual([
       'node',
+      '--max-semi-space-size=4',
       'origin/cli.ts',
       'serve',
       '--config',
       '/etc/registry/config.yaml',
     ]);
     expect(existsSync('origin/cli.ts')).toBe(true);
+    // The memory settings `npm start` uses (README, Operations).
+    expect(instruction('ENV')).toContain('MALLOC_MMAP_THRESHOLD_=131072');
     const mounts = c.services.origin?.volumes ?? [];
     expect(mounts.some((m) => m.split(':')[1] === '/etc/registry/config.yaml')).toBe(true);
 
