@@ -29,6 +29,7 @@ import {
   testStorage,
 } from './harness/registry.ts';
 import { type S3Server, startS3Server } from './harness/s3.ts';
+import { runOk } from './harness/tools.ts';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -546,6 +547,29 @@ describe('registry gc (CLI)', () => {
     }
     const nothing = await cli(['gc', '--dry-run', '--untagged', '--config', configFile]);
     expect(nothing.stdout.trimEnd().split('\n').at(-1)).toBe('Would delete 0 unreferenced blobs (0 B)');
+  });
+
+  test('on a terminal it shows its progress, then clears it before the report', async () => {
+    const reg = await start();
+    const blob = await pushBlob(reg, 'cli/progress', new Uint8Array(300_000).fill(3));
+    await reg.close();
+    // script(1) gives the command a pseudo-terminal, as a user's shell would.
+    const command = [
+      path.resolve('node_modules/.bin/node'),
+      'origin/cli.ts',
+      'gc',
+      '--delete',
+      '--config',
+      configFile,
+    ]
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    const run = await runOk('script', ['-qec', command, '/dev/null'], { timeoutMs: 60_000 });
+    expect(run.stdout).toContain('\r\x1b[Kgc: marking what is reachable…');
+    expect(run.stdout).toContain('\r\x1b[Kgc: sweeping blobs 1/1 (100%)');
+    // Cleared before the report, whose lines stand alone.
+    expect(run.stdout).toContain(`\r\x1b[Kdeleted blob ${blob} (300.0 kB)`);
+    expect(run.stdout).toContain('Deleted 1 blobs, reclaimed 300.0 kB');
   });
 });
 
