@@ -125,7 +125,9 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'registry-bench-'));
   resources.add('temp dir', () => rm(scratch, { recursive: true, force: true }));
   // Ours runs as `npm start` runs it, unless BENCH_OURS_NODE_ARGS says otherwise.
-  const nodeArgs = (process.env.BENCH_OURS_NODE_ARGS ?? '--max-semi-space-size=4').split(/\s+/).filter(Boolean);
+  const nodeArgs = (process.env.BENCH_OURS_NODE_ARGS ?? '--max-semi-space-size=4')
+    .split(/\s+/)
+    .filter(Boolean);
   const blocks: Partial<Record<Section, string>> = {};
   const save = async () => {
     await writeReport(REPORT, headerText(machine(distribution)), blocks);
