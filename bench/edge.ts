@@ -10,16 +10,15 @@
 // Distribution is Debian's docker-registry; without it the section measures the edge against
 // origin only and says why. The Docker engine is the end-to-end tests' (test/harness/dockerd.ts).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startCountingProxy } from '../test/harness/counting-proxy.ts';
-import { type DockerCli, startDockerSession } from '../test/harness/dockerd.ts';
+import { buildScratchImage, type DockerCli, startDockerSession } from '../test/harness/dockerd.ts';
 import { startTestEdge } from '../test/harness/edge.ts';
 import { startTlsProbeGuard } from '../test/harness/tls-probe-guard.ts';
 import { generateBlob, getBlob, pushBlob, type TimedGet } from './blob.ts';
-import { KEEP_MARKER } from './report.ts';
+import { machineSummary, writeMarkedBlock } from './report.ts';
 import { startDistribution, startOurs, type Target } from './servers.ts';
 import { fixed, log, MiB, median, percentile, type Resources, sleep } from './util.ts';
 
@@ -168,16 +167,9 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
   }
 
   // The image: FROM scratch, one COPY of random bytes per layer.
-  const context = path.join(dir, 'context');
-  await mkdir(context, { recursive: true });
-  const lines = ['FROM scratch'];
-  for (const [i, size] of LAYER_SIZES.entries()) {
-    await writeFile(path.join(context, `layer-${i}.bin`), randomBytes(size));
-    lines.push(`COPY layer-${i}.bin /layer-${i}.bin`);
-  }
-  await writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
+  const layers = Object.fromEntries(LAYER_SIZES.map((size, i) => [`layer-${i}.bin`, randomBytes(size)]));
   const local = `edge-bench-${process.pid}:built`;
-  await docker.ok(['build', '--quiet', '--tag', local, context]);
+  await buildScratchImage(docker, path.join(dir, 'context'), local, layers);
   const names = new Set<string>([local]);
   // Whatever name is left in the shared engine is removed at the end.
   resources.add('bench images', async () => {
@@ -467,18 +459,6 @@ export function edgeTable(r: EdgeResult): string {
   return lines.join('\n');
 }
 
-function machineText(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  let debian = 'unknown';
-  try {
-    debian = readFileSync('/etc/debian_version', 'utf8').trim();
-  } catch {}
-  return (
-    `${os.cpus().length} cores (${cpu}, shared with other work), ${fixed(os.totalmem() / 1024 ** 3, 0)} GiB RAM,\n` +
-    `Debian ${debian}, Linux ${os.release()}, Node ${process.version}`
-  );
-}
-
 /** "N × METHOD path" for each distinct request, most frequent first. */
 function tally(requests: string[]): string {
   const counts = new Map<string, number>();
@@ -507,7 +487,7 @@ CLI: \`docker pull\` of an image the edge has cached, against the same pull stra
 from distribution, the origin requests a cached pull causes, and a cached 64 MiB blob.
 
 Run on ${when(r.startedAt)}; load average (1, 5, 15 min) ${loads(r.loadStart)} at the start and
-${loads(r.loadEnd)} at the end. Machine: ${machineText()}; Docker engine ${r.dockerVersion}
+${loads(r.loadEnd)} at the end. Machine: ${machineSummary()}; Docker engine ${r.dockerVersion}
 (the end-to-end tests' dockerd: vfs storage driver, no networking).
 
 \`\`\`sh
@@ -564,22 +544,6 @@ edge ${list(r.pulls.edge)}; origin ${list(r.pulls.origin)}${r.pulls.distribution
  * Writes the block between its markers: in place when the file has them, else at the end, after
  * the part that the other sections' runs keep (see report.ts), so that either survives the other.
  */
-export async function writeEdgeBlock(file: string, block: string): Promise<void> {
-  let existing = '';
-  try {
-    existing = await readFile(file, 'utf8');
-  } catch {}
-  const text = `${BEGIN}\n${block.trim()}\n${END}\n`;
-  const from = existing.indexOf(BEGIN);
-  const to = existing.indexOf(END);
-  let updated: string;
-  if (from >= 0 && to > from) {
-    updated = existing.slice(0, from) + text + existing.slice(to + END.length).replace(/^\n+/, '');
-  } else {
-    const kept = existing.includes(KEEP_MARKER)
-      ? existing.trimEnd()
-      : `${existing.trimEnd()}\n\n${KEEP_MARKER}`;
-    updated = `${kept.trimStart()}\n\n${text}`;
-  }
-  await writeFile(file, updated);
+export function writeEdgeBlock(file: string, block: string): Promise<void> {
+  return writeMarkedBlock(file, BEGIN, END, block);
 }

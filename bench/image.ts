@@ -89,25 +89,38 @@ export interface BuiltImage {
   readonly manifest: Blob;
 }
 
+export const blobOf = (bytes: Uint8Array): Blob => ({ digest: sha256(bytes), bytes });
+
 /** An OCI image (config + manifest) around the given layers. */
 export function buildImage(layerBytes: readonly Uint8Array[]): BuiltImage {
-  const layers = layerBytes.map((bytes) => ({ digest: sha256(bytes), bytes }));
+  return imageOf(layerBytes.map(blobOf));
+}
+
+/**
+ * An OCI image (config + manifest) around the given gzip layers, its config listing `diffIds`
+ * (by default the layers' own digests) and holding `config` as its `config`.
+ */
+export function imageOf(
+  layers: readonly Blob[],
+  diffIds: readonly string[] = layers.map((l) => l.digest),
+  config: Record<string, unknown> = {},
+): BuiltImage {
   const configBytes = new TextEncoder().encode(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-      config: {},
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      config,
     }),
   );
-  const config = { digest: sha256(configBytes), bytes: configBytes };
+  const configBlob = blobOf(configBytes);
   const manifestBytes = new TextEncoder().encode(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
       config: {
         mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: config.digest,
+        digest: configBlob.digest,
         size: configBytes.length,
       },
       layers: layers.map((l) => ({
@@ -117,11 +130,7 @@ export function buildImage(layerBytes: readonly Uint8Array[]): BuiltImage {
       })),
     }),
   );
-  return {
-    blobs: [config, ...layers],
-    layers,
-    manifest: { digest: sha256(manifestBytes), bytes: manifestBytes },
-  };
+  return { blobs: [configBlob, ...layers], layers, manifest: blobOf(manifestBytes) };
 }
 
 /** Pushes the image's blobs (POST + PUT each) and its manifest under `tag`. */

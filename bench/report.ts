@@ -191,12 +191,26 @@ function version(command: string, args: string[]): string {
   }
 }
 
-export function machine(distributionBinary: string): string {
+function cpuAndDebian(): { cpu: string; debian: string } {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   let debian = 'unknown';
   try {
     debian = readFileSync('/etc/debian_version', 'utf8').trim();
   } catch {}
+  return { cpu, debian };
+}
+
+/** The machine in a sentence, for the sections that write their own block (scan, edge). */
+export function machineSummary(): string {
+  const { cpu, debian } = cpuAndDebian();
+  return (
+    `${os.cpus().length} cores (${cpu}, shared with other work), ${fixed(os.totalmem() / 1024 ** 3, 0)} GiB RAM,\n` +
+    `Debian ${debian}, Linux ${os.release()}, Node ${process.version}`
+  );
+}
+
+export function machine(distributionBinary: string): string {
+  const { cpu, debian } = cpuAndDebian();
   return [
     `- ${os.cpus().length} cores (${cpu}), ${fixed(os.totalmem() / 1024 ** 3, 0)} GiB RAM, Debian ${debian}, Linux ${os.release()}`,
     '- all traffic over loopback (127.0.0.1); client, wrk and registry share the same cores',
@@ -582,4 +596,34 @@ export async function writeReport(
   }
   parts.push(kept);
   await writeFile(file, `${parts.join('\n\n')}`);
+}
+
+/**
+ * Writes `block` between the markers `begin` and `end`: in place when the file has them, else at
+ * the end, after the part that the other sections' runs keep (KEEP_MARKER), so that either
+ * survives the other's runs. For the sections that write their own block (scan, edge).
+ */
+export async function writeMarkedBlock(
+  file: string,
+  begin: string,
+  end: string,
+  block: string,
+): Promise<void> {
+  let existing = '';
+  try {
+    existing = await readFile(file, 'utf8');
+  } catch {}
+  const text = `${begin}\n${block.trim()}\n${end}\n`;
+  const from = existing.indexOf(begin);
+  const to = existing.indexOf(end);
+  let updated: string;
+  if (from >= 0 && to > from) {
+    updated = existing.slice(0, from) + text + existing.slice(to + end.length).replace(/^\n+/, '');
+  } else {
+    const kept = existing.includes(KEEP_MARKER)
+      ? existing.trimEnd()
+      : `${existing.trimEnd()}\n\n${KEEP_MARKER}`;
+    updated = `${kept.trimStart()}\n\n${text}`;
+  }
+  await writeFile(file, updated);
 }

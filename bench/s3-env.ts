@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { BuiltImage } from './image.ts';
+import { createDatabase, dropDatabase } from './postgres.ts';
 import { launch } from './servers.ts';
 import { freePort, log, sleep } from './util.ts';
 
@@ -52,36 +52,7 @@ export interface S3Env {
   diskBytes(): Promise<number>;
 }
 
-/** The admin connection used to create and drop the benchmark's database. */
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function createDatabase(name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${POSTGRES_URL}: ${(error as Error).message}`);
-  }
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Deletes the keys under `prefix`; returns how many. Bounded: SCAN walks the keyspace once. */
 async function deleteRedisKeys(prefix: string): Promise<number> {

@@ -19,12 +19,21 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { loadConfig } from '../origin/config.ts';
 import { type RunningRegistry, startRegistry } from '../origin/server.ts';
 import { tar } from '../test/harness/oci-image.ts';
-import { type BuiltImage, OCI_MANIFEST, pushBytes, pushImage, sha256 } from './image.ts';
-import { KEEP_MARKER } from './report.ts';
+import {
+  type Blob,
+  type BuiltImage,
+  blobOf,
+  imageOf,
+  OCI_MANIFEST,
+  pushBytes,
+  pushImage,
+  sha256,
+} from './image.ts';
+import { checkPostgres, createDatabase, dropDatabase as dropPostgresDatabase } from './postgres.ts';
+import { machineSummary, writeMarkedBlock } from './report.ts';
 import { fixed, freePort, log, MiB, median, Resources, requireTool, sleep } from './util.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -33,8 +42,6 @@ const ROOTFS_CACHE = path.join(CACHE_DIR, 'debian-bookworm-minbase.tar.gz');
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
 const OSV_FIXTURES = path.join(FIXTURES, 'osv');
 const ADMIN = { Authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` };
-/** The admin connection used to create and drop the benchmark's database (as the s3 section). */
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 
 const COLD_RUNS = 3;
 const FLEET = 1000;
@@ -335,42 +342,9 @@ async function uncompressed(file: string): Promise<{ size: number; digest: strin
   return { size, digest: `sha256:${hash.digest('hex')}` };
 }
 
-interface Blob {
-  readonly digest: string;
-  readonly bytes: Uint8Array;
-}
-
-const blobOf = (bytes: Uint8Array): Blob => ({ digest: sha256(bytes), bytes });
-
 /** An OCI image of the given gzip layers, its config listing their diff_ids (the tars' digests). */
-function imageOf(layers: Blob[], diffIds: string[]): BuiltImage {
-  const configBytes = new TextEncoder().encode(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      rootfs: { type: 'layers', diff_ids: diffIds },
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
-    }),
-  );
-  const config = blobOf(configBytes);
-  const manifestBytes = new TextEncoder().encode(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: config.digest,
-        size: configBytes.length,
-      },
-      layers: layers.map((l) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        digest: l.digest,
-        size: l.bytes.length,
-      })),
-    }),
-  );
-  return { blobs: [config, ...layers], layers, manifest: blobOf(manifestBytes) };
-}
+const scanImage = (layers: Blob[], diffIds: string[]): BuiltImage =>
+  imageOf(layers, diffIds, { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] });
 
 // ---------------------------------------------------------------------------------------------
 // Part 1: the Debian image, cold, and a second image on the same base
@@ -489,7 +463,7 @@ function fleetImage(i: number): BuiltImage {
     'lib/apk/db/installed': `${records.join('\n\n')}\n\n`,
   };
   const layerTar = tar(files);
-  return imageOf([blobOf(new Uint8Array(gzipSync(layerTar)))], [sha256(layerTar)]);
+  return scanImage([blobOf(new Uint8Array(gzipSync(layerTar)))], [sha256(layerTar)]);
 }
 
 /** An Alpine:v3.14 record for zlib, fixed above every fleet image's version. Bench data, not a real CVE. */
@@ -525,35 +499,6 @@ export interface RematchResult {
   readonly answer: ImportAnswer;
 }
 
-async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `registry_bench_scan_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${POSTGRES_URL}: ${(error as Error).message}`);
-  }
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-}
-
 async function rematchRun(
   database: RematchResult['database'],
   scratch: string,
@@ -566,9 +511,10 @@ async function rematchRun(
   let extra: Record<string, unknown> = {};
   let dropDatabase: (() => Promise<void>) | undefined;
   if (database === 'PostgreSQL') {
-    const created = await createDatabase();
-    dropDatabase = resources.add('scan fleet database', created.drop);
-    extra = { database: { url: created.url, pool_size: 10 } };
+    const name = `registry_bench_scan_${randomBytes(4).toString('hex')}`;
+    const url = await createDatabase(name);
+    dropDatabase = resources.add('scan fleet database', () => dropPostgresDatabase(name));
+    extra = { database: { url, pool_size: 10 } };
   }
   const registry = await startInProcess(dir, extra);
   const stop = resources.add(`registry (scan fleet, ${database})`, registry.close);
@@ -677,7 +623,7 @@ export async function runScanSection(options: {
     `scan: layer ${fixed(layer.bytes.byteLength / MiB, 1)} MiB gzip, ${fixed(diff.size / MiB, 1)} MiB tar; ` +
       `dpkg status: ${statusInstalled} packages installed`,
   );
-  const base = imageOf([layer], [diff.digest]);
+  const base = scanImage([layer], [diff.digest]);
   const appTar = tar({
     'srv/app/node_modules/minimist/package.json': readFileSync(
       path.join(FIXTURES, 'images/debian-app/minimist-package.json'),
@@ -686,7 +632,7 @@ export async function runScanSection(options: {
     'srv/app/index.js': "console.log(require('minimist')(process.argv.slice(2)));\n",
   });
   const appLayer = blobOf(new Uint8Array(gzipSync(appTar)));
-  const second = imageOf([layer, appLayer], [diff.digest, sha256(appTar)]);
+  const second = scanImage([layer, appLayer], [diff.digest, sha256(appTar)]);
 
   const runs: ColdRun[] = [];
   for (let i = 1; i <= COLD_RUNS; i++) runs.push(await coldRun(i, scratch, resources, base, second));
@@ -694,11 +640,9 @@ export async function runScanSection(options: {
   const rematch: RematchResult[] = [await rematchRun('PGlite', scratch, resources)];
   let postgresSkipped: string | undefined;
   try {
-    const probe = new pg.Client({ connectionString: POSTGRES_URL });
-    await probe.connect();
-    await probe.end();
+    await checkPostgres();
   } catch (error) {
-    postgresSkipped = `PostgreSQL is not reachable at ${POSTGRES_URL}: ${(error as Error).message}`;
+    postgresSkipped = (error as Error).message;
     log(`scan: ${postgresSkipped}; the PostgreSQL run is skipped`);
   }
   if (!postgresSkipped) rematch.push(await rematchRun('PostgreSQL', scratch, resources));
@@ -812,18 +756,6 @@ export function scanTable(r: ScanSectionResult): string {
   return lines.join('\n');
 }
 
-function machineText(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  let debian = 'unknown';
-  try {
-    debian = readFileSync('/etc/debian_version', 'utf8').trim();
-  } catch {}
-  return (
-    `${os.cpus().length} cores (${cpu}, shared with other work), ${fixed(os.totalmem() / 1024 ** 3, 0)} GiB RAM,\n` +
-    `Debian ${debian}, Linux ${os.release()}, Node ${process.version}`
-  );
-}
-
 const when = (date: Date) => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const loads = (values: number[]) => values.map((v) => v.toFixed(2)).join(', ');
 
@@ -840,7 +772,7 @@ The built-in scanner against the performance criteria of issue 4 (scanning), mea
 bench/scan.ts. There is no comparison: distribution has no scanner.
 
 Run on ${when(r.startedAt)}; load average (1, 5, 15 min) ${loads(r.loadStart)} at the start and
-${loads(r.loadEnd)} at the end. Machine: ${machineText()}.
+${loads(r.loadEnd)} at the end. Machine: ${machineSummary()}.
 The registry runs in the benchmark's process (PGlite unless the row says PostgreSQL, filesystem
 blobs, \`scan.concurrency: 1\`).
 
@@ -892,22 +824,6 @@ ${each((x) => x.second.seconds)}.
  * Writes the block between its markers at the end of `file`, after the part that a run of the
  * other sections keeps (see report.ts), so that either survives the other's runs.
  */
-export async function writeScanBlock(file: string, block: string): Promise<void> {
-  let existing = '';
-  try {
-    existing = await readFile(file, 'utf8');
-  } catch {}
-  const text = `${BEGIN}\n${block.trim()}\n${END}\n`;
-  const from = existing.indexOf(BEGIN);
-  const to = existing.indexOf(END);
-  let updated: string;
-  if (from >= 0 && to > from) {
-    updated = existing.slice(0, from) + text + existing.slice(to + END.length).replace(/^\n+/, '');
-  } else {
-    const kept = existing.includes(KEEP_MARKER)
-      ? existing.trimEnd()
-      : `${existing.trimEnd()}\n\n${KEEP_MARKER}`;
-    updated = `${kept.trimStart()}\n\n${text}`;
-  }
-  await writeFile(file, updated);
+export function writeScanBlock(file: string, block: string): Promise<void> {
+  return writeMarkedBlock(file, BEGIN, END, block);
 }

@@ -2,12 +2,11 @@
 // docker login, tag, push, rmi, pull, and get the same image back; what the registry then
 // serves over its API; multi-arch indexes resolved by docker pull; and what must be refused.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, sha256 } from '../harness/client.ts';
-import { type DockerCli, startDockerSession } from '../harness/dockerd.ts';
+import { buildScratchImage, type DockerCli, inspectImage, startDockerWorkspace } from '../harness/dockerd.ts';
 import {
   ACCEPT_ALL_MANIFESTS,
   buildImage,
@@ -39,15 +38,7 @@ interface ImageInspect {
 const env = fileSetup(async (defer) => {
   const registry = await startTestRegistry();
   defer(() => registry.close());
-  const session = await startDockerSession(defer);
-  const { docker } = session;
-  const workDir = await mkdtemp(path.join(tmpdir(), 'docker-e2e-'));
-  defer(() => rm(workDir, { recursive: true, force: true }));
-  // Images this file leaves in the shared engine are removed at its end.
-  const images = new Set<string>();
-  defer(async () => {
-    if (images.size > 0) await docker.run(['rmi', '--force', ...images]);
-  });
+  const { session, docker, workDir, images } = await startDockerWorkspace(defer, 'docker-e2e-');
   const login = await docker.login(registry.host, 'admin', 'secret');
   if (login.code !== 0)
     throw new Error(`docker login ${registry.host} as admin/secret failed: ${login.stderr}`);
@@ -57,24 +48,12 @@ const env = fileSetup(async (defer) => {
 beforeAll(() => env.settle()); // a failed setup fails each test, with its message
 afterAll(() => env.teardown());
 
-async function inspect(docker: DockerCli, ref: string): Promise<ImageInspect> {
-  const [image] = JSON.parse(await docker.ok(['image', 'inspect', ref])) as ImageInspect[];
-  if (!image) throw new Error(`docker image inspect ${ref}: no image`);
-  return image;
-}
+const inspect = (docker: DockerCli, ref: string) => inspectImage<ImageInspect>(docker, ref);
 
 /** docker build of FROM scratch with one COPY (so one layer) per file; returns the image id. */
 async function buildLocal(tag: string, files: Files): Promise<string> {
   const { docker, workDir, images } = await env.get();
-  const context = await mkdtemp(path.join(workDir, 'context-'));
-  const lines = ['FROM scratch'];
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(context, name)), { recursive: true });
-    await writeFile(path.join(context, name), content);
-    lines.push(`COPY ${name} /${name}`);
-  }
-  await writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
-  await docker.ok(['build', '--quiet', '--tag', tag, context]);
+  await buildScratchImage(docker, await mkdtemp(path.join(workDir, 'context-')), tag, files);
   images.add(tag);
   return (await inspect(docker, tag)).Id;
 }

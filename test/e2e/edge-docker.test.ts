@@ -12,14 +12,19 @@
 //   - with origin unreachable (the proxy closed), the cached image still pulls through the edge,
 //     by digest and by tag (the last known mapping).
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call } from '../harness/client.ts';
 import { startCountingProxy } from '../harness/counting-proxy.ts';
-import { type DockerCli, startDockerSession } from '../harness/dockerd.ts';
+import {
+  buildAlpineImage,
+  buildScratchImage,
+  type DockerCli,
+  inspectImage,
+  startDockerWorkspace,
+} from '../harness/dockerd.ts';
 import { startTestEdge } from '../harness/edge.ts';
 import type { Files } from '../harness/oci-image.ts';
 import { startTestRegistry } from '../harness/registry.ts';
@@ -29,7 +34,6 @@ import { fileSetup } from '../harness/tools.ts';
 /** Keeps this file's local image names apart from other files' in the shared engine. */
 const RUN = randomBytes(4).toString('hex');
 const MiB = 1024 * 1024;
-const FIXTURES = path.resolve('test/fixtures/images');
 
 /** The edge's settings for this file: short TTLs, so that the tests see them expire. */
 const CHUNK_SIZE = MiB;
@@ -89,15 +93,7 @@ const env = fileSetup(async (defer) => {
   /** The edge as docker names it in these tests: through the guard (see startTlsProbeGuard). */
   const edgeHost = guard.host;
 
-  const session = await startDockerSession(defer);
-  const { docker } = session;
-  const workDir = await mkdtemp(path.join(tmpdir(), 'edge-docker-'));
-  defer(() => rm(workDir, { recursive: true, force: true }));
-  // Images this file leaves in the shared engine are removed at its end.
-  const images = new Set<string>();
-  defer(async () => {
-    if (images.size > 0) await docker.run(['rmi', '--force', ...images]);
-  });
+  const { session, docker, workDir, images } = await startDockerWorkspace(defer, 'edge-docker-');
   // Pushes go to origin; pulls through the edge log in there in their own test first.
   const login = await docker.login(registry.host, 'admin', 'secret');
   if (login.code !== 0) throw new Error(`docker login ${registry.host} failed: ${login.stderr}`);
@@ -107,11 +103,7 @@ const env = fileSetup(async (defer) => {
 beforeAll(() => env.settle()); // a failed setup fails each test, with its message
 afterAll(() => env.teardown());
 
-async function inspect(docker: DockerCli, ref: string): Promise<ImageInspect> {
-  const [image] = JSON.parse(await docker.ok(['image', 'inspect', ref])) as ImageInspect[];
-  if (!image) throw new Error(`docker image inspect ${ref}: no image`);
-  return image;
-}
+const inspect = (docker: DockerCli, ref: string) => inspectImage<ImageInspect>(docker, ref);
 
 async function present(ref: string): Promise<boolean> {
   const { docker } = await env.get();
@@ -121,15 +113,7 @@ async function present(ref: string): Promise<boolean> {
 /** docker build of FROM scratch with one COPY (so one layer) per file; returns the image id. */
 async function buildLocal(tag: string, files: Files): Promise<string> {
   const { docker, workDir, images } = await env.get();
-  const context = await mkdtemp(path.join(workDir, 'context-'));
-  const lines = ['FROM scratch'];
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(context, name)), { recursive: true });
-    await writeFile(path.join(context, name), content);
-    lines.push(`COPY ${name} /${name}`);
-  }
-  await writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
-  await docker.ok(['build', '--quiet', '--tag', tag, context]);
+  await buildScratchImage(docker, await mkdtemp(path.join(workDir, 'context-')), tag, files);
   images.add(tag);
   return (await inspect(docker, tag)).Id;
 }
@@ -397,21 +381,8 @@ describe('pull policy at the edge', () => {
     const { registry, docker, edgeHost, workDir, images } = await env.get();
     await loggedInToEdge();
     // An Alpine 3.14 root: its apk database names openssl 1.1.1k (CVE-2021-3711, critical).
-    const context = path.join(workDir, 'alpine');
-    await mkdir(path.join(context, 'etc'), { recursive: true });
-    await mkdir(path.join(context, 'lib/apk/db'), { recursive: true });
-    await writeFile(
-      path.join(context, 'etc/os-release'),
-      await readFile(path.join(FIXTURES, 'alpine-3.14/os-release')),
-    );
-    await writeFile(
-      path.join(context, 'lib/apk/db/installed'),
-      await readFile(path.join(FIXTURES, 'alpine-3.14/installed')),
-    );
-    await writeFile(path.join(context, 'etc/run-id'), `${RUN}\n`);
-    await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY etc /etc\nCOPY lib /lib\n');
     const local = `edge-e2e-${RUN}/alpine:built`;
-    await docker.ok(['build', '--quiet', '--tag', local, context]);
+    await buildAlpineImage(docker, path.join(workDir, 'alpine'), local, RUN);
     images.add(local);
     const pushed = await pushToOriginAndForget(local, POLICY_REPOSITORY, POLICY_TAG);
 

@@ -1,17 +1,16 @@
 // Scanning and pull policy with the real Docker CLI: docker push is unchanged by the scan it
 // triggers; a policy makes docker pull fail with the registry's message; the allowlist lifts it.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { call } from '../harness/client.ts';
-import { startDockerSession } from '../harness/dockerd.ts';
+import { buildAlpineImage, startDockerSession } from '../harness/dockerd.ts';
 import { startTestRegistry } from '../harness/registry.ts';
 import { fileSetup } from '../harness/tools.ts';
 
 const RUN = randomBytes(4).toString('hex');
-const FIXTURES = path.resolve('test/fixtures/images');
 
 const env = fileSetup(async (defer) => {
   const registry = await startTestRegistry({
@@ -29,21 +28,8 @@ const env = fileSetup(async (defer) => {
   const login = await docker.login(registry.host, 'admin', 'secret');
   if (login.code !== 0) throw new Error(`docker login failed: ${login.stderr}`);
   // An Alpine 3.14 root: its apk database names openssl 1.1.1k (CVE-2021-3711, critical).
-  const context = path.join(workDir, 'context');
-  await mkdir(path.join(context, 'etc'), { recursive: true });
-  await mkdir(path.join(context, 'lib/apk/db'), { recursive: true });
-  await writeFile(
-    path.join(context, 'etc/os-release'),
-    await readFile(path.join(FIXTURES, 'alpine-3.14/os-release')),
-  );
-  await writeFile(
-    path.join(context, 'lib/apk/db/installed'),
-    await readFile(path.join(FIXTURES, 'alpine-3.14/installed')),
-  );
-  await writeFile(path.join(context, 'etc/run-id'), `${RUN}\n`);
-  await writeFile(path.join(context, 'Dockerfile'), 'FROM scratch\nCOPY etc /etc\nCOPY lib /lib\n');
   const local = `scan-e2e-${RUN}:built`;
-  await docker.ok(['build', '--quiet', '--tag', local, context]);
+  await buildAlpineImage(docker, path.join(workDir, 'context'), local, RUN);
   defer(() => docker.run(['rmi', '--force', local]));
   const remote = `${registry.host}/policy/alpine:3.14`;
   await docker.ok(['tag', local, remote]);

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { importJWK, type JWK, SignJWT } from 'jose';
-import { type CountingProxy, startCountingProxy } from '../harness/counting-proxy.ts';
+import { type CountingProxy, forward, startCountingProxy } from '../harness/counting-proxy.ts';
 import { startTestEdge, type TestEdge, type TestEdgeOptions } from '../harness/edge.ts';
 import { startTestRegistry, type TestRegistry, type TestRegistryOptions } from '../harness/registry.ts';
 
@@ -186,22 +186,7 @@ export async function startFaultyProxy(target: string): Promise<FaultyProxy> {
       return;
     }
     if (typeof fault === 'object') await sleep(fault.delayMs);
-    const forward = http.request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    forward(req, res, upstream, agent);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(proxy, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });

@@ -11,29 +11,41 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Passes `req` on to `upstream` through `agent` and its answer back on `res` (destroyed when
+ * upstream fails). The Host header is passed on as it is: the request was signed for it.
+ */
+export function forward(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  upstream: URL,
+  agent: http.Agent,
+): void {
+  const request = http.request(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: req.headers,
+      agent,
+    },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  request.on('error', () => res.destroy());
+  req.pipe(request);
+}
+
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
   const requests: string[] = [];
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
     requests.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
-    // The Host header is passed on as it is: the request was signed for it.
-    const forward = http.request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-        agent,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
+    forward(req, res, upstream, agent);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -279,3 +279,82 @@ export async function startDockerSession(defer: (cleanup: () => unknown) => void
   await docker.ok(['version']);
   return { docker, newCli };
 }
+
+export interface DockerWorkspace {
+  readonly session: DockerSession;
+  /** The session's CLI. */
+  readonly docker: DockerCli;
+  /** A directory of the test file's own (build contexts, copies), removed at the end. */
+  readonly workDir: string;
+  /** Names of images the file leaves in the shared engine, removed (rmi --force) at the end. */
+  readonly images: Set<string>;
+}
+
+/**
+ * For a test file that builds images: a docker session (see startDockerSession), a work directory
+ * in the temp dir named `prefix`…, and the names of images to remove at the end.
+ */
+export async function startDockerWorkspace(
+  defer: (cleanup: () => unknown) => void,
+  prefix: string,
+): Promise<DockerWorkspace> {
+  const session = await startDockerSession(defer);
+  const { docker } = session;
+  const workDir = await mkdtemp(path.join(tmpdir(), prefix));
+  defer(() => rm(workDir, { recursive: true, force: true }));
+  // Images this file leaves in the shared engine are removed at its end.
+  const images = new Set<string>();
+  defer(async () => {
+    if (images.size > 0) await docker.run(['rmi', '--force', ...images]);
+  });
+  return { session, docker, workDir, images };
+}
+
+/** docker image inspect of one image, as `T` (the fields the caller reads). */
+export async function inspectImage<T>(docker: DockerCli, ref: string): Promise<T> {
+  const [image] = JSON.parse(await docker.ok(['image', 'inspect', ref])) as T[];
+  if (!image) throw new Error(`docker image inspect ${ref}: no image`);
+  return image;
+}
+
+/**
+ * docker build --quiet --tag `tag` of an image FROM scratch: `files` written under `context`
+ * (created, with the files' directories), then a Dockerfile of `FROM scratch` and `copies`, by
+ * default one COPY (so one layer) per file.
+ */
+export async function buildScratchImage(
+  docker: DockerCli,
+  context: string,
+  tag: string,
+  files: Record<string, string | Uint8Array>,
+  copies: readonly string[] = Object.keys(files).map((name) => `COPY ${name} /${name}`),
+): Promise<void> {
+  await mkdir(context, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(context, name)), { recursive: true });
+    await writeFile(path.join(context, name), content);
+  }
+  await writeFile(path.join(context, 'Dockerfile'), `${['FROM scratch', ...copies].join('\n')}\n`);
+  await docker.ok(['build', '--quiet', '--tag', tag, context]);
+}
+
+const ALPINE_FIXTURE = path.resolve(import.meta.dirname, '../fixtures/images/alpine-3.14');
+
+/**
+ * An Alpine 3.14 root built FROM scratch as two layers (etc, lib): the fixture's os-release and
+ * apk database (which names openssl 1.1.1k: CVE-2021-3711, critical), and etc/run-id holding
+ * `runId`, so that each run's image is its own.
+ */
+export async function buildAlpineImage(
+  docker: DockerCli,
+  context: string,
+  tag: string,
+  runId: string,
+): Promise<void> {
+  const files = {
+    'etc/os-release': await readFile(path.join(ALPINE_FIXTURE, 'os-release')),
+    'lib/apk/db/installed': await readFile(path.join(ALPINE_FIXTURE, 'installed')),
+    'etc/run-id': `${runId}\n`,
+  };
+  await buildScratchImage(docker, context, tag, files, ['COPY etc /etc', 'COPY lib /lib']);
+}
