@@ -7,7 +7,7 @@ import { isRepositoryName } from '../../shared/reference.ts';
 import { matchRoute, type Route } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
 import { adminGc } from './admin.ts';
-import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-policy.ts';
+import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-scanning.ts';
 import { authenticate, authorize, type Requirement } from './authorize.ts';
 import { deleteBlob, getBlob } from './blobs.ts';
 import { catalogHandler } from './catalog.ts';

@@ -6,18 +6,19 @@ import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { unwrap } from './respond.ts';
 
-async function resolve(s: Services, name: string, reference: string) {
+/** The manifest a scan request names: an image or an index (an artifact has nothing to scan). */
+async function resolveScannable(s: Services, name: string, reference: string) {
   const { record, bytes } = unwrap(await s.manifests.get(name, reference));
-  return { digest: record.digest, kind: manifestKind(bytes) };
-}
-
-function notAnImage(digest: string): OciFailure {
-  return new OciFailure(
-    ociError('MANIFEST_INVALID', {
-      message: `${digest} is an artifact, not a container image: there is nothing to scan`,
-      detail: { digest },
-    }),
-  );
+  const kind = manifestKind(bytes);
+  if (kind.kind === 'artifact') {
+    throw new OciFailure(
+      ociError('MANIFEST_INVALID', {
+        message: `${record.digest} is an artifact, not a container image: there is nothing to scan`,
+        detail: { digest: record.digest },
+      }),
+    );
+  }
+  return { digest: record.digest, kind };
 }
 
 export async function getScan(
@@ -26,8 +27,7 @@ export async function getScan(
   name: string,
   reference: string,
 ): Promise<Response> {
-  const { digest, kind } = await resolve(s, name, reference);
-  if (kind.kind === 'artifact') throw notAnImage(digest);
+  const { digest, kind } = await resolveScannable(s, name, reference);
   const withPackages = c.req.query('packages') === 'true';
   return c.json(await s.scans.report(digest, kind, withPackages));
 }
@@ -38,8 +38,7 @@ export async function postScan(
   name: string,
   reference: string,
 ): Promise<Response> {
-  const { digest, kind } = await resolve(s, name, reference);
-  if (kind.kind === 'artifact') throw notAnImage(digest);
+  const { digest, kind } = await resolveScannable(s, name, reference);
   const queued = await s.scans.request(name, digest, kind);
   return c.json({ digest, status: 'pending', queued }, 202, {
     Location: `/v2/${name}/manifests/${digest}/scan`,

@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBlob, sha256 } from '../harness/client.ts';
-import { startTestEdge } from '../harness/edge.ts';
 import type { TestRegistry } from '../harness/registry.ts';
 import {
   ask,
@@ -12,6 +11,7 @@ import {
   type EdgeSetup,
   headersOf,
   pullToken,
+  startEdgeFor,
   startEdgeSetup,
   startFaultyProxy,
 } from './support.ts';
@@ -182,14 +182,7 @@ describe('concurrent misses are coalesced', () => {
 
   test('when the fetching request fails, the waiting ones elect another and get the blob', async () => {
     const faulty = await startFaultyProxy(setup.registry.url);
-    const { auth: config } = setup.registry.running.services.config;
-    const edge = await startTestEdge({
-      originUrl: faulty.url,
-      originPublicUrl: setup.registry.url,
-      service: config.service,
-      issuer: config.issuer,
-      chunkSize: CHUNK,
-    });
+    const edge = await startEdgeFor(setup.registry, faulty.url, { chunkSize: CHUNK });
     try {
       const blob = await pushRandom(setup.registry, NAME, 500_000);
       const path = `/v2/${NAME}/blobs/${blob.digest}`;
@@ -213,12 +206,7 @@ describe('concurrent misses are coalesced', () => {
 
   test('when the fetching request takes too long, one waiting request takes over after COALESCE_TIMEOUT', async () => {
     const faulty = await startFaultyProxy(setup.registry.url);
-    const { auth: config } = setup.registry.running.services.config;
-    const edge = await startTestEdge({
-      originUrl: faulty.url,
-      originPublicUrl: setup.registry.url,
-      service: config.service,
-      issuer: config.issuer,
+    const edge = await startEdgeFor(setup.registry, faulty.url, {
       chunkSize: CHUNK,
       coalesceTimeoutSeconds: 1,
     });

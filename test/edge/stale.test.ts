@@ -4,9 +4,17 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBlob, pushImage, sha256 } from '../harness/client.ts';
-import { startTestEdge, type TestEdge } from '../harness/edge.ts';
+import type { TestEdge } from '../harness/edge.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
-import { ask, bearer, type FaultyProxy, pullToken, sleep, startFaultyProxy } from './support.ts';
+import {
+  ask,
+  bearer,
+  type FaultyProxy,
+  pullToken,
+  sleep,
+  startEdgeFor,
+  startFaultyProxy,
+} from './support.ts';
 
 const TTL = 1;
 const STALE = 4;
@@ -21,12 +29,7 @@ let auth: string;
 beforeAll(async () => {
   registry = await startTestRegistry();
   proxy = await startFaultyProxy(registry.url);
-  const { auth: config } = registry.running.services.config;
-  edge = await startTestEdge({
-    originUrl: proxy.url,
-    originPublicUrl: registry.url,
-    service: config.service,
-    issuer: config.issuer,
+  edge = await startEdgeFor(registry, proxy.url, {
     chunkSize: MiB,
     tagTtlSeconds: TTL,
     policyTtlSeconds: TTL,

@@ -17,6 +17,18 @@ export interface EdgeSetup {
 
 export type EdgeSettings = Omit<TestEdgeOptions, 'originUrl' | 'originPublicUrl' | 'service' | 'issuer'>;
 
+/** An edge for `registry`'s tokens and token realm, reaching it at `originUrl` (a proxy in front of it). */
+export function startEdgeFor(registry: TestRegistry, originUrl: string, settings: EdgeSettings = {}) {
+  const { auth } = registry.running.services.config;
+  return startTestEdge({
+    originUrl,
+    originPublicUrl: registry.url,
+    service: auth.service,
+    issuer: auth.issuer,
+    ...settings,
+  });
+}
+
 /** origin, a counting proxy in front of it, and the edge reaching origin through the proxy. */
 export async function startEdgeSetup(
   settings: EdgeSettings = {},
@@ -26,14 +38,7 @@ export async function startEdgeSetup(
   let proxy: CountingProxy | undefined;
   try {
     proxy = await startCountingProxy(registry.url);
-    const { auth } = registry.running.services.config;
-    const edge = await startTestEdge({
-      originUrl: proxy.url,
-      originPublicUrl: registry.url,
-      service: auth.service,
-      issuer: auth.issuer,
-      ...settings,
-    });
+    const edge = await startEdgeFor(registry, proxy.url, settings);
     const opened = proxy;
     let proxyClosed = false;
     return {

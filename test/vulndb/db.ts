@@ -1,5 +1,6 @@
-// A fresh database for a vulndb test file, on the engine the project runs (TEST_DATABASE):
+// Support for the vulndb tests: a fresh database for a test file, on the engine the project runs (TEST_DATABASE):
 // PGlite under a temporary directory, or a new database on the PostgreSQL server.
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,3 +33,16 @@ export async function resetVulnData(db: Database): Promise<void> {
 }
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/osv');
+
+/** Zips a directory's files at the archive's top level, as osv.dev's all.zip holds them. */
+export function zipDirectory(dir: string, zipPath: string): void {
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
+    for name in sorted(os.listdir(sys.argv[1])):
+        z.write(os.path.join(sys.argv[1], name), name)`,
+    dir,
+    zipPath,
+  ]);
+}

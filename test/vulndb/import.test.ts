@@ -1,6 +1,5 @@
 // Importing OSV records: from a directory, an osv.dev all.zip and a single file; incremental
 // re-imports; withdrawn and invalid records; the generation counter and the import ledger.
-import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import type { Database } from '../../origin/metadata/database.ts';
 import { type ImportReport, importOsv } from '../../origin/vulndb/import.ts';
 import { currentGeneration, listImports } from '../../origin/vulndb/store.ts';
-import { FIXTURES, openTestDatabase, resetVulnData, type TestDb } from './db.ts';
+import { FIXTURES, openTestDatabase, resetVulnData, type TestDb, zipDirectory } from './db.ts';
 
 let handle: TestDb;
 let db: Database;
@@ -38,19 +37,6 @@ async function imported(
   const result = await importOsv(db, location, options);
   if (!result.ok) throw new Error(result.error);
   return result.report;
-}
-
-/** Zips a directory's files at the archive's top level, as osv.dev's all.zip holds them. */
-function zipDirectory(dir: string, zipPath: string): void {
-  execFileSync('/usr/bin/python3', [
-    '-c',
-    `import os, sys, zipfile
-with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
-    for name in sorted(os.listdir(sys.argv[1])):
-        z.write(os.path.join(sys.argv[1], name), name)`,
-    dir,
-    zipPath,
-  ]);
 }
 
 async function fixture(id: string): Promise<Record<string, unknown>> {

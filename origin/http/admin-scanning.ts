@@ -1,5 +1,6 @@
-// Admin endpoints for pull policies, the CVE allowlist and webhooks. Changes are stored in the
-// database and take effect at once in this process and within policy.refresh_interval in others.
+// Admin endpoints for scanning: pull policies, the CVE allowlist, webhooks and vulnerability data.
+// Changes are stored in the database and take effect at once in this process and within
+// policy.refresh_interval in others.
 //   GET    /admin/policies                      list
 //   PUT    /admin/policies                      {prefix, threshold, only_fixable, unscanned}
 //   DELETE /admin/policies?prefix=P
