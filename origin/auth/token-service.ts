@@ -15,6 +15,7 @@ import { isRepositoryName } from '../../shared/reference.ts';
 import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/scope.ts';
 import { LruCache } from '../cache/lru.ts';
 import type { Queryable } from '../metadata/database.ts';
+import { addSigningKey, oldestSigningKey, type SigningKey } from '../metadata/signing-keys.ts';
 import type { Permissions } from './permissions.ts';
 
 const ALGORITHM = 'ES256';
@@ -138,25 +139,16 @@ export class TokenService {
   }
 }
 
-async function loadOrCreateKey(db: Queryable): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
-  const existing = await db.query<{ id: string; private_jwk: JWK; public_jwk: JWK }>(
-    'SELECT id, private_jwk, public_jwk FROM signing_keys ORDER BY created_at, id LIMIT 1',
-  );
-  if (existing[0]) {
-    return { kid: existing[0].id, privateJwk: existing[0].private_jwk, publicJwk: existing[0].public_jwk };
-  }
+async function loadOrCreateKey(db: Queryable): Promise<SigningKey> {
+  const existing = await oldestSigningKey(db);
+  if (existing) return existing;
   const pair = await generateKeyPair(ALGORITHM, { extractable: true });
-  const privateJwk = await exportJWK(pair.privateKey);
   const publicJwk = await exportJWK(pair.publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
-  await db.query(
-    'INSERT INTO signing_keys (id, private_jwk, public_jwk) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING',
-    [kid, JSON.stringify(privateJwk), JSON.stringify(publicJwk)],
-  );
+  await addSigningKey(db, {
+    kid: await calculateJwkThumbprint(publicJwk),
+    privateJwk: await exportJWK(pair.privateKey),
+    publicJwk,
+  });
   // Two processes starting at once may both generate a key: all use the oldest one.
-  const chosen = await db.query<{ id: string; private_jwk: JWK; public_jwk: JWK }>(
-    'SELECT id, private_jwk, public_jwk FROM signing_keys ORDER BY created_at, id LIMIT 1',
-  );
-  const row = chosen[0] as { id: string; private_jwk: JWK; public_jwk: JWK };
-  return { kid: row.id, privateJwk: row.private_jwk, publicJwk: row.public_jwk };
+  return (await oldestSigningKey(db)) as SigningKey;
 }

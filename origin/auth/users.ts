@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { LruCache } from '../cache/lru.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
+import { countUsers, findPasswordHash, saveUserHash } from '../metadata/users.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, isSupportedHash, verifyPassword } from './passwords.ts';
 
@@ -49,8 +50,7 @@ export class UserDirectory {
   /** True while no user is configured anywhere and admin/secret is accepted. */
   async usesDefaultCredentials(): Promise<boolean> {
     if (this.fixed.size > 0) return false;
-    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
-    return (rows[0]?.n ?? 0) === 0;
+    return (await countUsers(this.db)) === 0;
   }
 
   /**
@@ -79,11 +79,8 @@ export class UserDirectory {
     if (name.includes('\u0000')) return undefined;
     const fixed = this.fixed.get(name);
     if (fixed !== undefined) return fixed;
-    const rows = await this.db.query<{ password_hash: string }>(
-      'SELECT password_hash FROM users WHERE name = $1',
-      [name],
-    );
-    if (rows[0]) return rows[0].password_hash;
+    const stored = await findPasswordHash(this.db, name);
+    if (stored !== undefined) return stored;
     if (name === DEFAULT_USER.name && (await this.usesDefaultCredentials())) {
       this.defaultHash ??= await hashPassword(DEFAULT_USER.password);
       return this.defaultHash;
@@ -94,12 +91,7 @@ export class UserDirectory {
 
 /** Adds or replaces a user in the database (`registry user add`). */
 export async function saveUser(db: Queryable, name: string, password: string): Promise<void> {
-  const hash = await hashPassword(password);
-  await db.query(
-    `INSERT INTO users (name, password_hash) VALUES ($1, $2)
-     ON CONFLICT (name) DO UPDATE SET password_hash = EXCLUDED.password_hash`,
-    [name, hash],
-  );
+  await saveUserHash(db, name, await hashPassword(password));
 }
 
 function readHtpasswd(file: string): Map<string, string> {

@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import type { Database } from '../metadata/database.ts';
 import { findLayerInventories, saveLayerInventory } from '../metadata/scans.ts';
+import { currentGeneration } from '../metadata/vulnerabilities.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { matchInventory } from '../vulndb/match.ts';
-import { currentGeneration } from '../vulndb/store.ts';
 import { appPackageParsers } from './apps/index.ts';
 import type { ImageTarget } from './image-target.ts';
 import type { ImageInventory, LayerInventory } from './inventory.ts';

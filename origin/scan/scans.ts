@@ -15,7 +15,7 @@ import {
   tagsReaching,
   updateFindings,
 } from '../metadata/scans.ts';
-import type { PackageRef } from '../vulndb/import.ts';
+import type { PackageRef } from '../metadata/vulnerabilities.ts';
 import { type Finding, rematchCandidates } from '../vulndb/match.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
 import { type ManifestKind, manifestKind } from './image-target.ts';

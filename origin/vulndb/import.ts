@@ -8,10 +8,22 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, Queryable } from '../metadata/database.ts';
+import {
+  type AdvisoryRow,
+  type AffectedRow,
+  advisoryModifiedTimes,
+  analyzeAdvisories,
+  deleteAdvisoryDetails,
+  markGenerationPending,
+  type PackageRef,
+  recordImport,
+  saveAdvisories,
+  saveAffected,
+  settleGeneration,
+} from '../metadata/vulnerabilities.ts';
 import { openZip, type ZipArchive } from '../scan/zip-reader.ts';
 import { recordSeverity } from './cvss.ts';
 import { ecosystemBase, identityCves, type OsvRecord, packageKey, parseOsv, toMicros } from './osv.ts';
-import { markGenerationPending, recordImport, settleGeneration } from './store.ts';
 
 export interface ImportProgress {
   /** Files or archive entries read so far. */
@@ -25,12 +37,6 @@ export interface ImportOptions {
   source?: string;
   /** Records per write transaction (default 1000). */
   batchSize?: number;
-}
-
-export interface PackageRef {
-  /** As the record writes it: "Debian:12", "npm", "Ubuntu:22.04:LTS"… */
-  ecosystem: string;
-  package: string;
 }
 
 export interface InvalidRecord {
@@ -251,32 +257,6 @@ interface Prepared {
   affected: AffectedRow[];
 }
 
-interface AdvisoryRow {
-  id: string;
-  modified: string;
-  published: string | null;
-  withdrawn: string | null;
-  aliases: string[];
-  upstream: string[];
-  cves: string[];
-  summary: string | null;
-  details: string | null;
-  severity: string;
-  cvss_score: number | null;
-  cvss_vector: string | null;
-  raw: unknown;
-}
-
-interface AffectedRow {
-  advisory_id: string;
-  ecosystem: string;
-  ecosystem_base: string;
-  package_key: string;
-  package_name: string;
-  ranges: { type: string; events: unknown[] }[];
-  versions: string[];
-}
-
 class ImportRun {
   private readonly db: Database;
   private readonly source: string;
@@ -317,7 +297,7 @@ class ImportRun {
   /** Validates the records newer than the stored ones and writes them. */
   async commit(candidates: Map<string, Candidate>): Promise<void> {
     if (candidates.size === 0) return;
-    const stored = await storedModified(this.db, [...candidates.keys()]);
+    const stored = await advisoryModifiedTimes(this.db, [...candidates.keys()]);
     const prepared: Prepared[] = [];
     for (const candidate of candidates.values()) {
       const before = stored.get(candidate.id);
@@ -354,7 +334,7 @@ class ImportRun {
   async finish(elapsedMs: number): Promise<ImportReport> {
     // PGlite runs no autovacuum, so without this the planner would never learn the tables' sizes.
     if (this.added + this.updated + this.withdrawn >= ANALYZE_AFTER) {
-      await this.db.query('ANALYZE vuln_advisories, vuln_affected, vuln_cves');
+      await analyzeAdvisories(this.db);
     }
     const { generation, bumped } = await settleGeneration(this.db);
     const report: ImportReport = {
@@ -451,8 +431,8 @@ function prepare(candidate: Candidate): { ok: true; value: Prepared } | { ok: fa
     summary: record.summary ?? null,
     details: record.details ?? null,
     severity: severity.severity,
-    cvss_score: severity.cvssScore ?? null,
-    cvss_vector: severity.cvssVector ?? null,
+    cvssScore: severity.cvssScore ?? null,
+    cvssVector: severity.cvssVector ?? null,
     raw: candidate.value,
   };
   return {
@@ -483,30 +463,16 @@ function affectedRows(record: OsvRecord): AffectedRow[] {
     const versions = affected.versions ?? [];
     if (ranges.length === 0 && versions.length === 0) continue;
     rows.push({
-      advisory_id: record.id,
+      advisoryId: record.id,
       ecosystem: pkg.ecosystem,
-      ecosystem_base: ecosystemBase(pkg.ecosystem),
-      package_key: packageKey(pkg.ecosystem, pkg.name),
-      package_name: pkg.name,
+      ecosystemBase: ecosystemBase(pkg.ecosystem),
+      packageKey: packageKey(pkg.ecosystem, pkg.name),
+      packageName: pkg.name,
       ranges,
       versions,
     });
   }
   return rows;
-}
-
-/** The stored `modified` of these ids, in microseconds. */
-async function storedModified(
-  q: Queryable,
-  ids: readonly string[],
-  lock = false,
-): Promise<Map<string, number>> {
-  const rows = await q.query<{ id: string; us: number | string }>(
-    `SELECT id, round(extract(epoch FROM modified) * 1000000)::bigint AS us
-       FROM vuln_advisories WHERE id = ANY($1::text[])${lock ? ' ORDER BY id FOR UPDATE' : ''}`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, Number(r.us)]));
 }
 
 interface WriteOutcome {
@@ -523,7 +489,7 @@ interface WriteOutcome {
  */
 async function write(tx: Queryable, batch: readonly Prepared[]): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { added: 0, updated: 0, unchanged: 0, withdrawn: 0, changed: [] };
-  const stored = await storedModified(
+  const stored = await advisoryModifiedTimes(
     tx,
     batch.map((r) => r.id),
     true,
@@ -543,47 +509,14 @@ async function write(tx: Queryable, batch: readonly Prepared[]): Promise<WriteOu
   if (records.length === 0) return outcome;
 
   const replaced = records.filter((r) => stored.has(r.id)).map((r) => r.id);
-  if (replaced.length > 0) {
-    const old = await tx.query<{ ecosystem: string; package_name: string }>(
-      'DELETE FROM vuln_affected WHERE advisory_id = ANY($1::text[]) RETURNING ecosystem, package_name',
-      [replaced],
-    );
-    for (const row of old) outcome.changed.push({ ecosystem: row.ecosystem, package: row.package_name });
-    await tx.query('DELETE FROM vuln_cves WHERE advisory_id = ANY($1::text[])', [replaced]);
-  }
-  await tx.query(
-    `INSERT INTO vuln_advisories (id, modified, published, withdrawn, aliases, upstream, cves, summary, details,
-                                  severity, cvss_score, cvss_vector, raw)
-     SELECT id, modified, published, withdrawn, aliases, upstream, cves, summary, details,
-            severity, cvss_score, cvss_vector, raw
-       FROM jsonb_to_recordset($1::jsonb) AS r (id text, modified timestamptz, published timestamptz,
-            withdrawn timestamptz, aliases text[], upstream text[], cves text[], summary text, details text,
-            severity text, cvss_score double precision, cvss_vector text, raw jsonb)
-     ON CONFLICT (id) DO UPDATE SET modified = EXCLUDED.modified, published = EXCLUDED.published,
-       withdrawn = EXCLUDED.withdrawn, aliases = EXCLUDED.aliases, upstream = EXCLUDED.upstream,
-       cves = EXCLUDED.cves, summary = EXCLUDED.summary, details = EXCLUDED.details,
-       severity = EXCLUDED.severity, cvss_score = EXCLUDED.cvss_score, cvss_vector = EXCLUDED.cvss_vector,
-       raw = EXCLUDED.raw, imported_at = now()`,
-    [JSON.stringify(records.map((r) => r.advisory))],
+  for (const ref of await deleteAdvisoryDetails(tx, replaced)) outcome.changed.push(ref);
+  await saveAdvisories(
+    tx,
+    records.map((r) => r.advisory),
   );
-  const cves = records.flatMap((r) => r.advisory.cves.map((cve) => [cve, r.id] as const));
-  if (cves.length > 0) {
-    await tx.query(
-      'INSERT INTO vuln_cves (cve, advisory_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING',
-      [cves.map((c) => c[0]), cves.map((c) => c[1])],
-    );
-  }
   const affected = records.flatMap((r) => r.affected);
-  if (affected.length > 0) {
-    await tx.query(
-      `INSERT INTO vuln_affected (advisory_id, ecosystem, ecosystem_base, package_key, package_name, ranges, versions)
-       SELECT advisory_id, ecosystem, ecosystem_base, package_key, package_name, ranges, versions
-         FROM jsonb_to_recordset($1::jsonb) AS r (advisory_id text, ecosystem text, ecosystem_base text,
-              package_key text, package_name text, ranges jsonb, versions jsonb)`,
-      [JSON.stringify(affected)],
-    );
-    for (const row of affected) outcome.changed.push({ ecosystem: row.ecosystem, package: row.package_name });
-  }
+  await saveAffected(tx, affected);
+  for (const row of affected) outcome.changed.push({ ecosystem: row.ecosystem, package: row.packageName });
   await markGenerationPending(tx);
   return outcome;
 }

@@ -4,9 +4,21 @@
 import type { Severity } from '../../shared/policy.ts';
 import { SEVERITIES } from '../../shared/policy.ts';
 import type { Queryable } from '../metadata/database.ts';
+import type { PackageRef } from '../metadata/vulnerabilities.ts';
+import {
+  type AffectedMatch,
+  findAffected,
+  findMatchedAdvisories,
+  findSeverityDonors,
+  imagesWithPackages,
+  type LookupKey,
+  type MatchedAdvisory,
+  type PackageLookup,
+  replaceInventoryPackages,
+  type SeverityDonor,
+} from '../metadata/vulnerability-matching.ts';
 import type { ImageInventory, ImagePackage } from '../scan/inventory.ts';
 import { compareVersions, isValidVersion, schemeFor, type VersionScheme } from '../scan/versions/index.ts';
-import type { PackageRef } from './import.ts';
 import { CVE_ID, ecosystemBase, ecosystemCovers, packageKey } from './osv.ts';
 
 export interface Finding {
@@ -37,21 +49,12 @@ export interface Finding {
 const LOOKUP_BATCH = 1000;
 const DESCRIPTION_MAX = 250;
 
-/** What a package is looked up and compared by. */
-interface Lookup {
-  ecosystem: string;
-  base: string;
-  key: string;
-  /** The version compared with the ranges. */
-  version: string;
-}
-
 /**
  * OS packages are looked up by their source package and compared at its version: Debian,
  * Ubuntu and Alpine records name source packages (openssl, not libssl3). rpm records (Red Hat,
  * Rocky, Alma) name binary packages.
  */
-function lookupOf(pkg: ImagePackage): Lookup | undefined {
+function lookupOf(pkg: ImagePackage): PackageLookup | undefined {
   if (!pkg.ecosystem) return undefined;
   const bySource = pkg.kind === 'dpkg' || pkg.kind === 'apk';
   const name = bySource ? (pkg.sourceName ?? pkg.name) : pkg.name;
@@ -60,29 +63,6 @@ function lookupOf(pkg: ImagePackage): Lookup | undefined {
   // Go records write versions without "v" (and the toolchain without "go").
   if (base === 'Go') version = version.replace(/^(v|go)(?=\d)/, '');
   return { ecosystem: pkg.ecosystem, base, key: packageKey(pkg.ecosystem, name), version };
-}
-
-interface AffectedRow {
-  package_ecosystem: string;
-  key: string;
-  version: string;
-  advisory_id: string;
-  ecosystem: string;
-  ranges: { type: string; events: Record<string, string>[] }[];
-  /** The version is in the record's explicit `versions` list. */
-  listed: boolean;
-}
-
-interface AdvisoryRow {
-  id: string;
-  aliases: string[];
-  upstream: string[];
-  cves: string[];
-  summary: string | null;
-  details: string | null;
-  severity: Severity;
-  cvss_score: number | null;
-  cvss_vector: string | null;
 }
 
 /** A record that affects a package, before it becomes a finding. */
@@ -94,7 +74,7 @@ interface Hit {
 
 /** The findings for an image's packages; withdrawn records never match. */
 export async function matchInventory(db: Queryable, inventory: ImageInventory): Promise<Finding[]> {
-  const lookups = new Map<string, { lookup: Lookup; packages: ImagePackage[] }>();
+  const lookups = new Map<string, { lookup: PackageLookup; packages: ImagePackage[] }>();
   for (const pkg of inventory.packages) {
     const lookup = lookupOf(pkg);
     if (!lookup) continue;
@@ -109,38 +89,25 @@ export async function matchInventory(db: Queryable, inventory: ImageInventory): 
   const validity = new Map<string, boolean>();
   for (let i = 0; i < entries.length; i += LOOKUP_BATCH) {
     const batch = entries.slice(i, i + LOOKUP_BATCH);
-    // The release test is ecosystemCovers(); the SQL one only keeps other releases' rows (a
-    // Debian record lists every release) from being sent.
-    const rows = await db.query<AffectedRow>(
-      `SELECT k.ecosystem AS package_ecosystem, k.key, k.version, f.advisory_id, f.ecosystem, f.ranges,
-              f.versions ? k.version AS listed
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k (base, key, version, ecosystem)
-         JOIN vuln_affected f ON f.ecosystem_base = k.base AND f.package_key = k.key
-         JOIN vuln_advisories a ON a.id = f.advisory_id
-        WHERE a.withdrawn IS NULL
-          AND (f.ecosystem = k.ecosystem OR f.ecosystem = k.base
-               OR left(f.ecosystem, length(k.ecosystem) + 1) = k.ecosystem || ':')`,
-      [
-        batch.map((e) => e.lookup.base),
-        batch.map((e) => e.lookup.key),
-        batch.map((e) => e.lookup.version),
-        batch.map((e) => e.lookup.ecosystem),
-      ],
+    // The exact release test is ecosystemCovers(), below.
+    const rows = await findAffected(
+      db,
+      batch.map((e) => e.lookup),
     );
     for (const row of rows) {
-      const entry = lookups.get(`${row.package_ecosystem}\0${row.key}\0${row.version}`);
+      const entry = lookups.get(`${row.packageEcosystem}\0${row.key}\0${row.version}`);
       if (!entry) continue;
       for (const pkg of entry.packages) {
         if (!ecosystemCovers(row.ecosystem, pkg.ecosystem as string)) continue;
         const verdict = affects(row, pkg.ecosystem as string, validity);
         if (verdict.affected)
-          hits.push({ pkg, advisory: row.advisory_id, ...(verdict.fixed ? { fixed: verdict.fixed } : {}) });
+          hits.push({ pkg, advisory: row.advisoryId, ...(verdict.fixed ? { fixed: verdict.fixed } : {}) });
       }
     }
   }
   if (hits.length === 0) return [];
 
-  const advisories = await loadAdvisories(db, [...new Set(hits.map((h) => h.advisory))]);
+  const advisories = await findMatchedAdvisories(db, [...new Set(hits.map((h) => h.advisory))]);
   const found = new Map<string, Found>();
   for (const hit of hits) {
     const advisory = advisories.get(hit.advisory);
@@ -166,7 +133,7 @@ export async function matchInventory(db: Queryable, inventory: ImageInventory): 
 /** A finding and the record it came from. */
 interface Found {
   finding: Finding;
-  advisory: AdvisoryRow;
+  advisory: MatchedAdvisory;
 }
 
 /** One finding per (vulnerability, package, installed version, path). */
@@ -195,7 +162,7 @@ function merge(a: Found, b: Found): Found {
   return { finding: { ...better.finding, aliases: [...aliases].sort() }, advisory: better.advisory };
 }
 
-function toFinding(hit: Hit, advisory: AdvisoryRow): Finding {
+function toFinding(hit: Hit, advisory: MatchedAdvisory): Finding {
   const pkg = hit.pkg;
   const id = advisory.cves[0] ?? advisory.id;
   const aliases = new Set([advisory.id, ...advisory.aliases, ...advisory.cves]);
@@ -213,27 +180,18 @@ function toFinding(hit: Hit, advisory: AdvisoryRow): Finding {
     ecosystem: pkg.ecosystem as string,
     installedVersion: pkg.version,
     ...(hit.fixed ? { fixedVersion: hit.fixed } : {}),
-    ...(advisory.cvss_score === null ? {} : { cvssScore: advisory.cvss_score }),
-    ...(advisory.cvss_vector === null ? {} : { cvssVector: advisory.cvss_vector }),
+    ...(advisory.cvssScore === null ? {} : { cvssScore: advisory.cvssScore }),
+    ...(advisory.cvssVector === null ? {} : { cvssVector: advisory.cvssVector }),
     layer: pkg.layer,
     path: pkg.path,
   };
 }
 
-function describe(advisory: AdvisoryRow): string {
+function describe(advisory: MatchedAdvisory): string {
   const summary = advisory.summary?.trim();
   const text = summary || (advisory.details ?? '').split('\n').find((line) => line.trim() !== '') || '';
   const line = text.trim();
   return line.length > DESCRIPTION_MAX ? `${line.slice(0, DESCRIPTION_MAX - 1)}…` : line;
-}
-
-async function loadAdvisories(db: Queryable, ids: readonly string[]): Promise<Map<string, AdvisoryRow>> {
-  const rows = await db.query<AdvisoryRow>(
-    `SELECT id, aliases, upstream, cves, summary, details, severity, cvss_score, cvss_vector
-       FROM vuln_advisories WHERE id = ANY($1::text[])`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /**
@@ -243,42 +201,29 @@ async function loadAdvisories(db: Queryable, ids: readonly string[]): Promise<Ma
  */
 async function borrowSeverities(db: Queryable, found: readonly Found[]): Promise<void> {
   const wanting = found.filter((f) => f.finding.severity === 'unknown');
-  const cvesOf = (advisory: AdvisoryRow) =>
+  const cvesOf = (advisory: MatchedAdvisory) =>
     advisory.cves.length > 0 ? advisory.cves : advisory.upstream.filter((u) => CVE_ID.test(u));
   const wanted = [...new Set(wanting.flatMap((f) => cvesOf(f.advisory)))];
   if (wanted.length === 0) return;
-  const donors = await db.query<Donor>(
-    `SELECT c.cve, a.id, a.severity, a.cvss_score, a.cvss_vector
-       FROM vuln_cves c JOIN vuln_advisories a ON a.id = c.advisory_id
-      WHERE c.cve = ANY($1::text[]) AND a.severity <> 'unknown' AND a.withdrawn IS NULL`,
-    [wanted],
-  );
+  const donors = await findSeverityDonors(db, wanted);
   for (const { finding, advisory } of wanting) {
     const cves = new Set(cvesOf(advisory));
-    let best: Donor | undefined;
+    let best: SeverityDonor | undefined;
     for (const donor of donors) {
-      if (donor.id === advisory.id || !cves.has(donor.cve)) continue;
+      if (donor.advisoryId === advisory.id || !cves.has(donor.cve)) continue;
       if (
         !best ||
         RANK[donor.severity] > RANK[best.severity] ||
-        (RANK[donor.severity] === RANK[best.severity] && (donor.cvss_score ?? -1) > (best.cvss_score ?? -1))
+        (RANK[donor.severity] === RANK[best.severity] && (donor.cvssScore ?? -1) > (best.cvssScore ?? -1))
       ) {
         best = donor;
       }
     }
     if (!best) continue;
     finding.severity = best.severity;
-    if (best.cvss_score !== null) finding.cvssScore = best.cvss_score;
-    if (best.cvss_vector !== null) finding.cvssVector = best.cvss_vector;
+    if (best.cvssScore !== null) finding.cvssScore = best.cvssScore;
+    if (best.cvssVector !== null) finding.cvssVector = best.cvssVector;
   }
-}
-
-interface Donor {
-  cve: string;
-  id: string;
-  severity: Severity;
-  cvss_score: number | null;
-  cvss_vector: string | null;
 }
 
 /**
@@ -298,7 +243,7 @@ function foldUpstream(found: Map<string, Found>): void {
 type Verdict = { affected: false } | { affected: true; fixed?: string };
 
 /** Whether an affected row covers the installed version, and the fix for it. */
-function affects(row: AffectedRow, ecosystem: string, validity: Map<string, boolean>): Verdict {
+function affects(row: AffectedMatch, ecosystem: string, validity: Map<string, boolean>): Verdict {
   const scheme = schemeFor(ecosystem);
   const version = row.version;
   const valid = (s: VersionScheme, v: string) => {
@@ -397,25 +342,12 @@ export async function recordInventoryPackages(
   digest: string,
   inventory: ImageInventory,
 ): Promise<void> {
-  const keys = new Map<string, [string, string]>();
+  const keys = new Map<string, LookupKey>();
   for (const pkg of inventory.packages) {
     const lookup = lookupOf(pkg);
-    if (lookup) keys.set(`${lookup.base}\0${lookup.key}`, [lookup.base, lookup.key]);
+    if (lookup) keys.set(`${lookup.base}\0${lookup.key}`, { base: lookup.base, key: lookup.key });
   }
-  await q.query('DELETE FROM vuln_inventory_packages WHERE digest = $1', [digest]);
-  if (keys.size === 0) return;
-  const pairs = [...keys.values()];
-  await q.query(
-    `INSERT INTO vuln_inventory_packages (ecosystem_base, package_key, digest)
-     SELECT base, key, $3 FROM unnest($1::text[], $2::text[]) AS k (base, key)
-     ON CONFLICT DO NOTHING`,
-    [pairs.map((p) => p[0]), pairs.map((p) => p[1]), digest],
-  );
-}
-
-/** Forgets an image's keys (its scan result was deleted). */
-export async function forgetInventoryPackages(q: Queryable, digest: string): Promise<void> {
-  await q.query('DELETE FROM vuln_inventory_packages WHERE digest = $1', [digest]);
+  await replaceInventoryPackages(q, digest, [...keys.values()]);
 }
 
 /**
@@ -425,18 +357,11 @@ export async function forgetInventoryPackages(q: Queryable, digest: string): Pro
  */
 export async function rematchCandidates(q: Queryable, changed: readonly PackageRef[]): Promise<string[]> {
   if (changed.length === 0) return [];
-  const keys = new Map<string, [string, string]>();
+  const keys = new Map<string, LookupKey>();
   for (const ref of changed) {
     const base = ecosystemBase(ref.ecosystem);
     const key = packageKey(ref.ecosystem, ref.package);
-    keys.set(`${base}\0${key}`, [base, key]);
+    keys.set(`${base}\0${key}`, { base, key });
   }
-  const pairs = [...keys.values()];
-  const rows = await q.query<{ digest: string }>(
-    `SELECT DISTINCT p.digest FROM unnest($1::text[], $2::text[]) AS k (base, key)
-       JOIN vuln_inventory_packages p ON p.ecosystem_base = k.base AND p.package_key = k.key
-      ORDER BY p.digest`,
-    [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
-  );
-  return rows.map((r) => r.digest);
+  return imagesWithPackages(q, [...keys.values()]);
 }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Database } from '../../origin/metadata/database.ts';
+import { currentGeneration, listImports } from '../../origin/metadata/vulnerabilities.ts';
 import { type ImportReport, importOsv } from '../../origin/vulndb/import.ts';
-import { currentGeneration, listImports } from '../../origin/vulndb/store.ts';
 import { FIXTURES, openTestDatabase, resetVulnData, type TestDb, zipDirectory } from './db.ts';
 
 let handle: TestDb;

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../../origin/metadata/database.ts';
+import { forgetInventoryPackages } from '../../origin/metadata/vulnerability-matching.ts';
 import type { ImageInventory, ImagePackage, PackageKind } from '../../origin/scan/inventory.ts';
 import { importOsv } from '../../origin/vulndb/import.ts';
 import {
   type Finding,
-  forgetInventoryPackages,
   matchInventory,
   recordInventoryPackages,
   rematchCandidates,
