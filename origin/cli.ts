@@ -1,12 +1,12 @@
 // The `registry` command: serve, gc, scan, vulndb import, user add.
 import { parseArgs } from 'node:util';
+import { parseManifest, scanSubject } from '../shared/manifest.ts';
 import { saveUser } from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
 import { openDatabase } from './metadata/database.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
-import { manifestKind } from './scan/image-target.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import { buildServices, startRegistry } from './server.ts';
 
@@ -185,7 +185,9 @@ async function scan(args: string[]): Promise<void> {
     const found = await services.manifests.get(target.name, target.reference);
     if (!found.ok) fail(`${target.name}:${target.reference}: ${found.error.message}`);
     const { record, bytes } = found.value;
-    const kind = manifestKind(bytes);
+    const manifest = parseManifest(bytes, record.mediaType);
+    if (!manifest.ok) fail(`${record.digest}: the stored manifest cannot be read: ${manifest.error.message}`);
+    const kind = scanSubject(manifest.value);
     if (kind.kind === 'artifact') fail(`${record.digest} is an artifact, not a container image`);
     await services.scans.request(target.name, record.digest, kind);
     services.scanWorker.start();

@@ -4,6 +4,7 @@ export const MediaType = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
   ociEmpty: 'application/vnd.oci.empty.v1+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -15,11 +16,17 @@ export const IMAGE_MANIFEST_TYPES: readonly string[] = [MediaType.ociManifest, M
 export const INDEX_TYPES: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList];
 export const MANIFEST_TYPES: readonly string[] = [...IMAGE_MANIFEST_TYPES, ...INDEX_TYPES];
 
+/** Config media types that make an image manifest a container image (anything else is an artifact). */
+export const IMAGE_CONFIG_TYPES: readonly string[] = [MediaType.ociConfig, MediaType.dockerConfig];
+
 export function isIndexType(mediaType: string): boolean {
   return INDEX_TYPES.includes(mediaType);
 }
 
-/** Layers that by convention are not pushed to the registry (they carry `urls`). */
+/**
+ * Layers that may live outside the registry: one that also carries `urls` is fetched from there
+ * (shared/manifest.ts isExternalLayer is the one rule).
+ */
 export const NON_DISTRIBUTABLE_LAYER_TYPES: readonly string[] = [
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   'application/vnd.oci.image.layer.nondistributable.v1.tar',

@@ -17,10 +17,11 @@
 
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { errorResponse, ociError } from '../../shared/errors.ts';
+import { manifestReferences, parseManifest } from '../../shared/manifest.ts';
+import { manifestAnswer } from '../../shared/manifest-answer.ts';
 import { acceptedTypes } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
 import { recordLinks } from './links.ts';
-import { manifestReferences } from './manifest-refs.ts';
 import { type OriginAnswer, passThrough } from './origin.ts';
 import type { Services } from './services.ts';
 import { singleFlight } from './single-flight.ts';
@@ -207,8 +208,12 @@ function remember(
   s.defer(
     s.meta.put(refKey(name, byDigest ? reference : manifest.digest, accepted), mapping, DIGEST_REF_RETAIN_MS),
   );
-  const references = manifestReferences(manifest.mediaType, manifest.bytes);
-  for (const digest of [manifest.digest, ...references.children]) {
+  // What origin stored passed this parse at push; bytes that fail it vouch for no more than themselves.
+  const parsed = parseManifest(manifest.bytes, manifest.mediaType);
+  const references = parsed.ok ? manifestReferences(parsed.value) : [];
+  const children = references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+  const blobs = references.filter((r) => r.kind === 'blob').map((r) => r.digest);
+  for (const digest of [manifest.digest, ...children]) {
     s.defer(
       s.meta.put(
         allowKey(name, digest),
@@ -217,7 +222,7 @@ function remember(
       ),
     );
   }
-  recordLinks(s, name, references.blobs, at);
+  recordLinks(s, name, blobs, at);
   keepRecent(manifest);
   if (!outcome.revalidated) {
     s.defer(
@@ -247,21 +252,16 @@ function forget(s: Services, name: string, key: string, answer: OriginAnswer): v
 }
 
 function serve(request: ManifestRequest, manifest: Manifest, epoch: number, cache: string): Response {
+  const answer = manifestAnswer(
+    { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.bytes.byteLength },
+    request.method,
+    request.ifNoneMatch,
+  );
   const headers = {
-    'Content-Type': manifest.mediaType,
-    'Docker-Content-Digest': manifest.digest,
-    ETag: `"${manifest.digest}"`,
-    'Content-Length': String(manifest.bytes.byteLength),
+    ...answer.headers,
     'X-Registry-Policy-Epoch': String(epoch),
     'Docker-Distribution-API-Version': 'registry/2.0',
     'X-Edge-Cache': cache,
   };
-  const { ifNoneMatch } = request;
-  if (
-    ifNoneMatch !== undefined &&
-    (ifNoneMatch === `"${manifest.digest}"` || ifNoneMatch === manifest.digest)
-  )
-    return new Response(null, { status: 304, headers });
-  if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
-  return new Response(manifest.bytes, { status: 200, headers });
+  return new Response(answer.withBody ? manifest.bytes : null, { status: answer.status, headers });
 }

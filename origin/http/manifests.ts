@@ -1,38 +1,12 @@
 // GET/HEAD/PUT/DELETE /v2/{name}/manifests/{reference}
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import { acceptedTypes, IMAGE_MANIFEST_TYPES, isIndexType } from '../../shared/media-types.ts';
-import type { CachedManifest } from '../cache/metadata-cache.ts';
-import { type Descriptor, MAX_MANIFEST_BYTES } from '../registry/manifest-parser.ts';
+import { MAX_MANIFEST_BYTES } from '../../shared/manifest.ts';
+import { manifestAnswer, negotiate } from '../../shared/manifest-answer.ts';
+import { acceptedTypes } from '../../shared/media-types.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
-
-/**
- * Serves the stored manifest as it is, except when a client that does not accept indexes asks
- * for one: then, as Docker's registry does, the linux/amd64 image of the index is served.
- */
-async function negotiate(
-  s: Services,
-  name: string,
-  manifest: CachedManifest,
-  accept: string[],
-): Promise<CachedManifest> {
-  const type = manifest.record.mediaType;
-  if (accept.length === 0 || accept.includes('*/*') || accept.includes(type) || !isIndexType(type))
-    return manifest;
-  if (!accept.some((t) => IMAGE_MANIFEST_TYPES.includes(t))) return manifest;
-  const index = JSON.parse(new TextDecoder().decode(manifest.bytes)) as { manifests?: Descriptor[] };
-  const children = (index.manifests ?? []).filter((d) => accept.includes(d.mediaType));
-  const child =
-    children.find((d) => d.platform?.os === 'linux' && d.platform?.architecture === 'amd64') ?? children[0];
-  if (!child) {
-    throw new OciFailure(
-      ociError('MANIFEST_UNKNOWN', { message: 'manifest not available in a media type the client accepts' }),
-    );
-  }
-  return unwrap(await s.manifests.get(name, child.digest));
-}
 
 export async function getManifest(
   c: AppContext,
@@ -41,9 +15,21 @@ export async function getManifest(
   reference: string,
 ): Promise<Response> {
   const stored = unwrap(await s.manifests.get(name, reference));
-  const manifest = await negotiate(s, name, stored, acceptedTypes(c.req.header('accept')));
+  const negotiated = unwrap(
+    negotiate(
+      { mediaType: stored.record.mediaType, bytes: stored.bytes },
+      acceptedTypes(c.req.header('accept')),
+    ),
+  );
+  const manifest =
+    negotiated.serve === 'stored' ? stored : unwrap(await s.manifests.get(name, negotiated.digest));
   const { record, bytes } = manifest;
-  const decision = await s.policy.check({ repository: name, digest: record.digest, bytes });
+  const decision = await s.policy.check({
+    repository: name,
+    digest: record.digest,
+    mediaType: record.mediaType,
+    bytes,
+  });
   if (!decision.allowed) {
     throw new OciFailure(
       ociError('DENIED', {
@@ -53,19 +39,17 @@ export async function getManifest(
       }),
     );
   }
+  const answer = manifestAnswer(
+    { digest: record.digest, mediaType: record.mediaType, size: bytes.byteLength },
+    c.req.method,
+    c.req.header('if-none-match'),
+  );
   const headers = {
-    'Content-Type': record.mediaType,
-    'Docker-Content-Digest': record.digest,
-    ETag: `"${record.digest}"`,
-    'Content-Length': String(bytes.byteLength),
+    ...answer.headers,
     // Lets a cache in front (the edge) know which policy state this answer was decided under.
     'X-Registry-Policy-Epoch': String(s.policy.currentEpoch),
   };
-  const ifNoneMatch = c.req.header('if-none-match');
-  if (ifNoneMatch !== undefined && (ifNoneMatch === `"${record.digest}"` || ifNoneMatch === record.digest)) {
-    return c.body(null, 304, headers);
-  }
-  if (c.req.method === 'HEAD') return c.body(null, 200, headers);
+  if (!answer.withBody) return c.body(null, answer.status, headers);
   return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
 }
 
@@ -77,7 +61,7 @@ export async function putManifest(
 ): Promise<Response> {
   const bytes = unwrap(await readBoundedBody(c, MAX_MANIFEST_BYTES));
   const result = unwrap(await s.manifests.put(name, reference, bytes, c.req.header('content-type')));
-  if (s.config.scan.on_push) await s.scans.manifestPushed(name, result.digest, bytes);
+  if (s.config.scan.on_push) await s.scans.manifestPushed(name, result.digest, result.manifest);
   await s.webhooks.notify(name, 'push', {
     digest: result.digest,
     tag: reference.startsWith('sha256:') || reference.startsWith('sha512:') ? null : reference,
@@ -89,7 +73,7 @@ export async function putManifest(
     'Docker-Content-Digest': result.digest,
     'Content-Length': '0',
   };
-  if (result.subjectDigest) headers['OCI-Subject'] = result.subjectDigest;
+  if (result.manifest.subject) headers['OCI-Subject'] = result.manifest.subject.digest;
   return c.body(null, 201, headers);
 }
 

@@ -1,7 +1,7 @@
 // The scan API: GET (results) and POST (scan now) /v2/{name}/manifests/{reference}/scan, and
 // GET /v2/{name}/scan/summary. Pull permission reads results; push permission starts scans.
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import { manifestKind } from '../scan/image-target.ts';
+import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { unwrap } from './respond.ts';
@@ -9,7 +9,7 @@ import { unwrap } from './respond.ts';
 /** The manifest a scan request names: an image or an index (an artifact has nothing to scan). */
 async function resolveScannable(s: Services, name: string, reference: string) {
   const { record, bytes } = unwrap(await s.manifests.get(name, reference));
-  const kind = manifestKind(bytes);
+  const kind = scanSubject(unwrap(parseManifest(bytes, record.mediaType)));
   if (kind.kind === 'artifact') {
     throw new OciFailure(
       ociError('MANIFEST_INVALID', {

@@ -1,5 +1,6 @@
 // Manifests, their references, tags and referrers. A manifest put with its references and its
 // tag is one transaction (see putManifest), so a reader never sees a half-written manifest.
+import type { ManifestReference } from '../../shared/manifest.ts';
 import type { Queryable } from './database.ts';
 
 export interface ManifestRecord {
@@ -10,11 +11,6 @@ export interface ManifestRecord {
   readonly configDigest: string | null;
   readonly subjectDigest: string | null;
   readonly annotations: Readonly<Record<string, string>> | null;
-}
-
-export interface ManifestReference {
-  readonly digest: string;
-  readonly kind: 'blob' | 'manifest';
 }
 
 interface ManifestRow {

@@ -3,6 +3,7 @@
 // after a change made by this process); scan states are cached per digest until the epoch moves.
 // With no policy configured, a pull costs nothing here.
 import type { Logger } from 'pino';
+import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import {
   type AllowlistEntry,
   type Decision,
@@ -16,11 +17,11 @@ import { LruCache } from '../cache/lru.ts';
 import type { Database } from '../metadata/database.ts';
 import { listAllowlist, listPolicies, readPolicyEpoch } from '../metadata/policies.ts';
 import { findScanResults } from '../metadata/scans.ts';
-import { manifestKind } from '../scan/image-target.ts';
 
 export interface PolicySubject {
   repository: string;
   digest: string;
+  mediaType: string;
   bytes: Uint8Array;
 }
 
@@ -77,7 +78,7 @@ export class PullPolicy {
   async check(subject: PolicySubject): Promise<Decision> {
     const rule = ruleFor(this.rules, subject.repository);
     if (!rule) return { allowed: true, reason: 'no policy applies' };
-    const state = await this.scanState(subject.digest, subject.bytes);
+    const state = await this.scanState(subject);
     if (state === 'not-an-image') return { allowed: true, reason: 'not a container image' };
     const decision = decide(rule, this.allowlist, subject.repository, state, Date.now());
     this.log.info(
@@ -94,10 +95,14 @@ export class PullPolicy {
   }
 
   /** An image's scan state; an index's is the union of its images' (blocked if any image is). */
-  private async scanState(digest: string, bytes: Uint8Array): Promise<ImageScanState | 'not-an-image'> {
+  private async scanState(subject: PolicySubject): Promise<ImageScanState | 'not-an-image'> {
+    const { digest } = subject;
     const cached = this.states.get(digest);
     if (cached) return cached;
-    const kind = manifestKind(bytes);
+    const manifest = parseManifest(subject.bytes, subject.mediaType);
+    // Stored bytes that cannot be read cannot have been scanned: judged as a failed scan.
+    if (!manifest.ok) return { status: 'failed', error: manifest.error.message };
+    const kind = scanSubject(manifest.value);
     if (kind.kind === 'artifact') return 'not-an-image';
     const digests = kind.kind === 'index' ? kind.children.map((c) => c.digest) : [digest];
     const results = await findScanResults(this.db, digests);

@@ -2,6 +2,7 @@
 // references checked and tag moved in one transaction), delete, referrers.
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import { type Manifest, manifestReferences, parseManifest } from '../../shared/manifest.ts';
 import { MediaType } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
 import type { CachedManifest, MetadataCache } from '../cache/metadata-cache.ts';
@@ -20,11 +21,11 @@ import {
 import { ensureRepository } from '../metadata/repositories.ts';
 import { forgetDeletedManifest, lockManifestDigest, recordDeletedManifest } from '../metadata/tombstones.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { parseManifest } from './manifest-parser.ts';
 
 export interface PutResult {
   readonly digest: string;
-  readonly subjectDigest: string | null;
+  /** What was stored, parsed. */
+  readonly manifest: Manifest;
 }
 
 export class Manifests {
@@ -91,19 +92,20 @@ export class Manifests {
       mediaType: manifest.mediaType,
       size: bytes.byteLength,
       artifactType: manifest.artifactType,
-      configDigest: manifest.configDigest,
-      subjectDigest: manifest.subjectDigest,
+      configDigest: manifest.kind === 'image-manifest' ? manifest.config.digest : null,
+      subjectDigest: manifest.subject?.digest ?? null,
       annotations: manifest.annotations,
     };
     // One transaction, serialised with GC (see "Garbage collection" in docs/architecture.md): the
     // manifest's lock (against GC reclaiming the bytes of a deleted manifest of this digest), then the
     // referenced blob and child manifest rows share-locked while they are checked.
+    const references = manifestReferences(manifest);
     const missing = await this.db
       .transaction(async (tx) => {
         await lockManifestDigest(tx, repository, digest);
         const repositoryId = await ensureRepository(tx, repository);
-        const blobs = manifest.references.filter((r) => r.kind === 'blob').map((r) => r.digest);
-        const children = manifest.references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+        const blobs = references.filter((r) => r.kind === 'blob').map((r) => r.digest);
+        const children = references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
         const seenBlobs = await visibleBlobs(tx, repositoryId, blobs);
         const seenChildren = await existingManifests(tx, repositoryId, children);
         const absent = [
@@ -115,13 +117,7 @@ export class Manifests {
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed them.
         await forgetDeletedManifest(tx, repositoryId, digest);
         await this.store.putManifest(repository, digest, bytes);
-        await putManifest(
-          tx,
-          repositoryId,
-          record,
-          manifest.references,
-          ref.kind === 'tag' ? ref.tag : undefined,
-        );
+        await putManifest(tx, repositoryId, record, references, ref.kind === 'tag' ? ref.tag : undefined);
         return [];
       })
       .catch((error: unknown) => {
@@ -139,7 +135,7 @@ export class Manifests {
     // Committed: replace what the cache holds (the manifest first: whoever finds the tag finds it).
     await this.cache.setManifest(repository, { record, bytes }, 'write');
     if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest, 'write');
-    return ok({ digest, subjectDigest: record.subjectDigest });
+    return ok({ digest, manifest });
   }
 
   /** By tag: removes the tag. By digest: removes the manifest and every tag pointing to it. */

@@ -8,13 +8,12 @@ import { currentGeneration } from '../metadata/vulnerabilities.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { matchInventory } from '../vulndb/match.ts';
 import { appPackageParsers } from './apps/index.ts';
-import type { ImageTarget } from './image-target.ts';
 import type { ImageInventory, LayerInventory } from './inventory.ts';
 import { analyzeLayer } from './layer/analyze-layer.ts';
 import type { FileParser } from './layer/file-parser.ts';
 import { mergeLayers } from './layer/merge-layers.ts';
 import { osPackageParsers } from './os/index.ts';
-import type { ImageScanner, ScanOutcome } from './scanner.ts';
+import type { ImageScanner, ImageTarget, ScanOutcome } from './scanner.ts';
 
 /**
  * Bumped whenever what the layer analysis finds changes (a new parser, a fixed one), so that

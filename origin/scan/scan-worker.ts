@@ -3,6 +3,7 @@
 // image was already scanned against the current data is finished without scanning again.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import type { Database } from '../metadata/database.ts';
 import {
   claimScanJob,
@@ -14,7 +15,6 @@ import {
 } from '../metadata/scans.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { type Finding, recordInventoryPackages } from '../vulndb/match.ts';
-import { manifestKind } from './image-target.ts';
 import type { ImageScanner } from './scanner.ts';
 
 export interface ScanWorkerOptions {
@@ -109,7 +109,10 @@ export class ScanWorker {
       }
       const bytes = await this.options.store.getManifest(job.repository, job.digest);
       if (!bytes) return await this.fail(job, 'the manifest no longer exists');
-      const kind = manifestKind(bytes);
+      const manifest = parseManifest(bytes, undefined);
+      if (!manifest.ok)
+        return await this.fail(job, `the stored manifest cannot be read: ${manifest.error.message}`);
+      const kind = scanSubject(manifest.value);
       if (kind.kind !== 'image')
         return await this.fail(job, `a ${kind.kind} is not scanned (only images are)`);
       await markScanRunning(db, job.digest);

@@ -1,8 +1,14 @@
 // A scanner turns an image into its package inventory and the vulnerabilities found in it. Two
 // implementations: the built-in one (builtin-scanner.ts) and the Trivy CLI (trivy-scanner.ts).
+import type { ContainerImage } from '../../shared/manifest.ts';
 import type { Finding } from '../vulndb/match.ts';
-import type { ImageTarget } from './image-target.ts';
 import type { ImageInventory } from './inventory.ts';
+
+/** The image a scanner is given: where its manifest is, its config and the layers stored here. */
+export interface ImageTarget extends Omit<ContainerImage, 'kind'> {
+  readonly repository: string;
+  readonly digest: string;
+}
 
 export type ScanOutcome =
   | { ok: true; inventory: ImageInventory; findings: Finding[]; generation: number; layersAnalyzed: number }

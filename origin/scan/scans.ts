@@ -1,6 +1,7 @@
 // The scanning service: queues scans (on push, on request), reports results per image and per
 // index, summarises a repository, and re-matches stored inventories after a data import.
 import type { Logger } from 'pino';
+import { type Manifest, parseManifest, type ScanSubject, scanSubject } from '../../shared/manifest.ts';
 import { SEVERITIES, type Severity } from '../../shared/policy.ts';
 import type { Database } from '../metadata/database.ts';
 import { bumpPolicyEpoch } from '../metadata/policies.ts';
@@ -18,7 +19,6 @@ import {
 import type { PackageRef } from '../metadata/vulnerabilities.ts';
 import { type Finding, rematchCandidates } from '../vulndb/match.ts';
 import type { Webhooks } from '../webhooks/webhooks.ts';
-import { type ManifestKind, manifestKind } from './image-target.ts';
 import { findingKey } from './scan-worker.ts';
 import type { ImageScanner } from './scanner.ts';
 
@@ -75,16 +75,16 @@ export class Scans {
   async manifestPushed(
     repository: string,
     digest: string,
-    bytes: Uint8Array,
+    manifest: Manifest,
     reason: ScanReason = 'push',
   ): Promise<void> {
-    if (manifestKind(bytes).kind !== 'image') return;
+    if (scanSubject(manifest).kind !== 'image') return;
     await enqueueScan(this.d.db, digest, repository, reason, false);
     this.d.queued();
   }
 
   /** A scan asked for: an image is scanned again (its layer inventories are reused); an index's images are. */
-  async request(repository: string, digest: string, kind: ManifestKind): Promise<number> {
+  async request(repository: string, digest: string, kind: ScanSubject): Promise<number> {
     const digests =
       kind.kind === 'image' ? [digest] : kind.kind === 'index' ? kind.children.map((c) => c.digest) : [];
     for (const d of digests) await enqueueScan(this.d.db, d, repository, 'manual', true);
@@ -94,7 +94,7 @@ export class Scans {
 
   async report(
     digest: string,
-    kind: ManifestKind,
+    kind: ScanSubject,
     withPackages: boolean,
   ): Promise<ImageReport & { platforms?: ImageReport[] }> {
     if (kind.kind === 'image') {
@@ -128,7 +128,9 @@ export class Scans {
     let latest: Awaited<ReturnType<Scans['report']>> | null = null;
     if (overview.latestDigest) {
       const bytes = await this.d.readManifest(repository, overview.latestDigest);
-      if (bytes) latest = await this.report(overview.latestDigest, manifestKind(bytes), false);
+      const manifest = bytes && parseManifest(bytes, undefined);
+      // Stored bytes that cannot be read leave the latest image unreported.
+      if (manifest?.ok) latest = await this.report(overview.latestDigest, scanSubject(manifest.value), false);
     }
     const counts = latest?.vulnerabilities ?? { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
     return {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { parseDigest } from '../../shared/digest.ts';
+import { parseManifest } from '../../shared/manifest.ts';
 import { MediaType } from '../../shared/media-types.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import type { ImageTarget } from './image-target.ts';
-import type { ImageScanner, ScanOutcome } from './scanner.ts';
+import type { ImageScanner, ImageTarget, ScanOutcome } from './scanner.ts';
 import { mapTrivyReport } from './trivy-report.ts';
 
 /** A report larger than this is refused rather than held in memory. */
@@ -100,6 +100,8 @@ export async function exportOciLayout(
 ): Promise<{ ok: true } | { ok: false; error: string }> {
   const manifest = await store.getManifest(target.repository, target.digest);
   if (!manifest) return { ok: false, error: 'the manifest is missing from storage' };
+  const parsed = parseManifest(manifest, undefined);
+  if (!parsed.ok) return { ok: false, error: `the stored manifest cannot be read: ${parsed.error.message}` };
   const blobPath = (digest: string) => {
     const parsed = parseDigest(digest);
     if (!parsed.ok) throw new Error(`invalid digest ${digest}`);
@@ -108,15 +110,12 @@ export async function exportOciLayout(
   await mkdir(path.dirname(blobPath(target.digest)), { recursive: true });
   await writeFile(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await writeFile(blobPath(target.digest), manifest);
-  const mediaType =
-    (JSON.parse(new TextDecoder().decode(manifest)) as { mediaType?: string }).mediaType ??
-    MediaType.ociManifest;
   await writeFile(
     path.join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.ociIndex,
-      manifests: [{ mediaType, digest: target.digest, size: manifest.byteLength }],
+      manifests: [{ mediaType: parsed.value.mediaType, digest: target.digest, size: manifest.byteLength }],
     }),
   );
   for (const digest of [target.configDigest, ...target.layers.map((l) => l.digest)]) {

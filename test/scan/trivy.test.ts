@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { manifestKind } from '../../origin/scan/image-target.ts';
 import { exportOciLayout } from '../../origin/scan/trivy-scanner.ts';
+import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { runCli } from '../harness/cli.ts';
 import { buildImage, pushImage } from '../harness/oci-image.ts';
 import { startTestRegistry } from '../harness/registry.ts';
@@ -29,7 +29,9 @@ test('the image is exported as an OCI layout that skopeo reads back blob for blo
     layers: [{ 'etc/os-release': 'ID=alpine\nVERSION_ID=3.14.0\n' }, { 'srv/a.txt': 'a\n' }],
   });
   await pushImage(registry, 'trivy/layout', image, 'v1');
-  const kind = manifestKind(image.manifest.bytes);
+  const manifest = parseManifest(image.manifest.bytes, image.manifest.mediaType);
+  if (!manifest.ok) throw new Error(manifest.error.message);
+  const kind = scanSubject(manifest.value);
   if (kind.kind !== 'image') throw new Error('not an image');
   const layout = path.join(dir, 'layout');
   const exported = await exportOciLayout(
