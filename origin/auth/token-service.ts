@@ -2,22 +2,20 @@
 // verifies them. The key pair is kept in the database so every origin process signs alike; the
 // public key is published as a JWKS for the edge, which verifies tokens without calling origin.
 import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from 'jose';
+  importVerifyKey,
+  TOKEN_ALGORITHM,
+  unexpired,
+  type VerifyKey,
+  verifyToken,
+} from '../../shared/bearer-token.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/scope.ts';
 import { LruCache } from '../cache/lru.ts';
 import type { Queryable } from '../metadata/database.ts';
 import type { Permissions } from './permissions.ts';
 
-const ALGORITHM = 'ES256';
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
 export interface IssuedToken {
@@ -34,7 +32,7 @@ export class TokenService {
   private readonly lifetimeSeconds: number;
   private readonly kid: string;
   private readonly privateKey: Key;
-  private readonly publicKey: Key;
+  private readonly publicKey: VerifyKey;
   private readonly publicJwk: JWK;
   private readonly permissions: Permissions;
 
@@ -44,7 +42,7 @@ export class TokenService {
     lifetimeSeconds: number;
     kid: string;
     privateKey: Key;
-    publicKey: Key;
+    publicKey: VerifyKey;
     publicJwk: JWK;
     permissions: Permissions;
   }) {
@@ -68,9 +66,9 @@ export class TokenService {
       service: options.service,
       lifetimeSeconds: Math.max(1, Math.round(options.lifetimeMs / 1000)),
       kid,
-      privateKey: await importJWK(privateJwk, ALGORITHM),
-      publicKey: await importJWK(publicJwk, ALGORITHM),
-      publicJwk: { ...publicJwk, kid, alg: ALGORITHM, use: 'sig' },
+      privateKey: await importJWK(privateJwk, TOKEN_ALGORITHM),
+      publicKey: await importVerifyKey(publicJwk),
+      publicJwk: { ...publicJwk, kid, alg: TOKEN_ALGORITHM, use: 'sig' },
       permissions: options.permissions,
     });
   }
@@ -101,7 +99,7 @@ export class TokenService {
     const access = this.grant(user, requested);
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ access })
-      .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(user ?? '')
       .setAudience(this.service)
@@ -113,28 +111,17 @@ export class TokenService {
     return { token, expiresIn: this.lifetimeSeconds, issuedAt: new Date(now * 1000).toISOString(), access };
   }
 
-  /** The token's claims when its signature, issuer, audience and times hold; otherwise null. */
+  /** The token's claims when its signature, issuer, audience, times and access hold; otherwise null. */
   async verify(token: string): Promise<TokenClaims | null> {
     const cached = this.verified.get(token);
-    const now = Date.now() / 1000;
     if (cached) {
-      if (cached.exp > now) return cached;
+      if (unexpired(cached)) return cached;
       this.verified.delete(token);
       return null;
     }
-    try {
-      const { payload } = await jwtVerify(token, this.publicKey, {
-        issuer: this.issuer,
-        audience: this.service,
-        algorithms: [ALGORITHM],
-      });
-      if (!Array.isArray(payload.access) || typeof payload.exp !== 'number') return null;
-      const claims = payload as unknown as TokenClaims;
-      this.verified.set(token, claims);
-      return claims;
-    } catch {
-      return null;
-    }
+    const claims = await verifyToken(token, this.publicKey, { issuer: this.issuer, audience: this.service });
+    if (claims) this.verified.set(token, claims);
+    return claims;
   }
 }
 
@@ -145,7 +132,7 @@ async function loadOrCreateKey(db: Queryable): Promise<{ kid: string; privateJwk
   if (existing[0]) {
     return { kid: existing[0].id, privateJwk: existing[0].private_jwk, publicJwk: existing[0].public_jwk };
   }
-  const pair = await generateKeyPair(ALGORITHM, { extractable: true });
+  const pair = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
   const privateJwk = await exportJWK(pair.privateKey);
   const publicJwk = await exportJWK(pair.publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
