@@ -1,5 +1,6 @@
 // The status and headers of a blob GET/HEAD, from its digest, size and Range header, so that origin
 // and edge answer alike. Web APIs only.
+import { API_VERSION, API_VERSION_HEADER } from './api-version.ts';
 import { parseRange } from './byte-range.ts';
 import { type OciError, ociError } from './errors.ts';
 
@@ -23,7 +24,7 @@ export function blobHeaders(digest: string): Record<string, string> {
     ETag: `"${digest}"`,
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'max-age=31536000, immutable',
-    'Docker-Distribution-API-Version': 'registry/2.0',
+    [API_VERSION_HEADER]: API_VERSION,
   };
 }
 

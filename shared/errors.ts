@@ -1,5 +1,6 @@
 // OCI Distribution error codes, their HTTP statuses and the JSON body the spec prescribes.
 // Runs on Node and workerd: Web APIs only.
+import { API_VERSION, API_VERSION_HEADER } from './api-version.ts';
 
 export const OCI_ERROR_STATUS = {
   BLOB_UNKNOWN: 404,
@@ -58,6 +59,11 @@ export interface OciErrorOptions {
   headers?: Record<string, string>;
 }
 
+/** The spec's description of a code, used when an error says nothing more specific. */
+export function defaultMessage(code: OciErrorCode): string {
+  return DEFAULT_MESSAGE[code];
+}
+
 export function ociError(code: OciErrorCode, options: OciErrorOptions = {}): OciError {
   return {
     code,
@@ -80,7 +86,7 @@ export function errorBody(error: OciError): string {
 export function errorResponse(error: OciError, method = 'GET'): Response {
   const headers = new Headers(error.headers);
   headers.set('Content-Type', 'application/json; charset=utf-8');
-  headers.set('Docker-Distribution-API-Version', 'registry/2.0');
+  headers.set(API_VERSION_HEADER, API_VERSION);
   // A HEAD answer carries the status and headers only.
   return new Response(method === 'HEAD' ? null : errorBody(error), { status: error.status, headers });
 }

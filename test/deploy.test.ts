@@ -5,7 +5,8 @@
 // matched against the compose file; and the origin is started exactly as the compose file starts
 // it (`serve --config` on the seed file, the service's REGISTRY_* environment) with only the
 // addresses and credentials of the services swapped for local stand-ins: s3rver for MinIO, the
-// PostgreSQL server and Redis of the test suite.
+// PostgreSQL server and Redis of the test suite. The edge Worker deploys from the top level:
+// wrangler.toml is there, and `wrangler deploy --dry-run` bundles it without --config.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -476,6 +477,52 @@ describe('the origin as docker-compose.yml runs it, on local stand-ins', () => {
     expect(healthy.code, healthy.stderr).toBe(0);
     const closed = await run(NODE, ['-e', script.replace('127.0.0.1:5000', `127.0.0.1:${await freePort()}`)]);
     expect(closed.code).toBe(1);
+  });
+});
+
+describe('the top level', () => {
+  it('holds the parts the project is specified as, and wrangler.toml nowhere else', () => {
+    const top = readdirSync(ROOT);
+    for (const entry of [
+      'origin',
+      'edge',
+      'shared',
+      'test',
+      'package.json',
+      'tsconfig.json',
+      'wrangler.toml',
+      'docker-compose.yml',
+    ]) {
+      expect(top, entry).toContain(entry);
+    }
+    expect(existsSync(path.join(ROOT, 'edge', 'wrangler.toml'))).toBe(false);
+  });
+
+  it('deploys the edge Worker from there: `wrangler deploy --dry-run` needs no --config', async () => {
+    const outdir = await mkdtemp(path.join(tmpdir(), 'wrangler-out-'));
+    try {
+      const wrangler = path.resolve('node_modules/wrangler/bin/wrangler.js');
+      const result = await run(NODE, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: 'false',
+          CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+          NO_COLOR: '1',
+        },
+        timeoutMs: 120_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      // The bindings wrangler.toml declares, read from the top-level file.
+      expect(result.stdout).toMatch(/env\.CHUNK_LOCKS \(ChunkLock\)\s+Durable Object/);
+      expect(result.stdout).toContain('env.TOKEN_SERVICE');
+      // The bundle is edge/src/index.ts: the Worker and its Durable Object class.
+      const bundle = readFileSync(path.join(outdir, 'index.js'), 'utf8');
+      expect(bundle).toMatch(/export\s*\{[^}]*ChunkLock[^}]*\}/);
+      expect(bundle).toContain('edge/src/index.ts');
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,11 +4,13 @@
 // /v2/ paths are recognised by shared/route.ts, as origin does. Requests origin would refuse for
 // their form (an invalid name, reference or digest) go to origin too, which answers them exactly.
 import { Hono } from 'hono';
+import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { isDigest } from '../../shared/digest.ts';
 import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName, parseReference } from '../../shared/reference.ts';
-import { matchRoute } from '../../shared/route.ts';
-import { authorize, type Requirement } from './auth.ts';
+import { type Requirement, requirementFor } from '../../shared/requirement.ts';
+import { matchRoute, type Route } from '../../shared/route.ts';
+import { authorize } from './auth.ts';
 import { getBlob } from './blobs.ts';
 import type { Env } from './config.ts';
 import { getManifest } from './manifests.ts';
@@ -26,68 +28,59 @@ interface Served {
 
 const header = (request: Request, name: string) => request.headers.get(name) ?? undefined;
 
-/** What the edge serves itself; undefined: origin answers. */
+/** The handler of a read the edge answers itself; undefined: origin answers. */
+function handlerFor(request: Request, route: Route): Handler | undefined {
+  const method = request.method;
+  switch (route.kind) {
+    case 'base':
+      return async () =>
+        new Response(method === 'HEAD' ? null : '{}', {
+          headers: { 'Content-Type': 'application/json', [API_VERSION_HEADER]: API_VERSION },
+        });
+    case 'manifest': {
+      const { name, reference } = route;
+      if (!parseReference(reference)) return undefined;
+      return (s) =>
+        getManifest(s, {
+          name,
+          reference,
+          method,
+          accept: header(request, 'accept'),
+          ifNoneMatch: header(request, 'if-none-match'),
+          authorization: header(request, 'authorization'),
+        });
+    }
+    case 'blob': {
+      const { name, digest } = route;
+      if (!isDigest(digest)) return undefined;
+      return (s) =>
+        getBlob(s, {
+          name,
+          digest,
+          method,
+          range: header(request, 'range'),
+          ifNoneMatch: header(request, 'if-none-match'),
+          authorization: header(request, 'authorization'),
+        });
+    }
+    case 'tags':
+      if (method !== 'GET') return undefined;
+      return (s) => getTags(s, route.name, new URL(request.url).search, header(request, 'authorization'));
+    default:
+      return undefined;
+  }
+}
+
+/** What the edge serves itself, required of the caller as origin requires it; undefined: origin answers. */
 function served(request: Request, path: string): Served | undefined {
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD') return undefined;
   const route = matchRoute(path);
   if (!route) return undefined;
   if ('name' in route && !isRepositoryName(route.name)) return undefined;
-  switch (route.kind) {
-    case 'base':
-      return {
-        requirement: { kind: 'authenticated' },
-        handle: async () =>
-          new Response(method === 'HEAD' ? null : '{}', {
-            headers: {
-              'Content-Type': 'application/json',
-              'Docker-Distribution-API-Version': 'registry/2.0',
-            },
-          }),
-      };
-    case 'manifest': {
-      const { name, reference } = route;
-      if (!parseReference(reference)) return undefined;
-      return {
-        requirement: { kind: 'pull', name },
-        handle: (s) =>
-          getManifest(s, {
-            name,
-            reference,
-            method,
-            accept: header(request, 'accept'),
-            ifNoneMatch: header(request, 'if-none-match'),
-            authorization: header(request, 'authorization'),
-          }),
-      };
-    }
-    case 'blob': {
-      const { name, digest } = route;
-      if (!isDigest(digest)) return undefined;
-      return {
-        requirement: { kind: 'pull', name },
-        handle: (s) =>
-          getBlob(s, {
-            name,
-            digest,
-            method,
-            range: header(request, 'range'),
-            ifNoneMatch: header(request, 'if-none-match'),
-            authorization: header(request, 'authorization'),
-          }),
-      };
-    }
-    case 'tags': {
-      if (method !== 'GET') return undefined;
-      const { name } = route;
-      return {
-        requirement: { kind: 'pull', name },
-        handle: (s) => getTags(s, name, new URL(request.url).search, header(request, 'authorization')),
-      };
-    }
-    default:
-      return undefined;
-  }
+  const requirement = requirementFor(route, method);
+  const handle = requirement ? handlerFor(request, route) : undefined;
+  return requirement && handle ? { requirement, handle } : undefined;
 }
 
 async function proxy(s: Services, request: Request): Promise<Response> {

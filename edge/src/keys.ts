@@ -2,7 +2,8 @@
 // through the metadata store. Re-read every KEYS_MAX_AGE; a token naming a key the edge does not
 // know makes it fetch the set again at once (key rotation), at most once per
 // UNKNOWN_KEY_REFETCH per isolate, so that tokens with made-up key ids cannot hammer origin.
-import { importVerifyKey } from './jwt.ts';
+import type { JWK } from 'jose';
+import { importVerifyKey, JWKS_PATH, type VerifyKey } from '../../shared/bearer-token.ts';
 import type { MetadataStore } from './metadata.ts';
 import type { OriginClient } from './origin.ts';
 import { singleFlight } from './single-flight.ts';
@@ -15,7 +16,7 @@ const RETRY_AFTER_FAILURE_MS = 10_000;
 const META_KEY = 'jwks';
 
 interface StoredKeys {
-  readonly keys: JsonWebKey[];
+  readonly keys: JWK[];
   readonly fetchedAt: number;
 }
 
@@ -27,10 +28,10 @@ export interface KeyDeps {
   readonly waitMs: number;
 }
 
-export type KeyLookup = { kind: 'key'; key: CryptoKey } | { kind: 'unknown' } | { kind: 'unavailable' };
+export type KeyLookup = { kind: 'key'; key: VerifyKey } | { kind: 'unknown' } | { kind: 'unavailable' };
 
 export class KeySet {
-  private keys = new Map<string, CryptoKey>();
+  private keys = new Map<string, VerifyKey>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private lastFailure = Number.NEGATIVE_INFINITY;
   private lastUnknownRefetch = Number.NEGATIVE_INFINITY;
@@ -69,7 +70,7 @@ export class KeySet {
           return;
         }
       }
-      const fetched = await deps.origin.fetch('/token/jwks.json');
+      const fetched = await deps.origin.fetch(JWKS_PATH);
       const document =
         fetched.ok && fetched.answer.status === 200
           ? (JSON.parse(new TextDecoder().decode(fetched.answer.body)) as { keys?: unknown })
@@ -78,7 +79,7 @@ export class KeySet {
         this.lastFailure = Date.now();
         return;
       }
-      const stored: StoredKeys = { keys: document.keys as JsonWebKey[], fetchedAt: Date.now() };
+      const stored: StoredKeys = { keys: document.keys as JWK[], fetchedAt: Date.now() };
       await this.adopt(stored);
       deps.defer(deps.meta.put(META_KEY, stored, KEYS_MAX_AGE_MS));
     } catch {
@@ -88,9 +89,9 @@ export class KeySet {
   }
 
   private async adopt(stored: StoredKeys): Promise<void> {
-    const keys = new Map<string, CryptoKey>();
+    const keys = new Map<string, VerifyKey>();
     for (const jwk of stored.keys) {
-      const kid = (jwk as { kid?: unknown }).kid;
+      const { kid } = jwk;
       if (typeof kid !== 'string' || jwk.kty !== 'EC' || jwk.crv !== 'P-256') continue;
       keys.set(kid, await importVerifyKey(jwk));
     }

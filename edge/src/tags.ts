@@ -1,5 +1,6 @@
 // GET /v2/{name}/tags/list: origin's answer (per query: n, last), reused for TAG_TTL and, while
 // origin is unreachable, for STALE_SECONDS more.
+import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { errorResponse, ociError } from '../../shared/errors.ts';
 import { passThrough } from './origin.ts';
 import type { Services } from './services.ts';
@@ -14,7 +15,7 @@ interface TagsEntry {
 
 function serve(entry: TagsEntry, cache: string): Response {
   const headers: Record<string, string> = {
-    'Docker-Distribution-API-Version': 'registry/2.0',
+    [API_VERSION_HEADER]: API_VERSION,
     'X-Edge-Cache': cache,
   };
   if (entry.contentType) headers['Content-Type'] = entry.contentType;

@@ -2,15 +2,14 @@
 // verifies them. The key pair is kept in the database so every origin process signs alike; the
 // public key is published as a JWKS for the edge, which verifies tokens without calling origin.
 import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from 'jose';
+  importVerifyKey,
+  TOKEN_ALGORITHM,
+  unexpired,
+  type VerifyKey,
+  verifyToken,
+} from '../../shared/bearer-token.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/scope.ts';
 import { LruCache } from '../cache/lru.ts';
@@ -18,7 +17,6 @@ import type { Queryable } from '../metadata/database.ts';
 import { addSigningKey, oldestSigningKey, type SigningKey } from '../metadata/signing-keys.ts';
 import type { Permissions } from './permissions.ts';
 
-const ALGORITHM = 'ES256';
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
 export interface IssuedToken {
@@ -35,7 +33,7 @@ export class TokenService {
   private readonly lifetimeSeconds: number;
   private readonly kid: string;
   private readonly privateKey: Key;
-  private readonly publicKey: Key;
+  private readonly publicKey: VerifyKey;
   private readonly publicJwk: JWK;
   private readonly permissions: Permissions;
 
@@ -45,7 +43,7 @@ export class TokenService {
     lifetimeSeconds: number;
     kid: string;
     privateKey: Key;
-    publicKey: Key;
+    publicKey: VerifyKey;
     publicJwk: JWK;
     permissions: Permissions;
   }) {
@@ -69,9 +67,9 @@ export class TokenService {
       service: options.service,
       lifetimeSeconds: Math.max(1, Math.round(options.lifetimeMs / 1000)),
       kid,
-      privateKey: await importJWK(privateJwk, ALGORITHM),
-      publicKey: await importJWK(publicJwk, ALGORITHM),
-      publicJwk: { ...publicJwk, kid, alg: ALGORITHM, use: 'sig' },
+      privateKey: await importJWK(privateJwk, TOKEN_ALGORITHM),
+      publicKey: await importVerifyKey(publicJwk),
+      publicJwk: { ...publicJwk, kid, alg: TOKEN_ALGORITHM, use: 'sig' },
       permissions: options.permissions,
     });
   }
@@ -102,7 +100,7 @@ export class TokenService {
     const access = this.grant(user, requested);
     const now = Math.floor(Date.now() / 1000);
     const token = await new SignJWT({ access })
-      .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(user ?? '')
       .setAudience(this.service)
@@ -114,35 +112,24 @@ export class TokenService {
     return { token, expiresIn: this.lifetimeSeconds, issuedAt: new Date(now * 1000).toISOString(), access };
   }
 
-  /** The token's claims when its signature, issuer, audience and times hold; otherwise null. */
+  /** The token's claims when its signature, issuer, audience, times and access hold; otherwise null. */
   async verify(token: string): Promise<TokenClaims | null> {
     const cached = this.verified.get(token);
-    const now = Date.now() / 1000;
     if (cached) {
-      if (cached.exp > now) return cached;
+      if (unexpired(cached)) return cached;
       this.verified.delete(token);
       return null;
     }
-    try {
-      const { payload } = await jwtVerify(token, this.publicKey, {
-        issuer: this.issuer,
-        audience: this.service,
-        algorithms: [ALGORITHM],
-      });
-      if (!Array.isArray(payload.access) || typeof payload.exp !== 'number') return null;
-      const claims = payload as unknown as TokenClaims;
-      this.verified.set(token, claims);
-      return claims;
-    } catch {
-      return null;
-    }
+    const claims = await verifyToken(token, this.publicKey, { issuer: this.issuer, audience: this.service });
+    if (claims) this.verified.set(token, claims);
+    return claims;
   }
 }
 
 async function loadOrCreateKey(db: Queryable): Promise<SigningKey> {
   const existing = await oldestSigningKey(db);
   if (existing) return existing;
-  const pair = await generateKeyPair(ALGORITHM, { extractable: true });
+  const pair = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
   const publicJwk = await exportJWK(pair.publicKey);
   await addSigningKey(db, {
     kid: await calculateJwkThumbprint(publicJwk),

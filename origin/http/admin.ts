@@ -2,10 +2,11 @@
 // answers its report. Administrators are the users in auth.admins (Basic credentials or a Bearer
 // token of theirs); others get 403 DENIED, anonymous callers 401.
 import { OciFailure, ociError } from '../../shared/errors.ts';
+import type { Requirement } from '../../shared/requirement.ts';
 import { collectGarbage, GcBusyError, type GcReport, gcDependencies } from '../gc/collect.ts';
 import { formatBytes } from '../gc/format.ts';
 import type { Services } from '../services.ts';
-import { authenticate, challenge, type Requirement } from './authorize.ts';
+import { authenticate, refuse } from './authorize.ts';
 import type { AppContext } from './context.ts';
 
 /** Items listed per kind in an answer (the counts and bytes are always whole). */
@@ -25,12 +26,7 @@ export async function requireAdmin(c: AppContext, s: Services): Promise<string> 
   const { user } = authn.principal;
   // Anonymous, or a token issued to nobody.
   if (user === null) {
-    throw new OciFailure(
-      ociError('UNAUTHORIZED', {
-        message: 'authentication required',
-        headers: { 'WWW-Authenticate': challenge(s, requirement) },
-      }),
-    );
+    throw new OciFailure(refuse(s, requirement, 'authentication-required'));
   }
   if (!s.config.auth.admins.includes(user)) {
     throw new OciFailure(

@@ -2,13 +2,17 @@
 // /token, and operations endpoints. Routes under /v2/ are recognised by shared/route.ts, since
 // repository names contain slashes; each resource's handlers live in their own module.
 import { Hono } from 'hono';
+import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
+import { JWKS_PATH } from '../../shared/bearer-token.ts';
+import { TOKEN_PATH } from '../../shared/challenge.ts';
 import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
-import { matchRoute, type Route } from '../../shared/route.ts';
+import { type HttpMethod, type Requirement, requirementFor } from '../../shared/requirement.ts';
+import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
 import { adminGc } from './admin.ts';
 import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-scanning.ts';
-import { authenticate, authorize, type Requirement } from './authorize.ts';
+import { authenticate, authorize } from './authorize.ts';
 import { deleteBlob, getBlob } from './blobs.ts';
 import { catalogHandler } from './catalog.ts';
 import type { AppContext, AppEnv } from './context.ts';
@@ -21,89 +25,63 @@ import { listTagsHandler } from './tags.ts';
 import { getToken, jwks, postToken } from './token.ts';
 import { cancelUpload, finishUpload, patchUpload, startUpload, uploadStatus } from './uploads.ts';
 
-type Handler = (c: AppContext) => Promise<Response>;
+type Handler<K extends RouteKind> = (
+  c: AppContext,
+  s: Services,
+  route: Extract<Route, { kind: K }>,
+) => Promise<Response>;
 
-interface Endpoint {
-  readonly requirement: Requirement;
-  readonly handle: Handler;
-}
-
-const unsupported = (method: string, route: Route) =>
-  new OciFailure(ociError('UNSUPPORTED', { message: `${method} is not supported on ${route.kind}` }));
+/**
+ * The handler of each route and method. What each requires of the caller is shared/requirement.ts's
+ * table (the edge decides from it too); the two list the same methods (test/unit/shared.test.ts).
+ */
+export const HANDLERS: { readonly [K in RouteKind]: Readonly<Partial<Record<HttpMethod, Handler<K>>>> } = {
+  base: { GET: async (c) => c.json({}), HEAD: async (c) => c.json({}) },
+  catalog: { GET: (c, s) => catalogHandler(c, s) },
+  tags: { GET: (c, s, r) => listTagsHandler(c, s, r.name) },
+  manifest: {
+    GET: (c, s, r) => getManifest(c, s, r.name, r.reference),
+    HEAD: (c, s, r) => getManifest(c, s, r.name, r.reference),
+    PUT: (c, s, r) => putManifest(c, s, r.name, r.reference),
+    DELETE: (c, s, r) => deleteManifest(c, s, r.name, r.reference),
+  },
+  blob: {
+    GET: (c, s, r) => getBlob(c, s, r.name, r.digest),
+    HEAD: (c, s, r) => getBlob(c, s, r.name, r.digest),
+    DELETE: (c, s, r) => deleteBlob(c, s, r.name, r.digest),
+  },
+  uploads: { POST: (c, s, r) => startUpload(c, s, r.name) },
+  upload: {
+    GET: (c, s, r) => uploadStatus(c, s, r.name, r.uploadId),
+    PATCH: (c, s, r) => patchUpload(c, s, r.name, r.uploadId),
+    PUT: (c, s, r) => finishUpload(c, s, r.name, r.uploadId),
+    DELETE: (c, s, r) => cancelUpload(c, s, r.name, r.uploadId),
+  },
+  referrers: { GET: (c, s, r) => referrersHandler(c, s, r.name, r.digest) },
+  'manifest-scan': {
+    GET: (c, s, r) => getScan(c, s, r.name, r.reference),
+    HEAD: (c, s, r) => getScan(c, s, r.name, r.reference),
+    POST: (c, s, r) => postScan(c, s, r.name, r.reference),
+  },
+  'scan-summary': {
+    GET: (c, s, r) => getScanSummary(c, s, r.name),
+    HEAD: (c, s, r) => getScanSummary(c, s, r.name),
+  },
+};
 
 /** The endpoint for a route and method: what it requires of the caller, and its handler. */
-function endpoint(s: Services, route: Route, method: string): Endpoint {
-  const read = method === 'GET' || method === 'HEAD';
-  switch (route.kind) {
-    case 'base':
-      if (!read) break;
-      return { requirement: { kind: 'authenticated' }, handle: async (c) => c.json({}) };
-    case 'catalog':
-      if (method !== 'GET') break;
-      return { requirement: { kind: 'catalog' }, handle: (c) => catalogHandler(c, s) };
-    case 'tags': {
-      if (method !== 'GET') break;
-      const { name } = route;
-      return {
-        requirement: { kind: 'repository', name, action: 'pull' },
-        handle: (c) => listTagsHandler(c, s, name),
-      };
-    }
-    case 'manifest': {
-      const { name, reference } = route;
-      if (read) return { requirement: pull(name), handle: (c) => getManifest(c, s, name, reference) };
-      if (method === 'PUT')
-        return { requirement: push(name), handle: (c) => putManifest(c, s, name, reference) };
-      if (method === 'DELETE')
-        return { requirement: del(name), handle: (c) => deleteManifest(c, s, name, reference) };
-      break;
-    }
-    case 'blob': {
-      const { name, digest } = route;
-      if (read) return { requirement: pull(name), handle: (c) => getBlob(c, s, name, digest) };
-      if (method === 'DELETE')
-        return { requirement: del(name), handle: (c) => deleteBlob(c, s, name, digest) };
-      break;
-    }
-    case 'uploads':
-      if (method !== 'POST') break;
-      return { requirement: push(route.name), handle: (c) => startUpload(c, s, route.name) };
-    case 'upload': {
-      const { name, uploadId } = route;
-      const handlers: Record<string, Handler> = {
-        GET: (c) => uploadStatus(c, s, name, uploadId),
-        PATCH: (c) => patchUpload(c, s, name, uploadId),
-        PUT: (c) => finishUpload(c, s, name, uploadId),
-        DELETE: (c) => cancelUpload(c, s, name, uploadId),
-      };
-      const handle = handlers[method];
-      if (handle) return { requirement: push(name), handle };
-      break;
-    }
-    case 'referrers': {
-      if (method !== 'GET') break;
-      const { name, digest } = route;
-      return { requirement: pull(name), handle: (c) => referrersHandler(c, s, name, digest) };
-    }
-    case 'manifest-scan': {
-      const { name, reference } = route;
-      if (read) return { requirement: pull(name), handle: (c) => getScan(c, s, name, reference) };
-      if (method === 'POST')
-        return { requirement: push(name), handle: (c) => postScan(c, s, name, reference) };
-      break;
-    }
-    case 'scan-summary': {
-      if (!read) break;
-      const { name } = route;
-      return { requirement: pull(name), handle: (c) => getScanSummary(c, s, name) };
-    }
+function endpoint(route: Route, method: string): { requirement: Requirement; handle: Handler<RouteKind> } {
+  const requirement = requirementFor(route, method);
+  // The table's entry for this route's kind takes this route: the kinds are the same.
+  const handlers: Partial<Record<string, Handler<RouteKind>>> = HANDLERS[route.kind] as Partial<
+    Record<string, Handler<RouteKind>>
+  >;
+  const handle = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
+  if (!requirement || !handle) {
+    throw new OciFailure(ociError('UNSUPPORTED', { message: `${method} is not supported on ${route.kind}` }));
   }
-  throw unsupported(method, route);
+  return { requirement, handle };
 }
-
-const pull = (name: string): Requirement => ({ kind: 'repository', name, action: 'pull' });
-const push = (name: string): Requirement => ({ kind: 'repository', name, action: 'push' });
-const del = (name: string): Requirement => ({ kind: 'repository', name, action: 'delete' });
 
 async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   // No name, reference, digest or parameter may hold a NUL (PostgreSQL refuses it in text).
@@ -116,7 +94,7 @@ async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   if ('name' in route && !isRepositoryName(route.name)) {
     throw new OciFailure(ociError('NAME_INVALID', { detail: { name: route.name } }));
   }
-  const target = endpoint(s, route, c.req.method);
+  const target = endpoint(route, c.req.method);
   const authn = await authenticate(
     s,
     c.req.header('authorization'),
@@ -127,7 +105,7 @@ async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   c.set('principal', authn.principal);
   const denied = authorize(s, authn.principal, target.requirement);
   if (denied) throw new OciFailure(denied);
-  return target.handle(c);
+  return target.handle(c, s, route);
 }
 
 function decodeURIComponentSafe(value: string): string {
@@ -143,14 +121,14 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.use('*', observe(s));
   app.use('/v2/*', async (c, next) => {
     await next();
-    if (!c.get('sentDirectly')) c.res.headers.set('Docker-Distribution-API-Version', 'registry/2.0');
+    if (!c.get('sentDirectly')) c.res.headers.set(API_VERSION_HEADER, API_VERSION);
   });
   app.get('/healthz', (c) => healthz(c));
   app.get('/readyz', (c) => readyz(c, s));
   app.get('/metrics', (c) => metrics(c, s));
-  app.get('/token', (c) => getToken(c, s));
-  app.post('/token', (c) => postToken(c, s));
-  app.get('/token/jwks.json', (c) => jwks(c, s));
+  app.get(TOKEN_PATH, (c) => getToken(c, s));
+  app.post(TOKEN_PATH, (c) => postToken(c, s));
+  app.get(JWKS_PATH, (c) => jwks(c, s));
   app.post('/admin/gc', (c) => adminGc(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));

@@ -1,52 +1,33 @@
-// Who is calling (Bearer token, Basic credentials, or nobody) and whether they may do this.
+// Who is calling (Bearer token, Basic credentials, or nobody) and whether they may do this. The
+// header, the requirements and every 401 come from shared/ (the edge answers from the same code).
+import { readCredentials } from '../../shared/authorization-header.ts';
+import { type Realm, type Refusal, unauthorized } from '../../shared/challenge.ts';
 import { type OciError, ociError } from '../../shared/errors.ts';
-import { accessAllows, type RepositoryAction } from '../../shared/scope.ts';
+import { grantMeets, type Requirement } from '../../shared/requirement.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from './context.ts';
 
-export type Requirement =
-  | { kind: 'authenticated' }
-  | { kind: 'catalog' }
-  | { kind: 'repository'; name: string; action: RepositoryAction };
-
 export type Authentication = { ok: true; principal: Principal } | { ok: false; error: OciError };
 
-export function challenge(
-  services: Services,
-  requirement: Requirement,
-  error?: 'invalid_token' | 'insufficient_scope',
-): string {
-  const { public_url } = services.config.http;
-  let value = `Bearer realm="${public_url}/token",service="${services.config.auth.service}"`;
-  if (requirement.kind === 'repository') {
-    const actions = requirement.action === 'push' ? 'pull,push' : requirement.action;
-    value += `,scope="repository:${requirement.name}:${actions}"`;
-  } else if (requirement.kind === 'catalog') {
-    value += ',scope="registry:catalog:*"';
-  }
-  if (error) value += `,error="${error}"`;
-  return value;
+export function realmOf(services: Services): Realm {
+  return { publicUrl: services.config.http.public_url, service: services.config.auth.service };
 }
 
-function unauthorized(
-  services: Services,
-  requirement: Requirement,
-  message: string,
-  error?: 'invalid_token' | 'insufficient_scope',
-): OciError {
-  return ociError('UNAUTHORIZED', {
-    message,
-    headers: { 'WWW-Authenticate': challenge(services, requirement, error) },
-  });
+/** 401 for `refusal`, with origin's challenge for `requirement`. */
+export function refuse(services: Services, requirement: Requirement, refusal: Refusal): OciError {
+  return unauthorized(realmOf(services), requirement, refusal);
 }
 
-/** Checks a password, throttled per user and client address; null when it is right. */
+/**
+ * Checks a password, throttled per user and client address: null when it is right, 429 while the
+ * user is throttled, otherwise `incorrect`.
+ */
 export async function checkLogin(
   services: Services,
   user: string,
   password: string,
   client: string,
-  onFailure: Record<string, string>,
+  incorrect: OciError,
 ): Promise<OciError | null> {
   const login = await services.users.login(user, password, client);
   if (login.ok) return null;
@@ -56,7 +37,7 @@ export async function checkLogin(
       headers: { 'Retry-After': String(login.retryAfter) },
     });
   }
-  return ociError('UNAUTHORIZED', { message: 'incorrect username or password', headers: onFailure });
+  return incorrect;
 }
 
 export async function authenticate(
@@ -65,59 +46,49 @@ export async function authenticate(
   requirement: Requirement,
   client: string,
 ): Promise<Authentication> {
-  if (!authorization) {
-    return {
-      ok: true,
-      principal: {
-        user: null,
-        via: 'anonymous',
-        can: (name, action) => services.permissions.allows(null, name, action),
-        catalog: false,
-      },
-    };
-  }
-  const space = authorization.indexOf(' ');
-  const scheme = authorization.slice(0, space).toLowerCase();
-  const credentials = authorization.slice(space + 1).trim();
-  if (scheme === 'bearer') {
-    const claims = await services.tokens.verify(credentials);
-    if (!claims)
+  const credentials = readCredentials(authorization);
+  switch (credentials.kind) {
+    case 'none':
       return {
-        ok: false,
-        error: unauthorized(services, requirement, 'invalid or expired token', 'invalid_token'),
+        ok: true,
+        principal: {
+          user: null,
+          via: 'anonymous',
+          can: (name, action) => services.permissions.allows(null, name, action),
+          catalog: false,
+        },
       };
-    return {
-      ok: true,
-      principal: {
-        user: claims.sub === '' ? null : claims.sub,
-        via: 'bearer',
-        can: (name, action) => accessAllows(claims.access, 'repository', name, action),
-        catalog: accessAllows(claims.access, 'registry', 'catalog', '*'),
-      },
-    };
+    case 'refused':
+      return { ok: false, error: refuse(services, requirement, credentials.refusal) };
+    case 'bearer': {
+      const claims = await services.tokens.verify(credentials.token);
+      if (!claims) return { ok: false, error: refuse(services, requirement, 'invalid-token') };
+      return {
+        ok: true,
+        principal: {
+          user: claims.sub === '' ? null : claims.sub,
+          via: 'bearer',
+          can: (name, action) => grantMeets(claims.access, { kind: 'repository', name, action }),
+          catalog: grantMeets(claims.access, { kind: 'catalog' }),
+        },
+      };
+    }
+    case 'basic': {
+      const { user, password } = credentials;
+      const incorrect = refuse(services, requirement, 'incorrect-login');
+      const refused = await checkLogin(services, user, password, client, incorrect);
+      if (refused) return { ok: false, error: refused };
+      return {
+        ok: true,
+        principal: {
+          user,
+          via: 'basic',
+          can: (name, action) => services.permissions.allows(user, name, action),
+          catalog: true,
+        },
+      };
+    }
   }
-  if (scheme === 'basic') {
-    const basic = parseBasic(credentials);
-    const refused = basic
-      ? await checkLogin(services, basic.user, basic.password, client, {
-          'WWW-Authenticate': challenge(services, requirement),
-        })
-      : unauthorized(services, requirement, 'malformed Basic credentials');
-    if (!basic || refused) return { ok: false, error: refused as OciError };
-    return {
-      ok: true,
-      principal: {
-        user: basic.user,
-        via: 'basic',
-        can: (name, action) => services.permissions.allows(basic.user, name, action),
-        catalog: true,
-      },
-    };
-  }
-  return {
-    ok: false,
-    error: unauthorized(services, requirement, `unsupported authorization scheme ${scheme}`),
-  };
 }
 
 /** null when the principal meets the requirement; otherwise the error to answer with. */
@@ -127,37 +98,25 @@ export function authorize(
   requirement: Requirement,
 ): OciError | null {
   if (requirement.kind === 'authenticated') {
-    return principal.via === 'anonymous'
-      ? unauthorized(services, requirement, 'authentication required')
-      : null;
+    return principal.via === 'anonymous' ? refuse(services, requirement, 'authentication-required') : null;
   }
   if (requirement.kind === 'catalog') {
     if (principal.catalog) return null;
-    return principal.via === 'bearer'
-      ? unauthorized(services, requirement, 'insufficient scope', 'insufficient_scope')
-      : unauthorized(services, requirement, 'authentication required');
+    return refuse(
+      services,
+      requirement,
+      principal.via === 'bearer' ? 'insufficient-scope' : 'authentication-required',
+    );
   }
   if (principal.can(requirement.name, requirement.action)) return null;
   switch (principal.via) {
     case 'anonymous':
-      return unauthorized(services, requirement, 'authentication required');
+      return refuse(services, requirement, 'authentication-required');
     case 'bearer':
-      return unauthorized(services, requirement, 'insufficient scope', 'insufficient_scope');
+      return refuse(services, requirement, 'insufficient-scope');
     case 'basic':
       return ociError('DENIED', {
         message: `requested access to the resource is denied: ${requirement.action} on ${requirement.name}`,
       });
   }
-}
-
-export function parseBasic(credentials: string): { user: string; password: string } | null {
-  let decoded: string;
-  try {
-    decoded = Buffer.from(credentials, 'base64').toString('utf8');
-  } catch {
-    return null;
-  }
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return null;
-  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

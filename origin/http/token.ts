@@ -1,9 +1,11 @@
 // GET /token (Docker token auth) and POST /token (OAuth2 password grant), plus the JWKS the
 // edge uses to verify tokens.
+import { readCredentials } from '../../shared/authorization-header.ts';
+import { INCORRECT_LOGIN } from '../../shared/challenge.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { parseScopes } from '../../shared/scope.ts';
 import type { Services } from '../services.ts';
-import { checkLogin, parseBasic } from './authorize.ts';
+import { checkLogin } from './authorize.ts';
 import type { AppContext } from './context.ts';
 
 /** Throws UNAUTHORIZED (or TOOMANYREQUESTS) unless the credentials are right. */
@@ -17,17 +19,23 @@ async function requireLogin(
   const refused =
     user === undefined || password === undefined
       ? ociError('UNAUTHORIZED', { message: 'malformed credentials', headers: challenge })
-      : await checkLogin(s, user, password, c.env.incoming.socket.remoteAddress ?? 'unknown', challenge);
+      : await checkLogin(
+          s,
+          user,
+          password,
+          c.env.incoming.socket.remoteAddress ?? 'unknown',
+          ociError('UNAUTHORIZED', { message: INCORRECT_LOGIN, headers: challenge }),
+        );
   if (refused) throw new OciFailure(refused);
   return user as string;
 }
 
 export async function getToken(c: AppContext, s: Services): Promise<Response> {
-  const authorization = c.req.header('authorization');
+  const credentials = readCredentials(c.req.header('authorization'));
   let user: string | null = null;
-  if (authorization) {
-    const [scheme, credentials] = [authorization.slice(0, 6).toLowerCase(), authorization.slice(6).trim()];
-    const basic = scheme === 'basic ' ? parseBasic(credentials) : null;
+  if (credentials.kind !== 'none') {
+    // Only Basic credentials log in here: a token is not a way to get another.
+    const basic = credentials.kind === 'basic' ? credentials : undefined;
     user = await requireLogin(c, s, basic?.user, basic?.password);
   }
   const issued = await s.tokens.issue(user, parseScopes(c.req.queries('scope') ?? []));

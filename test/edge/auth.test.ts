@@ -1,7 +1,7 @@
 // Auth at the edge, without a round trip: origin's ES256 tokens verified against its JWKS (fetched
-// once, fetched again for an unknown key id, at most once per 10 s), answers that mirror origin's
-// (origin/http/authorize.ts), Basic credentials sent to origin's token realm, and tokens kept out
-// of the cache key.
+// once, fetched again for an unknown key id, at most once per 10 s), answers identical to origin's
+// (both build them from shared/), well-formed Basic credentials sent to origin's token realm, and
+// tokens kept out of the cache key.
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushImage } from '../harness/client.ts';
@@ -65,6 +65,42 @@ describe('requests without a valid token get origin’s challenge', () => {
     expect(edge.challenge).toBe(
       `Bearer realm="${realm()}",service="${service()}",scope="repository:${NAME}:pull"`,
     );
+  });
+
+  test('every refused credential gets the same status, body and challenge from the edge as from origin', async () => {
+    const { kid, privateJwk } = await signingKey(setup.registry);
+    const pull = [{ type: 'repository', name: NAME, actions: ['pull'] }];
+    const expired = await signToken(privateJwk, kid, { aud: service(), access: pull, expiresIn: -5 });
+    const otherRepository = await pullToken(setup.registry, OTHER);
+    const cases: [string, string | undefined, string, string | null][] = [
+      ['no Authorization', undefined, 'authentication required', null],
+      ['Bearer with nothing after it', 'Bearer', 'invalid or expired token', 'invalid_token'],
+      ['Bearer and a space', 'Bearer ', 'invalid or expired token', 'invalid_token'],
+      ['Bearer, odd case', 'bEaReR', 'invalid or expired token', 'invalid_token'],
+      ['Bearer garbage', 'Bearer garbage', 'invalid or expired token', 'invalid_token'],
+      ['Bearer three garbage parts', 'Bearer a.b.c', 'invalid or expired token', 'invalid_token'],
+      ['an expired token', bearer(expired), 'invalid or expired token', 'invalid_token'],
+      ['a token for another repository', bearer(otherRepository), 'insufficient scope', 'insufficient_scope'],
+      [
+        'the same, odd case and spacing',
+        `bearer   ${otherRepository}`,
+        'insufficient scope',
+        'insufficient_scope',
+      ],
+      ['Basic with nothing after it', 'Basic', 'malformed Basic credentials', null],
+      ['Basic garbage', 'Basic !!!garbage', 'malformed Basic credentials', null],
+      ['Basic without a colon', `Basic ${btoa('nocolon')}`, 'malformed Basic credentials', null],
+      ['an unknown scheme', 'Digest username="admin"', 'unsupported authorization scheme digest', null],
+      ['a bare word', 'garbage', 'unsupported authorization scheme garbage', null],
+    ];
+    const scoped = `Bearer realm="${realm()}",service="${service()}",scope="repository:${NAME}:pull"`;
+    for (const [what, authorization, message, error] of cases) {
+      const { edge, origin } = await compare(`/v2/${NAME}/manifests/v1`, authorization);
+      expect(edge, what).toEqual(origin);
+      expect(edge.status, what).toBe(401);
+      expect(JSON.parse(edge.body), what).toEqual({ errors: [{ code: 'UNAUTHORIZED', message }] });
+      expect(edge.challenge, what).toBe(error ? `${scoped},error="${error}"` : scoped);
+    }
   });
 
   test('Basic credentials get the Bearer challenge, and the token from its realm is accepted', async () => {

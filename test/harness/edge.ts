@@ -1,7 +1,8 @@
 // Runs the edge Worker for a test (or the benchmark): edge/src bundled by wrangler as a deploy
-// would (`wrangler deploy --dry-run`, once per content of the sources, kept under .tmp), then run
-// in workerd through miniflare's API with the Durable Object binding and a fresh cache of its
-// own, listening on 127.0.0.1 at a free port: a real HTTP listener, so docker can pull from it.
+// would (`wrangler deploy --dry-run` at the top level, which reads the top-level wrangler.toml;
+// once per content of the sources, kept under .tmp), then run in workerd through miniflare's API
+// with the Durable Object binding and a fresh cache of its own, listening on 127.0.0.1 at a free
+// port: a real HTTP listener, so docker can pull from it.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -41,7 +42,7 @@ export interface TestEdge {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const WRANGLER_TOML = path.join(ROOT, 'edge', 'wrangler.toml');
+const WRANGLER_TOML = path.join(ROOT, 'wrangler.toml');
 /** The Durable Object class wrangler.toml binds as CHUNK_LOCKS. */
 const LOCK_CLASS = 'ChunkLock';
 
@@ -87,8 +88,6 @@ async function buildBundle(): Promise<Bundle> {
         '--dry-run',
         '--outdir',
         building,
-        '--config',
-        WRANGLER_TOML,
       ],
       {
         cwd: ROOT,

@@ -1,0 +1,51 @@
+// What each API endpoint requires of its caller, by route and method: both tiers decide from this
+// one table (origin for every request, the edge for the reads it answers itself).
+import type { Route, RouteKind } from './route.ts';
+import { type AccessEntry, accessAllows, type RepositoryAction } from './scope.ts';
+
+export type Requirement =
+  | { readonly kind: 'authenticated' }
+  | { readonly kind: 'catalog' }
+  | { readonly kind: 'repository'; readonly name: string; readonly action: RepositoryAction };
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+type Need = 'authenticated' | 'catalog' | RepositoryAction;
+
+/** A method not listed for a route is unsupported there (405 UNSUPPORTED). */
+export const REQUIREMENTS: { readonly [K in RouteKind]: Readonly<Partial<Record<HttpMethod, Need>>> } = {
+  base: { GET: 'authenticated', HEAD: 'authenticated' },
+  catalog: { GET: 'catalog' },
+  tags: { GET: 'pull' },
+  manifest: { GET: 'pull', HEAD: 'pull', PUT: 'push', DELETE: 'delete' },
+  blob: { GET: 'pull', HEAD: 'pull', DELETE: 'delete' },
+  uploads: { POST: 'push' },
+  // Every step of an upload is part of a push, its status included.
+  upload: { GET: 'push', PATCH: 'push', PUT: 'push', DELETE: 'push' },
+  referrers: { GET: 'pull' },
+  'manifest-scan': { GET: 'pull', HEAD: 'pull', POST: 'push' },
+  'scan-summary': { GET: 'pull', HEAD: 'pull' },
+};
+
+/** What `method` on `route` requires; null when the route does not support the method. */
+export function requirementFor(route: Route, method: string): Requirement | null {
+  const needs: Partial<Record<string, Need>> = REQUIREMENTS[route.kind];
+  // Own properties only: a method named like an Object.prototype member is still unsupported.
+  const need = Object.hasOwn(needs, method) ? needs[method] : undefined;
+  if (need === undefined) return null;
+  if (need === 'authenticated' || need === 'catalog') return { kind: need };
+  if (!('name' in route)) return null;
+  return { kind: 'repository', name: route.name, action: need };
+}
+
+/** Whether a token granting `access` meets the requirement (any valid token is authenticated). */
+export function grantMeets(access: readonly AccessEntry[], requirement: Requirement): boolean {
+  switch (requirement.kind) {
+    case 'authenticated':
+      return true;
+    case 'catalog':
+      return accessAllows(access, 'registry', 'catalog', '*');
+    case 'repository':
+      return accessAllows(access, 'repository', requirement.name, requirement.action);
+  }
+}
