@@ -15,6 +15,7 @@
 // - While origin is unreachable (network error, 5xx), what was last good is served for
 //   STALE_SECONDS past its TTL.
 
+import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { errorResponse, ociError } from '../../shared/errors.ts';
 import { manifestReferences, parseManifest } from '../../shared/manifest.ts';
@@ -260,7 +261,7 @@ function serve(request: ManifestRequest, manifest: Manifest, epoch: number, cach
   const headers = {
     ...answer.headers,
     'X-Registry-Policy-Epoch': String(epoch),
-    'Docker-Distribution-API-Version': 'registry/2.0',
+    [API_VERSION_HEADER]: API_VERSION,
     'X-Edge-Cache': cache,
   };
   return new Response(answer.withBody ? manifest.bytes : null, { status: answer.status, headers });
