@@ -11,6 +11,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import type { Clock } from '../../shared/clock.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/scope.ts';
 import { LruCache } from '../cache/lru.ts';
@@ -37,6 +38,7 @@ export class TokenService {
   private readonly publicKey: Key;
   private readonly publicJwk: JWK;
   private readonly permissions: Permissions;
+  private readonly clock: Clock;
 
   private constructor(options: {
     issuer: string;
@@ -47,6 +49,7 @@ export class TokenService {
     publicKey: Key;
     publicJwk: JWK;
     permissions: Permissions;
+    clock: Clock;
   }) {
     this.issuer = options.issuer;
     this.service = options.service;
@@ -56,11 +59,12 @@ export class TokenService {
     this.publicKey = options.publicKey;
     this.publicJwk = options.publicJwk;
     this.permissions = options.permissions;
+    this.clock = options.clock;
   }
 
   static async create(
     db: Queryable,
-    options: { issuer: string; service: string; lifetimeMs: number; permissions: Permissions },
+    options: { issuer: string; service: string; lifetimeMs: number; permissions: Permissions; clock: Clock },
   ): Promise<TokenService> {
     const { kid, privateJwk, publicJwk } = await loadOrCreateKey(db);
     return new TokenService({
@@ -72,6 +76,7 @@ export class TokenService {
       publicKey: await importJWK(publicJwk, ALGORITHM),
       publicJwk: { ...publicJwk, kid, alg: ALGORITHM, use: 'sig' },
       permissions: options.permissions,
+      clock: options.clock,
     });
   }
 
@@ -99,7 +104,7 @@ export class TokenService {
 
   async issue(user: string | null, requested: readonly AccessEntry[]): Promise<IssuedToken> {
     const access = this.grant(user, requested);
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
@@ -116,7 +121,7 @@ export class TokenService {
   /** The token's claims when its signature, issuer, audience and times hold; otherwise null. */
   async verify(token: string): Promise<TokenClaims | null> {
     const cached = this.verified.get(token);
-    const now = Date.now() / 1000;
+    const now = this.clock.now() / 1000;
     if (cached) {
       if (cached.exp > now) return cached;
       this.verified.delete(token);
@@ -127,6 +132,7 @@ export class TokenService {
         issuer: this.issuer,
         audience: this.service,
         algorithms: [ALGORITHM],
+        currentDate: new Date(this.clock.now()),
       });
       if (!Array.isArray(payload.access) || typeof payload.exp !== 'number') return null;
       const claims = payload as unknown as TokenClaims;

@@ -4,7 +4,7 @@ import { acceptedTypes, IMAGE_MANIFEST_TYPES, isIndexType } from '../../shared/m
 import type { CachedManifest } from '../cache/metadata-cache.ts';
 import { type Descriptor, MAX_MANIFEST_BYTES } from '../registry/manifest-parser.ts';
 import type { Services } from '../services.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -76,14 +76,9 @@ export async function putManifest(
   reference: string,
 ): Promise<Response> {
   const bytes = unwrap(await readBoundedBody(c, MAX_MANIFEST_BYTES));
-  const result = unwrap(await s.manifests.put(name, reference, bytes, c.req.header('content-type')));
-  if (s.config.scan.on_push) await s.scans.manifestPushed(name, result.digest, bytes);
-  await s.webhooks.notify(name, 'push', {
-    digest: result.digest,
-    tag: reference.startsWith('sha256:') || reference.startsWith('sha512:') ? null : reference,
-    media_type: c.req.header('content-type') ?? null,
-    size: bytes.byteLength,
-  });
+  const result = unwrap(
+    await s.manifests.put(name, reference, bytes, c.req.header('content-type'), actorOf(c)),
+  );
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
@@ -99,11 +94,6 @@ export async function deleteManifest(
   name: string,
   reference: string,
 ): Promise<Response> {
-  unwrap(await s.manifests.delete(name, reference));
-  const byDigest = reference.includes(':');
-  await s.webhooks.notify(name, 'delete', {
-    digest: byDigest ? reference : null,
-    tag: byDigest ? null : reference,
-  });
+  unwrap(await s.manifests.delete(name, reference, actorOf(c)));
   return c.body(null, 202, { 'Content-Length': '0' });
 }
