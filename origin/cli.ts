@@ -1,6 +1,7 @@
 // The `registry` command: serve, gc, scan, vulndb import, user add.
 import { parseArgs } from 'node:util';
 import { parseManifest, scanSubject } from '../shared/manifest.ts';
+import { openCore, openEvents, openRegistry, openScanning, openStore } from './application.ts';
 import { saveUser } from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
@@ -8,7 +9,7 @@ import { reportLines, terminalProgress } from './gc/report.ts';
 import { openDatabase } from './metadata/database.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
-import { buildServices, startRegistry } from './server.ts';
+import { startRegistry } from './server.ts';
 
 const USAGE = `Usage: registry <command> [options]
 
@@ -137,10 +138,11 @@ async function gc(args: string[]): Promise<void> {
   }
   const cfg = config(values.config);
   // The service logs (JSON on stdout) would mix with the report.
-  const services = await buildServices({ ...cfg, log: { level: 'silent' } });
+  const core = await openCore({ ...cfg, log: { level: 'silent' } });
   const progress = process.stdout.isTTY ? terminalProgress(process.stdout) : undefined;
   try {
-    const report = await collectGarbage(gcDependencies(services), {
+    const registry = await openRegistry(core, await openStore(core), openEvents(core));
+    const report = await collectGarbage(gcDependencies({ ...core, ...registry }), {
       mode: values.delete ? 'delete' : 'dry-run',
       untagged: values.untagged ?? cfg.gc.untagged,
       gracePeriodMs: cfg.gc.grace_period,
@@ -157,8 +159,7 @@ async function gc(args: string[]): Promise<void> {
     }
     throw error;
   } finally {
-    await services.db.close();
-    await services.cache.close?.();
+    await core.lifecycle.close();
   }
 }
 
@@ -176,25 +177,29 @@ async function scan(args: string[]): Promise<void> {
   const target = positionals.length === 1 ? splitImageReference(positionals[0] as string) : null;
   if (!target) fail(`scan takes one NAME:TAG or NAME@DIGEST\n\n${SCAN_USAGE}`);
   const cfg = config(values.config);
-  const services = await buildServices({
+  const core = await openCore({
     ...cfg,
     log: { level: 'silent' },
     scan: { ...cfg.scan, concurrency: 1, poll_interval: 200 },
   });
   try {
-    const found = await services.manifests.get(target.name, target.reference);
+    const store = await openStore(core);
+    const events = openEvents(core);
+    const registry = await openRegistry(core, store, events);
+    const { scans, worker } = await openScanning(core, store, events);
+    const found = await registry.manifests.get(target.name, target.reference);
     if (!found.ok) fail(`${target.name}:${target.reference}: ${found.error.message}`);
     const { record, bytes } = found.value;
     const manifest = parseManifest(bytes, record.mediaType);
     if (!manifest.ok) fail(`${record.digest}: the stored manifest cannot be read: ${manifest.error.message}`);
     const kind = scanSubject(manifest.value);
     if (kind.kind === 'artifact') fail(`${record.digest} is an artifact, not a container image`);
-    await services.scans.request(target.name, record.digest, kind);
-    services.scanWorker.start();
+    await scans.request(target.name, record.digest, kind);
+    worker.start();
     const progress = process.stderr.isTTY
       ? (text: string) => process.stderr.write(`\r${text}\x1b[K`)
       : undefined;
-    let report = await services.scans.report(record.digest, kind, false);
+    let report = await scans.report(record.digest, kind, false);
     // The request set every image's status to pending: done when each completed or failed (here
     // or in a serving process that took the job).
     const finished = (r: typeof report) =>
@@ -204,16 +209,14 @@ async function scan(args: string[]): Promise<void> {
     while (!finished(report)) {
       progress?.(`scanning ${target.name}@${record.digest.slice(0, 19)}… (${report.status})`);
       await new Promise((resolve) => setTimeout(resolve, 250));
-      report = await services.scans.report(record.digest, kind, false);
+      report = await scans.report(record.digest, kind, false);
     }
     if (progress) process.stderr.write('\r\x1b[K');
     if (values.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(`${scanReportLines(`${target.name}@${record.digest}`, report).join('\n')}\n`);
     if (report.status === 'failed') process.exitCode = 1;
   } finally {
-    await services.scanWorker.stop();
-    await services.db.close();
-    await services.cache.close?.();
+    await core.lifecycle.close();
   }
 }
 
@@ -227,10 +230,11 @@ async function vulndb(args: string[]): Promise<void> {
   if (positionals[0] !== 'import' || positionals.length !== 2)
     fail(`expected: vulndb import PATH\n\n${VULNDB_USAGE}`);
   const cfg = config(values.config);
-  const services = await buildServices({ ...cfg, log: { level: 'silent' } });
+  const core = await openCore({ ...cfg, log: { level: 'silent' } });
   const tty = process.stderr.isTTY;
   try {
-    const update = await updateVulnerabilityData(services, positionals[1] as string, {
+    const { scans } = await openScanning(core, await openStore(core), openEvents(core));
+    const update = await updateVulnerabilityData({ db: core.db, scans }, positionals[1] as string, {
       imported: (p) => {
         if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
       },
@@ -250,8 +254,7 @@ async function vulndb(args: string[]): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
-    await services.db.close();
-    await services.cache.close?.();
+    await core.lifecycle.close();
   }
 }
 

@@ -246,9 +246,11 @@ const schema = z
         /** Attempts before a delivery is recorded as failed; the wait doubles after each (from 1 s). */
         max_attempts: z.number().int().min(1).max(30).default(8),
         initial_backoff: duration.default(1_000),
+        /** How often a process looks for deliveries due (its own events are sent at once). */
+        poll_interval: duration.default(500),
       })
       .strict()
-      .default({ timeout: 10_000, max_attempts: 8, initial_backoff: 1_000 }),
+      .default({ timeout: 10_000, max_attempts: 8, initial_backoff: 1_000, poll_interval: 500 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

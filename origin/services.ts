@@ -1,38 +1,41 @@
-// Everything a request handler may use, built once at startup (see server.ts).
+// What request handlers may use: the domain and the services of a serving origin, built once by
+// the Application (application.ts). Handlers parse, authorize and answer; reads and writes go
+// through these.
 import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.ts';
 import type { Permissions } from './auth/permissions.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { UserDirectory } from './auth/users.ts';
-import type { MetadataCache } from './cache/metadata-cache.ts';
 import type { Config } from './config.ts';
 import type { Database } from './metadata/database.ts';
 import type { Metrics } from './metrics.ts';
+import type { PolicyRules } from './policy/policy-rules.ts';
 import type { PullPolicy } from './policy/pull-policy.ts';
-import type { BlobReader } from './registry/blob-reader.ts';
+import type { Blobs } from './registry/blobs.ts';
 import type { Manifests } from './registry/manifests.ts';
+import type { Repositories } from './registry/repositories.ts';
 import type { Uploads } from './registry/uploads.ts';
-import type { ScanWorker } from './scan/scan-worker.ts';
 import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
-import type { Webhooks } from './webhooks/webhooks.ts';
+import type { WebhookSubscriptions } from './webhooks/subscriptions.ts';
 
 export interface Services {
   readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** For readiness checks (and GC's lease); reads and writes go through the domain below. */
   readonly db: Database;
   readonly store: BlobStore;
-  /** Reads blob bodies for GETs: disk cache, storage, or a redirect to it. */
-  readonly blobs: BlobReader;
-  readonly cache: MetadataCache;
-  readonly uploads: Uploads;
   readonly manifests: Manifests;
+  readonly uploads: Uploads;
+  readonly blobs: Blobs;
+  readonly repositories: Repositories;
   readonly users: UserDirectory;
   readonly permissions: Permissions;
   readonly tokens: TokenService;
   readonly metrics: Metrics;
   readonly scans: Scans;
-  /** Runs queued scans; started by `serve` (and by `registry scan`, for its one job). */
-  readonly scanWorker: ScanWorker;
   readonly policy: PullPolicy;
-  readonly webhooks: Webhooks;
-  readonly log: Logger;
+  readonly policyRules: PolicyRules;
+  readonly webhookSubscriptions: WebhookSubscriptions;
 }

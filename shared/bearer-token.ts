@@ -67,6 +67,7 @@ export async function verifyToken(
   token: string,
   key: VerifyKey,
   expect: TokenExpectations,
+  nowMs = Date.now(),
 ): Promise<TokenClaims | null> {
   try {
     const { payload } = await jwtVerify(token, key, {
@@ -76,8 +77,9 @@ export async function verifyToken(
       requiredClaims: ['exp'],
       // jose applies its tolerance to `exp` too: it is checked strictly below.
       clockTolerance: NOT_BEFORE_LEEWAY_SECONDS,
+      currentDate: new Date(nowMs),
     });
-    return isTokenClaims(payload) && unexpired(payload) ? payload : null;
+    return isTokenClaims(payload) && unexpired(payload, nowMs) ? payload : null;
   } catch {
     return null;
   }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../origin/auth/login-throttle.ts';
 import { call, errorCode } from './harness/client.ts';
+import { ManualClock } from './harness/clock.ts';
 import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
 
 const basic = (user: string, password: string) =>
@@ -9,7 +10,7 @@ const basic = (user: string, password: string) =>
 
 describe('login throttle', () => {
   it('refuses a key after max failures within the window, and forgives after it', () => {
-    const throttle = new LoginThrottle(3, 10_000);
+    const throttle = new LoginThrottle(3, 10_000, new ManualClock(0));
     const keys = ['user:a', 'client:1'];
     for (let i = 0; i < 3; i++) {
       expect(throttle.retryAfter(keys, 1000)).toBe(0);
@@ -24,9 +25,11 @@ describe('login throttle', () => {
 
 describe('login throttle over HTTP', () => {
   let registry: TestRegistry;
+  const clock = new ManualClock();
   beforeAll(async () => {
     registry = await startTestRegistry({
       config: { auth: { login_throttle: { max_failures: 3, window: '2s' } } },
+      clock,
     });
   });
   afterAll(async () => registry?.close());
@@ -49,7 +52,7 @@ describe('login throttle over HTTP', () => {
 
   it('credentials verified before the attack keep working; others wait for the window', async () => {
     expect((await call(registry, 'GET', '/v2/')).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    clock.advance(2100);
     expect((await call(registry, 'GET', '/v2/', { auth: basic('admin', 'wrong-again') })).status).toBe(401);
   });
 });

@@ -10,6 +10,7 @@ import {
   type VerifyKey,
   verifyToken,
 } from '../../shared/bearer-token.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/scope.ts';
 import { LruCache } from '../cache/lru.ts';
@@ -36,6 +37,7 @@ export class TokenService {
   private readonly publicKey: VerifyKey;
   private readonly publicJwk: JWK;
   private readonly permissions: Permissions;
+  private readonly clock: Clock;
 
   private constructor(options: {
     issuer: string;
@@ -46,6 +48,7 @@ export class TokenService {
     publicKey: VerifyKey;
     publicJwk: JWK;
     permissions: Permissions;
+    clock: Clock;
   }) {
     this.issuer = options.issuer;
     this.service = options.service;
@@ -55,11 +58,12 @@ export class TokenService {
     this.publicKey = options.publicKey;
     this.publicJwk = options.publicJwk;
     this.permissions = options.permissions;
+    this.clock = options.clock;
   }
 
   static async create(
     db: Queryable,
-    options: { issuer: string; service: string; lifetimeMs: number; permissions: Permissions },
+    options: { issuer: string; service: string; lifetimeMs: number; permissions: Permissions; clock: Clock },
   ): Promise<TokenService> {
     const { kid, privateJwk, publicJwk } = await loadOrCreateKey(db);
     return new TokenService({
@@ -71,6 +75,7 @@ export class TokenService {
       publicKey: await importVerifyKey(publicJwk),
       publicJwk: { ...publicJwk, kid, alg: TOKEN_ALGORITHM, use: 'sig' },
       permissions: options.permissions,
+      clock: options.clock,
     });
   }
 
@@ -98,7 +103,7 @@ export class TokenService {
 
   async issue(user: string | null, requested: readonly AccessEntry[]): Promise<IssuedToken> {
     const access = this.grant(user, requested);
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
@@ -115,12 +120,18 @@ export class TokenService {
   /** The token's claims when its signature, issuer, audience, times and access hold; otherwise null. */
   async verify(token: string): Promise<TokenClaims | null> {
     const cached = this.verified.get(token);
+    const now = this.clock.now();
     if (cached) {
-      if (unexpired(cached)) return cached;
+      if (unexpired(cached, now)) return cached;
       this.verified.delete(token);
       return null;
     }
-    const claims = await verifyToken(token, this.publicKey, { issuer: this.issuer, audience: this.service });
+    const claims = await verifyToken(
+      token,
+      this.publicKey,
+      { issuer: this.issuer, audience: this.service },
+      now,
+    );
     if (claims) this.verified.set(token, claims);
     return claims;
   }

@@ -2,6 +2,7 @@
 // database). With none of them configured, the documented default admin/secret applies.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Clock } from '../../shared/clock.ts';
 import { LruCache } from '../cache/lru.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
@@ -30,7 +31,7 @@ export class UserDirectory {
     this.throttle = throttle;
   }
 
-  static async create(config: Config, db: Queryable): Promise<UserDirectory> {
+  static async create(config: Config, db: Queryable, clock: Clock): Promise<UserDirectory> {
     const fixed = new Map<string, string>();
     if (config.auth.htpasswd) {
       for (const [name, hash] of readHtpasswd(config.auth.htpasswd)) fixed.set(name, hash);
@@ -44,7 +45,7 @@ export class UserDirectory {
       fixed.set(user.name, user.password_hash);
     }
     const { max_failures, window } = config.auth.login_throttle;
-    return new UserDirectory(db, fixed, new LoginThrottle(max_failures, window));
+    return new UserDirectory(db, fixed, new LoginThrottle(max_failures, window, clock));
   }
 
   /** True while no user is configured anywhere and admin/secret is accepted. */

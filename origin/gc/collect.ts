@@ -1,26 +1,26 @@
 // One garbage collection: take the lease, clean expired uploads, mark, then sweep untagged
 // manifests (with --untagged), unreferenced blobs and the bytes of deleted manifests. Online: pushes
-// go on meanwhile; sweep.ts says how each removal stays safe against them.
-import type { MetadataCache } from '../cache/metadata-cache.ts';
+// go on meanwhile. Each removal is the domain's (registry/manifests.ts, registry/blobs.ts): it locks
+// what it removes, re-checks, records its events and refreshes the caches; GC only decides what to try.
+import type { Clock } from '../../shared/clock.ts';
+import type { Config } from '../config.ts';
 import type { Database } from '../metadata/database.ts';
-import { expiredUploadSessions } from '../metadata/uploads.ts';
+import { type ManifestCandidate, pendingManifestBytes } from '../metadata/garbage.ts';
+import type { Blobs } from '../registry/blobs.ts';
+import { systemActor } from '../registry/events.ts';
+import type { Manifests, RemovalOutcome } from '../registry/manifests.ts';
 import type { Uploads } from '../registry/uploads.ts';
-import type { Services } from '../services.ts';
-import type { BlobStore } from '../storage/blob-store.ts';
 import { acquireGcLease, type GcLease } from './lease.ts';
-import { type ManifestCandidate, mark, pendingManifestBytes } from './mark.ts';
-import { type SweepOutcome, sweepBlob, sweepManifest, sweepManifestBytes } from './sweep.ts';
+import { mark } from './mark.ts';
 
 export type GcMode = 'dry-run' | 'delete';
 
 export interface GcDependencies {
   readonly db: Database;
-  readonly store: BlobStore;
   readonly uploads: Uploads;
-  /** Invalidated for what GC removes (absent: nothing to invalidate, e.g. a CLI run). */
-  readonly cache?: MetadataCache | undefined;
-  /** Drops a removed blob from local caches (the disk cache of hot layers). */
-  readonly forgetBlob?: ((digest: string) => Promise<void>) | undefined;
+  readonly manifests: Manifests;
+  readonly blobs: Blobs;
+  readonly clock: Clock;
   /** Upload sessions idle for longer are removed. */
   readonly uploadExpiryMs: number;
 }
@@ -62,17 +62,15 @@ export interface GcReport {
 
 export { GcBusyError } from './lease.ts';
 
-/** The dependencies of a run from the services of a running origin (or of the CLI). */
-export function gcDependencies(services: Services): GcDependencies {
-  return {
-    db: services.db,
-    store: services.store,
-    uploads: services.uploads,
-    cache: services.cache,
-    forgetBlob: (digest) => services.blobs.forget(digest),
-    uploadExpiryMs: services.config.uploads.expiry,
-  };
+/** A run's dependencies, from the parts of a running origin or of the CLI. */
+export function gcDependencies(
+  parts: Omit<GcDependencies, 'uploadExpiryMs'> & { readonly config: Config },
+): GcDependencies {
+  const { db, uploads, manifests, blobs, clock, config } = parts;
+  return { db, uploads, manifests, blobs, clock, uploadExpiryMs: config.uploads.expiry };
 }
+
+const GC = systemActor('gc');
 
 /** Runs one GC; throws GcBusyError when another one (in any origin process) is running. */
 export async function collectGarbage(deps: GcDependencies, options: GcOptions): Promise<GcReport> {
@@ -85,8 +83,8 @@ export async function collectGarbage(deps: GcDependencies, options: GcOptions): 
 }
 
 async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Promise<GcReport> {
-  const started = Date.now();
-  const { db, store } = deps;
+  const started = performance.now();
+  const { db, clock } = deps;
   const remove = options.mode === 'delete';
   let aborted = false;
   const stop = (): boolean => {
@@ -97,10 +95,11 @@ async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Pr
 
   const uploads = remove
     ? await deps.uploads.purgeExpired(deps.uploadExpiryMs)
-    : (await expiredUploadSessions(db, deps.uploadExpiryMs)).length;
+    : await deps.uploads.countExpired(deps.uploadExpiryMs);
 
   options.onProgress?.({ phase: 'mark', done: 0, total: 1 });
-  const marked = await mark(db, options.untagged, options.gracePeriodMs);
+  const cutoff = clock.now() - options.gracePeriodMs;
+  const marked = await mark(db, options.untagged, cutoff);
   const report = {
     blobs: { count: 0, bytes: 0, items: [] as { digest: string; size: number }[] },
     manifests: { count: 0, items: [] as { repository: string; digest: string }[] },
@@ -123,22 +122,18 @@ async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Pr
     const manifests = marked.removableManifests;
     for (const [i, m] of manifests.entries()) {
       if (stop()) break;
-      const outcome = await sweepManifest(db, m);
-      if (outcome === 'removed') {
-        report.manifests.items.push(item(m));
-        await deps.cache?.deleteManifest(m.repository, m.digest);
-      } else if (outcome !== 'gone') report.kept.manifests += 1;
+      const outcome = await deps.manifests.removeUnreachable(m, GC);
+      if (outcome === 'removed') report.manifests.items.push(item(m));
+      else if (outcome !== 'gone') report.kept.manifests += 1;
       progress('manifests', i + 1, manifests.length);
     }
 
     for (const [i, b] of marked.blobs.entries()) {
       if (stop()) break;
-      const { outcome, repositories } = await sweepBlob(db, store, b, options.gracePeriodMs);
+      const outcome = await deps.blobs.removeUnreferenced(b, cutoff);
       if (outcome === 'removed') {
         report.blobs.items.push(b);
         report.blobs.bytes += b.size;
-        for (const repository of repositories) await deps.cache?.deleteBlob(repository, b.digest);
-        await deps.forgetBlob?.(b.digest);
       } else if (outcome !== 'gone') report.kept.blobs += 1;
       progress('blobs', i + 1, marked.blobs.length);
     }
@@ -147,7 +142,7 @@ async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Pr
     const bytes = aborted ? [] : await pendingManifestBytes(db);
     for (const [i, m] of bytes.entries()) {
       if (stop()) break;
-      const outcome: SweepOutcome = await sweepManifestBytes(db, store, m);
+      const outcome: RemovalOutcome = await deps.manifests.reclaimBytes(m);
       if (outcome === 'removed') report.manifestBytes.items.push(item(m));
       progress('manifest bytes', i + 1, bytes.length);
     }
@@ -164,6 +159,6 @@ async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Pr
     uploads: { count: uploads },
     manifestsTotal: marked.manifests,
     aborted,
-    durationMs: Date.now() - started,
+    durationMs: Math.round(performance.now() - started),
   };
 }

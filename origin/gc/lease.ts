@@ -4,6 +4,7 @@
 // PGlite and on a PostgreSQL pool).
 import { hostname } from 'node:os';
 import type { Database } from '../metadata/database.ts';
+import { leaseHolder, releaseLease, renewLease, takeLease } from '../metadata/garbage.ts';
 
 const NAME = 'gc';
 
@@ -35,38 +36,20 @@ export interface LeaseOptions {
 export async function acquireGcLease(db: Database, options: LeaseOptions = {}): Promise<GcLease> {
   const ttlMs = options.ttlMs ?? 60_000;
   const holder = options.holder ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const taken = await db.query(
-    `INSERT INTO gc_lease (name, holder, started_at, expires_at)
-     VALUES ($1, $2, now(), now() + $3::double precision * interval '1 millisecond')
-     ON CONFLICT (name) DO UPDATE
-       SET holder = EXCLUDED.holder, started_at = EXCLUDED.started_at, expires_at = EXCLUDED.expires_at
-       WHERE gc_lease.expires_at < now()
-     RETURNING holder`,
-    [NAME, holder, ttlMs],
-  );
-  if (taken.length === 0) {
-    const rows = await db.query<{ holder: string; started_at: Date }>(
-      'SELECT holder, started_at FROM gc_lease WHERE name = $1',
-      [NAME],
-    );
-    throw new GcBusyError(rows[0]?.holder ?? 'unknown', new Date(rows[0]?.started_at ?? Date.now()));
+  if (!(await takeLease(db, NAME, holder, ttlMs))) {
+    const current = await leaseHolder(db, NAME);
+    throw new GcBusyError(current?.holder ?? 'unknown', current?.startedAt ?? new Date());
   }
   let lost = false;
   let renewing: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    renewing = db
-      .query(
-        `UPDATE gc_lease SET expires_at = now() + $3::double precision * interval '1 millisecond'
-          WHERE name = $1 AND holder = $2 RETURNING holder`,
-        [NAME, holder, ttlMs],
-      )
-      .then(
-        (rows) => {
-          if (rows.length === 0) lost = true;
-        },
-        // A failed renewal is retried at the next tick; the lease lasts three ticks.
-        () => {},
-      );
+    renewing = renewLease(db, NAME, holder, ttlMs).then(
+      (held) => {
+        if (!held) lost = true;
+      },
+      // A failed renewal is retried at the next tick; the lease lasts three ticks.
+      () => {},
+    );
   }, ttlMs / 3);
   timer.unref();
   return {
@@ -77,7 +60,7 @@ export async function acquireGcLease(db: Database, options: LeaseOptions = {}): 
     async release() {
       clearInterval(timer);
       await renewing;
-      await db.query('DELETE FROM gc_lease WHERE name = $1 AND holder = $2', [NAME, holder]);
+      await releaseLease(db, NAME, holder);
     },
   };
 }

@@ -1,8 +1,9 @@
 // Scheduled GC inside `registry serve` (config gc.schedule, a cron expression). Every origin process
 // may carry the same schedule: the lease lets one of them run and the others skip that turn.
 import { Cron } from 'croner';
-import type { Services } from '../services.ts';
-import { collectGarbage, GcBusyError, gcDependencies } from './collect.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { collectGarbage, GcBusyError, type GcDependencies } from './collect.ts';
 import { CRON_MODE } from './cron.ts';
 import { formatBytes } from './format.ts';
 
@@ -11,16 +12,19 @@ export interface GcSchedule {
   stop(): Promise<void>;
 }
 
-export function scheduleGc(services: Services): GcSchedule | undefined {
-  const { schedule, untagged, grace_period } = services.config.gc;
+export function scheduleGc(
+  settings: Config['gc'],
+  dependencies: GcDependencies,
+  log: Logger,
+): GcSchedule | undefined {
+  const { schedule, untagged, grace_period } = settings;
   if (!schedule) return undefined;
-  const { log } = services;
   const controller = new AbortController();
   let running: Promise<void> | undefined;
   const runOnce = async () => {
-    const started = Date.now();
+    const started = performance.now();
     try {
-      const report = await collectGarbage(gcDependencies(services), {
+      const report = await collectGarbage(dependencies, {
         mode: 'delete',
         untagged,
         gracePeriodMs: grace_period,
@@ -33,7 +37,7 @@ export function scheduleGc(services: Services): GcSchedule | undefined {
           manifests: report.manifests.count,
           manifest_bytes: report.manifestBytes.count,
           uploads: report.uploads.count,
-          duration_ms: Date.now() - started,
+          duration_ms: Math.round(performance.now() - started),
           aborted: report.aborted,
         },
         `scheduled gc: deleted ${report.blobs.count} blobs, reclaimed ${formatBytes(report.blobs.bytes)}`,

@@ -15,23 +15,7 @@
 //                                               (all.zip, a directory, a .json), then re-match
 import { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import type { Queryable } from '../metadata/database.ts';
-import {
-  bumpPolicyEpoch,
-  deleteAllowlistEntry,
-  deletePolicy,
-  listAllowlist,
-  listPolicies,
-  putAllowlistEntry,
-  putPolicy,
-} from '../metadata/policies.ts';
-import {
-  addWebhook,
-  deleteWebhook,
-  listDeliveries,
-  listWebhooks,
-  WEBHOOK_EVENTS,
-} from '../metadata/webhooks.ts';
+import { WEBHOOK_EVENTS } from '../metadata/webhooks.ts';
 import { updateVulnerabilityData } from '../scan/data-update.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
@@ -90,22 +74,11 @@ async function body<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
 
 const invalid = (message: string) => new OciFailure(ociError('UNSUPPORTED', { status: 400, message }));
 
-/** A change that can alter decisions: committed with an epoch bump, then this process reloads. */
-async function changePolicy(s: Services, work: (q: Queryable) => Promise<boolean>): Promise<boolean> {
-  const changed = await s.db.transaction(async (tx) => {
-    const done = await work(tx);
-    if (done) await bumpPolicyEpoch(tx);
-    return done;
-  });
-  await s.policy.refresh();
-  return changed;
-}
-
 export async function adminPolicies(c: AppContext, s: Services): Promise<Response> {
   const user = await requireAdmin(c, s);
   switch (c.req.method) {
     case 'GET':
-      return c.json({ policies: (await listPolicies(s.db)).map(policyJson) });
+      return c.json({ policies: (await s.policyRules.list()).map(policyJson) });
     case 'PUT': {
       const p = await body(c, policyBody);
       const rule = {
@@ -114,16 +87,13 @@ export async function adminPolicies(c: AppContext, s: Services): Promise<Respons
         onlyFixable: p.only_fixable,
         unscanned: p.unscanned,
       };
-      await changePolicy(s, async (db) => {
-        await putPolicy(db, rule);
-        return true;
-      });
+      await s.policyRules.put(rule);
       s.log.info({ user, policy: p }, `policy for prefix "${p.prefix}" set by ${user}`);
       return c.json(policyJson(rule));
     }
     case 'DELETE': {
       const prefix = c.req.query('prefix') ?? '';
-      const removed = await changePolicy(s, (db) => deletePolicy(db, prefix));
+      const removed = await s.policyRules.remove(prefix);
       if (!removed)
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no policy for prefix "${prefix}"` }));
       s.log.info({ user, prefix }, `policy for prefix "${prefix}" removed by ${user}`);
@@ -137,7 +107,7 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
   const user = await requireAdmin(c, s);
   switch (c.req.method) {
     case 'GET':
-      return c.json({ allowlist: (await listAllowlist(s.db)).map(allowlistJson) });
+      return c.json({ allowlist: (await s.policyRules.allowlist()).map(allowlistJson) });
     case 'PUT': {
       const e = await body(c, allowlistBody);
       const entry = {
@@ -146,17 +116,14 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
         ...(e.expires_at ? { expiresAt: Date.parse(e.expires_at) } : {}),
         reason: e.reason ?? null,
       };
-      await changePolicy(s, async (db) => {
-        await putAllowlistEntry(db, entry);
-        return true;
-      });
+      await s.policyRules.allow(entry);
       s.log.info({ user, entry: e }, `${e.vulnerability} allowlisted for prefix "${e.prefix}" by ${user}`);
       return c.json(allowlistJson(entry));
     }
     case 'DELETE': {
       const prefix = c.req.query('prefix') ?? '';
       const vulnerability = c.req.query('vulnerability') ?? '';
-      const removed = await changePolicy(s, (db) => deleteAllowlistEntry(db, prefix, vulnerability));
+      const removed = await s.policyRules.disallow(prefix, vulnerability);
       if (!removed) {
         throw new OciFailure(
           ociError('NAME_UNKNOWN', { message: `${vulnerability} is not allowlisted for prefix "${prefix}"` }),
@@ -179,23 +146,23 @@ export async function adminWebhooks(c: AppContext, s: Services): Promise<Respons
     const n = Number(id);
     if (!Number.isSafeInteger(n)) throw invalid('the webhook id must be a number');
     if (c.req.method === 'DELETE') {
-      if (!(await deleteWebhook(s.db, n)))
+      if (!(await s.webhookSubscriptions.remove(n)))
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no webhook ${n}` }));
       return c.body(null, 204);
     }
     const limit = Math.min(Number(c.req.query('n') ?? 100) || 100, 1000);
-    return c.json({ deliveries: await listDeliveries(s.db, n, limit) });
+    return c.json({ deliveries: await s.webhookSubscriptions.deliveries(n, limit) });
   }
   if (c.req.method === 'POST') {
     const w = await body(c, webhookBody);
-    const created = await addWebhook(s.db, w);
+    const created = await s.webhookSubscriptions.add(w);
     s.log.info(
       { user, webhook: created, prefix: w.prefix, url: w.url, events: w.events },
       `webhook ${created} added by ${user}`,
     );
     return c.json({ id: created, prefix: w.prefix, url: w.url, events: w.events }, 201);
   }
-  const hooks = await listWebhooks(s.db);
+  const hooks = await s.webhookSubscriptions.list();
   return c.json({ webhooks: hooks.map(({ secret: _secret, ...rest }) => rest) });
 }
 

@@ -3,20 +3,10 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { blobAnswer, blobHeaders } from '../../shared/blob-answer.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import { findRepositoryBlob, unlinkBlob } from '../metadata/blobs.ts';
 import { parseDigestParam } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { unwrap } from './respond.ts';
-
-async function visibleSize(s: Services, name: string, digest: string): Promise<number> {
-  const cached = await s.cache.getBlobSize(name, digest);
-  if (cached !== undefined) return cached;
-  const blob = await findRepositoryBlob(s.db, name, digest);
-  if (!blob) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
-  await s.cache.setBlobSize(name, digest, blob.size);
-  return blob.size;
-}
 
 export async function getBlob(
   c: AppContext,
@@ -25,7 +15,7 @@ export async function getBlob(
   digestParam: string,
 ): Promise<Response> {
   const digest = unwrap(parseDigestParam(digestParam)).value;
-  const size = await visibleSize(s, name, digest);
+  const size = unwrap(await s.blobs.size(name, digest));
   if (c.req.header('if-none-match') === `"${digest}"`) return c.body(null, 304, blobHeaders(digest));
   const answer = blobAnswer(digest, size, c.req.header('range'));
   if (!answer.ok) throw new OciFailure(answer.error);
@@ -66,8 +56,6 @@ export async function deleteBlob(
   digestParam: string,
 ): Promise<Response> {
   const digest = unwrap(parseDigestParam(digestParam)).value;
-  const removed = await unlinkBlob(s.db, name, digest);
-  await s.cache.deleteBlob(name, digest);
-  if (!removed) throw new OciFailure(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+  unwrap(await s.blobs.unlink(name, digest));
   return c.body(null, 202, { 'Docker-Content-Digest': digest, 'Content-Length': '0' });
 }

@@ -1,5 +1,4 @@
 // GET /v2/_catalog: repositories the caller may pull from.
-import { listRepositories } from '../metadata/repositories.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { pageOf, paginate } from './pagination.ts';
@@ -11,7 +10,7 @@ export async function catalogHandler(c: AppContext, s: Services): Promise<Respon
   const visible: string[] = [];
   let cursor = page.last;
   for (;;) {
-    const batch = await listRepositories(s.db, page.limit + 1, cursor);
+    const batch = await s.repositories.list(page.limit + 1, cursor);
     for (const name of batch) {
       if (s.permissions.allows(principal.user, name, 'pull')) visible.push(name);
     }

@@ -2,6 +2,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { RepositoryAction } from '../../shared/scope.ts';
+import type { Actor } from '../registry/events.ts';
 
 export interface Principal {
   /** null for an anonymous caller. */
@@ -25,3 +26,8 @@ export type AppEnv = {
 };
 
 export type AppContext = Context<AppEnv>;
+
+/** Who makes this request's writes: the authenticated user (if any) from the client's address. */
+export function actorOf(c: AppContext): Actor {
+  return { user: c.get('principal')?.user ?? null, address: c.env.incoming.socket.remoteAddress ?? null };
+}

@@ -4,7 +4,7 @@ import { MAX_MANIFEST_BYTES } from '../../shared/manifest.ts';
 import { manifestAnswer, negotiate } from '../../shared/manifest-answer.ts';
 import { acceptedTypes } from '../../shared/media-types.ts';
 import type { Services } from '../services.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -60,14 +60,9 @@ export async function putManifest(
   reference: string,
 ): Promise<Response> {
   const bytes = unwrap(await readBoundedBody(c, MAX_MANIFEST_BYTES));
-  const result = unwrap(await s.manifests.put(name, reference, bytes, c.req.header('content-type')));
-  if (s.config.scan.on_push) await s.scans.manifestPushed(name, result.digest, result.manifest);
-  await s.webhooks.notify(name, 'push', {
-    digest: result.digest,
-    tag: reference.startsWith('sha256:') || reference.startsWith('sha512:') ? null : reference,
-    media_type: c.req.header('content-type') ?? null,
-    size: bytes.byteLength,
-  });
+  const result = unwrap(
+    await s.manifests.put(name, reference, bytes, c.req.header('content-type'), actorOf(c)),
+  );
   const headers: Record<string, string> = {
     Location: `/v2/${name}/manifests/${result.digest}`,
     'Docker-Content-Digest': result.digest,
@@ -83,11 +78,6 @@ export async function deleteManifest(
   name: string,
   reference: string,
 ): Promise<Response> {
-  unwrap(await s.manifests.delete(name, reference));
-  const byDigest = reference.includes(':');
-  await s.webhooks.notify(name, 'delete', {
-    digest: byDigest ? reference : null,
-    tag: byDigest ? null : reference,
-  });
+  unwrap(await s.manifests.delete(name, reference, actorOf(c)));
   return c.body(null, 202, { 'Content-Length': '0' });
 }

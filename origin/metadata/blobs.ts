@@ -4,17 +4,19 @@ import type { Queryable } from './database.ts';
 /**
  * Records a verified blob and links it to the repository, in one statement each. The blob row is
  * upserted: in a transaction it stays locked until commit, and its linked_at (from which GC measures
- * a blob's age) moves to now.
+ * a blob's age) moves to `now`.
  */
 export async function linkBlob(
   q: Queryable,
   repositoryId: number,
   digest: string,
   size: number,
+  now: number,
 ): Promise<void> {
   await q.query(
-    'INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO UPDATE SET linked_at = now()',
-    [digest, size],
+    `INSERT INTO blobs (digest, size, created_at, linked_at) VALUES ($1, $2, $3, $3)
+     ON CONFLICT (digest) DO UPDATE SET linked_at = EXCLUDED.linked_at`,
+    [digest, size, new Date(now)],
   );
   await q.query(
     'INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING',
@@ -27,9 +29,15 @@ export async function linkBlob(
  * recorded (any more). Never creates the blob row: a row GC just removed must not come back without
  * its bytes. In a transaction, the row stays locked until commit.
  */
-export async function relinkBlob(q: Queryable, repositoryId: number, digest: string): Promise<boolean> {
-  const rows = await q.query('UPDATE blobs SET linked_at = now() WHERE digest = $1 RETURNING digest', [
+export async function relinkBlob(
+  q: Queryable,
+  repositoryId: number,
+  digest: string,
+  now: number,
+): Promise<boolean> {
+  const rows = await q.query('UPDATE blobs SET linked_at = $2 WHERE digest = $1 RETURNING digest', [
     digest,
+    new Date(now),
   ]);
   if (rows.length === 0) return false;
   await q.query(

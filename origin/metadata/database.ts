@@ -4,18 +4,9 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { migrate } from './migrations.ts';
 import { openPgliteThread } from './pglite-thread.ts';
+import type { Database } from './queryable.ts';
 
-export interface Queryable {
-  query<T extends object>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-}
-
-export interface Database extends Queryable {
-  readonly engine: 'pglite' | 'postgres';
-  /** Runs `work` in one transaction: committed when it returns, rolled back when it throws. */
-  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  ping(): Promise<boolean>;
-  close(): Promise<void>;
-}
+export type { Database, Queryable } from './queryable.ts';
 
 export interface DatabaseOptions {
   /** postgres:// URL; absent means PGlite under `dataDir`. */

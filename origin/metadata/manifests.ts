@@ -78,17 +78,22 @@ export async function existingManifests(
   return new Set(rows.map((r) => r.digest));
 }
 
-/** Stores the manifest (idempotent for the same digest), its references, and moves the tag. */
+/**
+ * Stores the manifest (idempotent for the same digest) at `now`, its references, and moves the tag.
+ * Returns the digest the tag named before (null: a new tag, or no tag).
+ */
 export async function putManifest(
   tx: Queryable,
   repositoryId: number,
   record: ManifestRecord,
   references: readonly ManifestReference[],
   tag: string | undefined,
-): Promise<void> {
+  now: number,
+): Promise<string | null> {
+  const at = new Date(now);
   await tx.query(
-    `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, config_digest, subject_digest, annotations)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (repository_id, digest) DO NOTHING`,
+    `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, config_digest, subject_digest, annotations, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
     [
       repositoryId,
       record.digest,
@@ -98,6 +103,7 @@ export async function putManifest(
       record.configDigest,
       record.subjectDigest,
       record.annotations === null ? null : JSON.stringify(record.annotations),
+      at,
     ],
   );
   if (references.length > 0) {
@@ -108,13 +114,18 @@ export async function putManifest(
       [repositoryId, record.digest, references.map((r) => r.digest), references.map((r) => r.kind)],
     );
   }
-  if (tag !== undefined) {
-    await tx.query(
-      `INSERT INTO tags (repository_id, name, manifest_digest) VALUES ($1, $2, $3)
-       ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = now()`,
-      [repositoryId, tag, record.digest],
-    );
-  }
+  if (tag === undefined) return null;
+  // Locked until commit: a concurrent move of the same tag reads what this one wrote.
+  const previous = await tx.query<{ manifest_digest: string }>(
+    'SELECT manifest_digest FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE',
+    [repositoryId, tag],
+  );
+  await tx.query(
+    `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = EXCLUDED.updated_at`,
+    [repositoryId, tag, record.digest, at],
+  );
+  return previous[0]?.manifest_digest ?? null;
 }
 
 /** Deletes the manifest; its tags and reference edges go with it (ON DELETE CASCADE). Returns the tags removed. */

@@ -1,5 +1,5 @@
 // The schema, as an ordered list of migrations; the same SQL runs on PGlite and PostgreSQL.
-import type { Database } from './database.ts';
+import type { Database } from './queryable.ts';
 
 const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {

@@ -2,7 +2,7 @@
 // queries and transactions are messages to the worker. Rows cross by structured clone, which
 // keeps numbers, Dates, byte arrays and JSON values as PGlite returns them.
 import { Worker } from 'node:worker_threads';
-import type { Database, Queryable } from './database.ts';
+import type { Database, Queryable } from './queryable.ts';
 
 export type PgliteRequest =
   | { id: number; op: 'query'; sql: string; params: readonly unknown[]; tx?: number }

@@ -24,17 +24,18 @@ export async function tryLockManifestDigest(
   return rows[0]?.locked === true;
 }
 
-/** Records that the manifest's bytes may go (call in the transaction that deleted its record). */
+/** Records that the manifest's bytes may go (call in the transaction that deleted its record, at `now`). */
 export async function recordDeletedManifest(
   tx: Queryable,
   repository: string,
   digest: string,
+  now: number,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO manifest_tombstones (repository_id, digest)
-     SELECT id, $2 FROM repositories WHERE name = $1
-     ON CONFLICT (repository_id, digest) DO UPDATE SET deleted_at = now()`,
-    [repository, digest],
+    `INSERT INTO manifest_tombstones (repository_id, digest, deleted_at)
+     SELECT id, $2, $3 FROM repositories WHERE name = $1
+     ON CONFLICT (repository_id, digest) DO UPDATE SET deleted_at = EXCLUDED.deleted_at`,
+    [repository, digest, new Date(now)],
   );
 }
 

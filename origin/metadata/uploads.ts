@@ -11,8 +11,16 @@ export interface UploadSession {
   readonly createdAt: Date;
 }
 
-export async function createUploadSession(q: Queryable, id: string, repositoryId: number): Promise<void> {
-  await q.query('INSERT INTO upload_sessions (id, repository_id) VALUES ($1, $2)', [id, repositoryId]);
+export async function createUploadSession(
+  q: Queryable,
+  id: string,
+  repositoryId: number,
+  now: number,
+): Promise<void> {
+  await q.query(
+    'INSERT INTO upload_sessions (id, repository_id, created_at, updated_at) VALUES ($1, $2, $3, $3)',
+    [id, repositoryId, new Date(now)],
+  );
 }
 
 export async function findUploadSession(
@@ -49,11 +57,14 @@ export async function recordUploadSize(
   id: string,
   size: number,
   sha256SoFar: string | null,
+  now: number,
 ): Promise<void> {
-  await q.query(
-    'UPDATE upload_sessions SET size = $2, sha256_so_far = $3, updated_at = now() WHERE id = $1',
-    [id, size, sha256SoFar],
-  );
+  await q.query('UPDATE upload_sessions SET size = $2, sha256_so_far = $3, updated_at = $4 WHERE id = $1', [
+    id,
+    size,
+    sha256SoFar,
+    new Date(now),
+  ]);
 }
 
 export async function deleteUploadSession(q: Queryable, id: string): Promise<boolean> {
@@ -61,12 +72,11 @@ export async function deleteUploadSession(q: Queryable, id: string): Promise<boo
   return rows.length > 0;
 }
 
-/** Sessions idle for longer than `idleMs`. */
-export async function expiredUploadSessions(q: Queryable, idleMs: number): Promise<string[]> {
-  const rows = await q.query<{ id: string }>(
-    `SELECT id FROM upload_sessions WHERE updated_at < now() - ($1::double precision * interval '1 millisecond')`,
-    [idleMs],
-  );
+/** Sessions last written before `cutoff` (ms). */
+export async function expiredUploadSessions(q: Queryable, cutoff: number): Promise<string[]> {
+  const rows = await q.query<{ id: string }>('SELECT id FROM upload_sessions WHERE updated_at < $1', [
+    new Date(cutoff),
+  ]);
   return rows.map((r) => r.id);
 }
 

@@ -2,7 +2,7 @@
 // delivery survives a restart and is retried with backoff by whichever origin process is up.
 import type { Queryable } from './database.ts';
 
-export const WEBHOOK_EVENTS = ['push', 'delete', 'vulnerabilities'] as const;
+export const WEBHOOK_EVENTS = ['push', 'tag', 'delete', 'vulnerabilities'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface Webhook {
@@ -46,28 +46,35 @@ export async function deleteWebhook(q: Queryable, id: number): Promise<boolean> 
   return (await q.query('DELETE FROM webhooks WHERE id = $1 RETURNING id', [id])).length > 0;
 }
 
-/** Queues one delivery per subscription whose prefix matches and which wants this event. */
+/** Queues one delivery per subscription whose prefix matches and which wants this event, due at `now`. */
 export async function queueDeliveries(
   q: Queryable,
   repository: string,
   event: WebhookEvent,
   payload: unknown,
+  now: number,
 ): Promise<number> {
   const rows = await q.query(
-    `INSERT INTO webhook_deliveries (webhook_id, event, payload, state)
-     SELECT id, $2, $3, 'pending' FROM webhooks
+    `INSERT INTO webhook_deliveries (webhook_id, event, payload, state, next_attempt_at, created_at)
+     SELECT id, $2, $3, 'pending', $4, $4 FROM webhooks
       WHERE starts_with($1, prefix) AND $2 = ANY(events)
      RETURNING id`,
-    [repository, event, JSON.stringify(payload)],
+    [repository, event, JSON.stringify(payload), new Date(now)],
   );
   return rows.length;
 }
 
 /**
- * Claims due deliveries: each claimed one is pushed into the future by `leaseMs`, so another
- * process does not send it at the same time; a sent one is then marked delivered or rescheduled.
+ * Claims the deliveries due at `now`: each claimed one is pushed into the future by `leaseMs`, so
+ * another process does not send it at the same time; a sent one is then marked delivered or
+ * rescheduled.
  */
-export async function claimDueDeliveries(q: Queryable, limit: number, leaseMs: number): Promise<Delivery[]> {
+export async function claimDueDeliveries(
+  q: Queryable,
+  limit: number,
+  leaseMs: number,
+  now: number,
+): Promise<Delivery[]> {
   const rows = await q.query<{
     id: number;
     webhook_id: number;
@@ -77,13 +84,13 @@ export async function claimDueDeliveries(q: Queryable, limit: number, leaseMs: n
     payload: unknown;
     attempts: number;
   }>(
-    `UPDATE webhook_deliveries d SET next_attempt_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
+    `UPDATE webhook_deliveries d SET next_attempt_at = $3::timestamptz + $2 * interval '1 millisecond', attempts = d.attempts + 1
        FROM webhooks w
       WHERE w.id = d.webhook_id AND d.id IN (
-        SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now()
+        SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $3::timestamptz
          ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
       RETURNING d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, d.attempts`,
-    [limit, leaseMs],
+    [limit, leaseMs, new Date(now)],
   );
   return rows.map((r) => ({
     id: Number(r.id),
@@ -96,25 +103,34 @@ export async function claimDueDeliveries(q: Queryable, limit: number, leaseMs: n
   }));
 }
 
+/** Records the outcome of an attempt made at `now` (a failed one is retried `retryInMs` later). */
 export async function recordDeliveryAttempt(
   q: Queryable,
   id: number,
   outcome:
     | { delivered: true; status: number }
     | { delivered: false; status: number | null; error: string; retryInMs: number | null },
+  now: number,
 ): Promise<void> {
   if (outcome.delivered) {
     await q.query(
-      `UPDATE webhook_deliveries SET state = 'delivered', last_status = $2, last_error = NULL, delivered_at = now() WHERE id = $1`,
-      [id, outcome.status],
+      `UPDATE webhook_deliveries SET state = 'delivered', last_status = $2, last_error = NULL, delivered_at = $3 WHERE id = $1`,
+      [id, outcome.status, new Date(now)],
     );
     return;
   }
   await q.query(
     `UPDATE webhook_deliveries SET state = $2, last_status = $3, last_error = $4,
-            next_attempt_at = now() + coalesce($5, 0) * interval '1 millisecond'
+            next_attempt_at = $6::timestamptz + coalesce($5, 0) * interval '1 millisecond'
       WHERE id = $1`,
-    [id, outcome.retryInMs === null ? 'failed' : 'pending', outcome.status, outcome.error, outcome.retryInMs],
+    [
+      id,
+      outcome.retryInMs === null ? 'failed' : 'pending',
+      outcome.status,
+      outcome.error,
+      outcome.retryInMs,
+      new Date(now),
+    ],
   );
 }
 

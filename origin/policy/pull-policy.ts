@@ -3,6 +3,7 @@
 // after a change made by this process); scan states are cached per digest until the epoch moves.
 // With no policy configured, a pull costs nothing here.
 import type { Logger } from 'pino';
+import type { Clock } from '../../shared/clock.ts';
 import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import {
   type AllowlistEntry,
@@ -28,6 +29,7 @@ export interface PolicySubject {
 export class PullPolicy {
   private readonly db: Database;
   private readonly log: Logger;
+  private readonly clock: Clock;
   private epoch = -1;
   private rules: PolicyRule[] = [];
   private allowlist: AllowlistEntry[] = [];
@@ -35,9 +37,10 @@ export class PullPolicy {
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(db: Database, log: Logger) {
+  constructor(db: Database, log: Logger, clock: Clock) {
     this.db = db;
     this.log = log;
+    this.clock = clock;
   }
 
   /** Loads the policies, then keeps them current. */
@@ -80,7 +83,7 @@ export class PullPolicy {
     if (!rule) return { allowed: true, reason: 'no policy applies' };
     const state = await this.scanState(subject);
     if (state === 'not-an-image') return { allowed: true, reason: 'not a container image' };
-    const decision = decide(rule, this.allowlist, subject.repository, state, Date.now());
+    const decision = decide(rule, this.allowlist, subject.repository, state, this.clock.now());
     this.log.info(
       {
         repository: subject.repository,

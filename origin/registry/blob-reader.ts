@@ -27,7 +27,8 @@ export interface BlobReaderOptions {
   /** Names the backend in log lines ("S3", "storage"). */
   readonly backendName: string;
   readonly log: Logger;
-  readonly metrics: Metrics;
+  /** Absent where nothing is exported (a CLI command). */
+  readonly metrics?: Metrics | undefined;
 }
 
 export class BlobReader {
@@ -83,7 +84,7 @@ export class BlobReader {
   }
 
   private record(digest: string, result: CacheResult, how: string): void {
-    this.options.metrics.blobCache.inc({ result: result.toLowerCase() });
+    this.options.metrics?.blobCache.inc({ result: result.toLowerCase() });
     this.options.log.info({ digest, cache: result }, `cache ${result} for layer ${digest} (${how})`);
   }
 }

@@ -1,13 +1,26 @@
 // Manifest operations over metadata, blob store and cache: get, put (validated, with its
-// references checked and tag moved in one transaction), delete, referrers.
+// references checked and tag moved in one transaction), delete, referrers, and GC's removals.
+// Every write records its domain events (events.ts) in its own transaction and refreshes the
+// cache after it commits, so no writer can forget either.
+import type { Clock } from '../../shared/clock.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
-import { type Manifest, manifestReferences, parseManifest } from '../../shared/manifest.ts';
+import { type Manifest, manifestReferences, parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { MediaType } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
 import type { CachedManifest, MetadataCache } from '../cache/metadata-cache.ts';
 import { visibleBlobs } from '../metadata/blobs.ts';
 import type { Database } from '../metadata/database.ts';
+import {
+  deleteManifestRecord,
+  isLockBusy,
+  listedByIndex,
+  lockManifestRowsNowait,
+  type ManifestCandidate,
+  manifestReachers,
+  manifestRecorded,
+  takeTombstone,
+} from '../metadata/garbage.ts';
 import {
   deleteManifest,
   deleteTag,
@@ -19,8 +32,14 @@ import {
   putManifest,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
-import { forgetDeletedManifest, lockManifestDigest, recordDeletedManifest } from '../metadata/tombstones.ts';
+import {
+  forgetDeletedManifest,
+  lockManifestDigest,
+  recordDeletedManifest,
+  tryLockManifestDigest,
+} from '../metadata/tombstones.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { Actor, DomainEvents, RegistryEvent } from './events.ts';
 
 export interface PutResult {
   readonly digest: string;
@@ -28,15 +47,30 @@ export interface PutResult {
   readonly manifest: Manifest;
 }
 
+/** removed; kept (in use or reachable after all); busy (locked by a push); gone (removed meanwhile). */
+export type RemovalOutcome = 'removed' | 'kept' | 'busy' | 'gone';
+
+export interface ManifestsDependencies {
+  readonly db: Database;
+  readonly store: BlobStore;
+  readonly cache: MetadataCache;
+  readonly events: DomainEvents;
+  readonly clock: Clock;
+}
+
 export class Manifests {
   private readonly db: Database;
   private readonly store: BlobStore;
   private readonly cache: MetadataCache;
+  private readonly events: DomainEvents;
+  private readonly clock: Clock;
 
-  constructor(db: Database, store: BlobStore, cache: MetadataCache) {
-    this.db = db;
-    this.store = store;
-    this.cache = cache;
+  constructor(dependencies: ManifestsDependencies) {
+    this.db = dependencies.db;
+    this.store = dependencies.store;
+    this.cache = dependencies.cache;
+    this.events = dependencies.events;
+    this.clock = dependencies.clock;
   }
 
   async get(repository: string, reference: string): Promise<Result<CachedManifest>> {
@@ -66,6 +100,7 @@ export class Manifests {
     reference: string,
     bytes: Uint8Array,
     contentType: string | undefined,
+    actor: Actor,
   ): Promise<Result<PutResult>> {
     const ref = parseReference(reference);
     if (!ref) return fail(invalidReference(reference));
@@ -96,6 +131,8 @@ export class Manifests {
       subjectDigest: manifest.subject?.digest ?? null,
       annotations: manifest.annotations,
     };
+    const tag = ref.kind === 'tag' ? ref.tag : null;
+    const events: RegistryEvent[] = [];
     // One transaction, serialised with GC (see "Garbage collection" in docs/architecture.md): the
     // manifest's lock (against GC reclaiming the bytes of a deleted manifest of this digest), then the
     // referenced blob and child manifest rows share-locked while they are checked.
@@ -117,7 +154,27 @@ export class Manifests {
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed them.
         await forgetDeletedManifest(tx, repositoryId, digest);
         await this.store.putManifest(repository, digest, bytes);
-        await putManifest(tx, repositoryId, record, references, ref.kind === 'tag' ? ref.tag : undefined);
+        const previous = await putManifest(
+          tx,
+          repositoryId,
+          record,
+          references,
+          tag ?? undefined,
+          this.clock.now(),
+        );
+        events.push({
+          type: 'push',
+          repository,
+          digest,
+          mediaType: record.mediaType,
+          size: record.size,
+          tag,
+          image: scanSubject(manifest).kind === 'image',
+          actor,
+        });
+        if (tag !== null && previous !== digest)
+          events.push({ type: 'tag', repository, tag, digest, previous, actor });
+        for (const event of events) await this.events.record(tx, event);
         return [];
       })
       .catch((error: unknown) => {
@@ -134,29 +191,126 @@ export class Manifests {
     }
     // Committed: replace what the cache holds (the manifest first: whoever finds the tag finds it).
     await this.cache.setManifest(repository, { record, bytes }, 'write');
-    if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest, 'write');
+    if (tag !== null) await this.cache.setTag(repository, tag, digest, 'write');
+    this.events.committed(events);
     return ok({ digest, manifest });
   }
 
   /** By tag: removes the tag. By digest: removes the manifest and every tag pointing to it. */
-  async delete(repository: string, reference: string): Promise<Result<void>> {
+  async delete(repository: string, reference: string, actor: Actor): Promise<Result<void>> {
     const ref = parseReference(reference);
     if (!ref) return fail(invalidReference(reference));
     const unknown = fail<void>(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
     if (ref.kind === 'tag') {
-      const removed = await deleteTag(this.db, repository, ref.tag);
+      const event = await this.db.transaction(async (tx) => {
+        const digest = await deleteTag(tx, repository, ref.tag);
+        if (digest === null) return null;
+        const deleted: RegistryEvent = {
+          type: 'delete',
+          repository,
+          digest: null,
+          tag: ref.tag,
+          tags: [ref.tag],
+          reason: 'tag deleted',
+          actor,
+        };
+        await this.events.record(tx, deleted);
+        return deleted;
+      });
       await this.cache.deleteTag(repository, ref.tag);
-      return removed === null ? unknown : ok(undefined);
+      if (event === null) return unknown;
+      this.events.committed([event]);
+      return ok(undefined);
     }
-    const removed = await this.db.transaction(async (tx) => {
+    const event = await this.db.transaction(async (tx) => {
       await lockManifestDigest(tx, repository, ref.digest);
       const tags = await deleteManifest(tx, repository, ref.digest);
+      if (tags === null) return null;
       // Its bytes stay in the store until GC finds no record of it again.
-      if (tags !== null) await recordDeletedManifest(tx, repository, ref.digest);
-      return tags;
+      await recordDeletedManifest(tx, repository, ref.digest, this.clock.now());
+      const deleted: RegistryEvent = {
+        type: 'delete',
+        repository,
+        digest: ref.digest,
+        tag: null,
+        tags,
+        reason: 'manifest deleted',
+        actor,
+      };
+      await this.events.record(tx, deleted);
+      return deleted;
     });
     await this.cache.deleteManifest(repository, ref.digest);
-    return removed === null ? unknown : ok(undefined);
+    if (event === null) return unknown;
+    this.events.committed([event]);
+    return ok(undefined);
+  }
+
+  /**
+   * GC's removal of a manifest no tag reaches (`gc --untagged`), leaving a tombstone for its bytes.
+   * Kept when, under the locks, it has a tag, an index still lists it, or its subject chain leads
+   * to a tag. GC never waits: a manifest a push holds is `busy` and left for the next run.
+   */
+  async removeUnreachable(candidate: ManifestCandidate, actor: Actor): Promise<RemovalOutcome> {
+    const { repositoryId, repository, digest } = candidate;
+    let event: RegistryEvent | undefined;
+    let outcome: RemovalOutcome;
+    try {
+      outcome = await this.db.transaction(async (tx): Promise<RemovalOutcome> => {
+        // Lock the manifest and everything that could make it reachable (indexes listing it, its
+        // subject, theirs, …), then look again; repeat while that set grows.
+        const locked = new Set<string>();
+        for (;;) {
+          const up = await manifestReachers(tx, repositoryId, digest);
+          if (up.some((m) => m.tagged)) return 'kept';
+          if (await listedByIndex(tx, repositoryId, digest)) return 'kept';
+          const fresh = up.map((m) => m.digest).filter((d) => !locked.has(d));
+          if (fresh.length === 0) break;
+          fresh.sort();
+          for (const d of fresh) {
+            if (!(await tryLockManifestDigest(tx, repository, d))) return 'busy';
+            locked.add(d);
+          }
+          // Puts listing one of these as a child share-lock it: they finish first, or wait for us.
+          await lockManifestRowsNowait(tx, repositoryId, fresh);
+        }
+        if (!(await deleteManifestRecord(tx, repositoryId, digest))) return 'gone';
+        await recordDeletedManifest(tx, repository, digest, this.clock.now());
+        event = {
+          type: 'delete',
+          repository,
+          digest,
+          tag: null,
+          tags: [],
+          reason: 'untagged manifest removed by garbage collection',
+          actor,
+        };
+        await this.events.record(tx, event);
+        return 'removed';
+      });
+    } catch (error) {
+      // FOR UPDATE NOWAIT met a push holding the row.
+      if (isLockBusy(error)) return 'busy';
+      throw error;
+    }
+    if (outcome === 'removed') {
+      await this.cache.deleteManifest(repository, digest);
+      if (event) this.events.committed([event]);
+    }
+    return outcome;
+  }
+
+  /** GC's removal of the stored bytes of a deleted manifest, unless a record of it exists again. */
+  async reclaimBytes(candidate: ManifestCandidate): Promise<RemovalOutcome> {
+    const { repositoryId, repository, digest } = candidate;
+    return this.db.transaction(async (tx): Promise<RemovalOutcome> => {
+      // Held by a put or delete of this digest right now: next time.
+      if (!(await tryLockManifestDigest(tx, repository, digest))) return 'busy';
+      if (!(await takeTombstone(tx, repositoryId, digest))) return 'gone';
+      if (await manifestRecorded(tx, repositoryId, digest)) return 'kept';
+      await this.store.deleteManifest(repository, digest);
+      return 'removed';
+    });
   }
 
   /** An OCI index of the manifests whose subject is `digest`, optionally of one artifact type. */

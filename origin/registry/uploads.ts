@@ -3,12 +3,14 @@
 // in this process; a request that lands on another process (or after a restart) rebuilds it by
 // reading the staged bytes back, so an upload resumes anywhere.
 import { createHash, type Hash, randomUUID } from 'node:crypto';
+import type { Clock } from '../../shared/clock.ts';
 import { type Digest, type DigestAlgorithm, parseDigest } from '../../shared/digest.ts';
 import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
 import { findRepositoryBlob, linkBlob, relinkBlob } from '../metadata/blobs.ts';
 import type { Database } from '../metadata/database.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
 import {
+  countUploadSessions,
   createUploadSession,
   deleteUploadSession,
   expiredUploadSessions,
@@ -39,19 +41,22 @@ export class Uploads {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly db: Database;
   private readonly store: BlobStore;
+  private readonly clock: Clock;
 
-  constructor(db: Database, store: BlobStore) {
+  constructor(db: Database, store: BlobStore, clock: Clock) {
     this.db = db;
     this.store = store;
+    this.clock = clock;
   }
 
   async start(repository: string): Promise<UploadSession> {
     const id = randomUUID();
     await this.store.createUpload(id);
     const repositoryId = await ensureRepository(this.db, repository);
-    await createUploadSession(this.db, id, repositoryId);
+    const now = this.clock.now();
+    await createUploadSession(this.db, id, repositoryId, now);
     this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
-    return { id, repository, repositoryId, size: 0, sha256SoFar: null, createdAt: new Date() };
+    return { id, repository, repositoryId, size: 0, sha256SoFar: null, createdAt: new Date(now) };
   }
 
   async status(repository: string, id: string): Promise<Result<UploadSession>> {
@@ -130,7 +135,7 @@ export class Uploads {
       // The blob row first, locked until commit, then the bytes into place: a GC sweeping this
       // digest has either finished (the bytes are put back) or waits (see docs/architecture.md).
       await this.db.transaction(async (tx) => {
-        await linkBlob(tx, session.repositoryId, actual, session.size);
+        await linkBlob(tx, session.repositoryId, actual, session.size, this.clock.now());
         await this.store.commitUpload(session.id, actual);
         await deleteUploadSession(tx, session.id);
       });
@@ -154,12 +159,22 @@ export class Uploads {
     if (!source || !(await this.store.stat(digest))) return false;
     const repositoryId = await ensureRepository(this.db, repository);
     // Never re-creates a blob row GC removed since; the row stays locked until the link is in.
-    return this.db.transaction((tx) => relinkBlob(tx, repositoryId, digest));
+    return this.db.transaction((tx) => relinkBlob(tx, repositoryId, digest, this.clock.now()));
+  }
+
+  /** Sessions open now. */
+  count(): Promise<number> {
+    return countUploadSessions(this.db);
+  }
+
+  /** Sessions idle for longer than `idleMs`. */
+  async countExpired(idleMs: number): Promise<number> {
+    return (await expiredUploadSessions(this.db, this.clock.now() - idleMs)).length;
   }
 
   /** Removes sessions idle for longer than `idleMs` and their staged data. */
   async purgeExpired(idleMs: number): Promise<number> {
-    const expired = await expiredUploadSessions(this.db, idleMs);
+    const expired = await expiredUploadSessions(this.db, this.clock.now() - idleMs);
     for (const id of expired) await this.exclusive(id, () => this.discard(id));
     return expired.length;
   }
@@ -185,14 +200,14 @@ export class Uploads {
     if (!result.ok) {
       // The hash saw bytes that may not have reached storage: rebuild it next time.
       this.hashes.delete(session.id);
-      await recordUploadSize(this.db, session.id, result.size, null);
+      await recordUploadSize(this.db, session.id, result.size, null, this.clock.now());
       return fail(
         ociError('BLOB_UPLOAD_INVALID', { message: `upload interrupted: ${result.cause.message}` }),
       );
     }
     state.size = result.size;
     const sha256SoFar = state.hash.copy().digest('hex');
-    await recordUploadSize(this.db, session.id, result.size, sha256SoFar);
+    await recordUploadSize(this.db, session.id, result.size, sha256SoFar, this.clock.now());
     return ok({ ...session, size: result.size, sha256SoFar });
   }
 

@@ -15,10 +15,13 @@ import {
 } from '../metadata/scans.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { type Finding, recordInventoryPackages } from '../vulndb/match.ts';
+import type { Wakeup } from '../wakeup.ts';
 import type { ImageScanner } from './scanner.ts';
 
 export interface ScanWorkerOptions {
   db: Database;
+  /** Notified when this process queued a job: look at once rather than at the next poll. */
+  queued: Wakeup;
   store: BlobStore;
   scanner: ImageScanner;
   log: Logger;
@@ -41,6 +44,7 @@ export class ScanWorker {
   private stopping = false;
   private readonly aborter = new AbortController();
   private wakeUp: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
   private loops: Promise<void>[] = [];
 
   constructor(options: ScanWorkerOptions) {
@@ -48,19 +52,16 @@ export class ScanWorker {
   }
 
   start(): void {
+    this.unsubscribe = this.options.queued.subscribe(() => this.wakeUp?.());
     for (let i = 0; i < this.options.concurrency; i++) this.loops.push(this.loop());
-  }
-
-  /** A job was queued by this process: look now rather than at the next poll. */
-  wake(): void {
-    this.wakeUp?.();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.unsubscribe?.();
     // A scan cut short stays claimed until its lease expires, then another process takes it.
     this.aborter.abort(new Error('the origin is shutting down'));
-    this.wake();
+    this.wakeUp?.();
     await Promise.all(this.loops);
   }
 

@@ -1,16 +1,14 @@
 // The scanning service: queues scans (on push, on request), reports results per image and per
 // index, summarises a repository, and re-matches stored inventories after a data import.
 import type { Logger } from 'pino';
-import { type Manifest, parseManifest, type ScanSubject, scanSubject } from '../../shared/manifest.ts';
+import { parseManifest, type ScanSubject, scanSubject } from '../../shared/manifest.ts';
 import { SEVERITIES, type Severity } from '../../shared/policy.ts';
 import type { Database } from '../metadata/database.ts';
 import { bumpPolicyEpoch } from '../metadata/policies.ts';
 import {
-  enqueueScan,
   findScanResults,
   markCurrent,
   repositoryScanOverview,
-  type ScanReason,
   type ScanResult,
   staleScanResults,
   tagsReaching,
@@ -18,7 +16,8 @@ import {
 } from '../metadata/scans.ts';
 import type { PackageRef } from '../metadata/vulnerabilities.ts';
 import { type Finding, rematchCandidates } from '../vulndb/match.ts';
-import type { Webhooks } from '../webhooks/webhooks.ts';
+import type { WebhookOutbox } from '../webhooks/outbox.ts';
+import type { ScanQueue } from './scan-queue.ts';
 import { findingKey } from './scan-worker.ts';
 import type { ImageScanner } from './scanner.ts';
 
@@ -55,12 +54,11 @@ export interface FindingDetail {
 export interface ScansDependencies {
   db: Database;
   scanner: ImageScanner;
-  webhooks: Webhooks;
+  queue: ScanQueue;
+  outbox: WebhookOutbox;
   log: Logger;
   /** Called after anything that may change a policy decision (a result stored, findings updated). */
   decisionsChanged(): void;
-  /** A job was queued by this process. */
-  queued(): void;
   readManifest(repository: string, digest: string): Promise<Uint8Array | null>;
 }
 
@@ -71,24 +69,12 @@ export class Scans {
     this.d = dependencies;
   }
 
-  /** Queues the images a pushed manifest makes pullable (an index's children were pushed, and queued, before it). */
-  async manifestPushed(
-    repository: string,
-    digest: string,
-    manifest: Manifest,
-    reason: ScanReason = 'push',
-  ): Promise<void> {
-    if (scanSubject(manifest).kind !== 'image') return;
-    await enqueueScan(this.d.db, digest, repository, reason, false);
-    this.d.queued();
-  }
-
   /** A scan asked for: an image is scanned again (its layer inventories are reused); an index's images are. */
   async request(repository: string, digest: string, kind: ScanSubject): Promise<number> {
     const digests =
       kind.kind === 'image' ? [digest] : kind.kind === 'index' ? kind.children.map((c) => c.digest) : [];
-    for (const d of digests) await enqueueScan(this.d.db, d, repository, 'manual', true);
-    if (digests.length > 0) this.d.queued();
+    for (const d of digests) await this.d.queue.enqueue(this.d.db, d, repository, 'manual', true);
+    if (digests.length > 0) this.d.queue.queued.notify();
     return digests.length;
   }
 
@@ -206,16 +192,23 @@ export class Scans {
 
   private async announce(digest: string, added: Finding[], trigger: string): Promise<void> {
     const details = added.map(detail);
-    for (const place of await tagsReaching(this.d.db, digest)) {
-      await this.d.webhooks.notify(place.repository, 'vulnerabilities', {
-        digest,
-        tags: place.tags,
-        tag: place.tags[0] ?? null,
-        trigger,
-        vulnerabilities: countBySeverity(details),
-        new_findings: details,
-      });
+    let queued = 0;
+    try {
+      for (const place of await tagsReaching(this.d.db, digest)) {
+        queued += await this.d.outbox.queue(this.d.db, place.repository, 'vulnerabilities', {
+          digest,
+          tags: place.tags,
+          tag: place.tags[0] ?? null,
+          trigger,
+          vulnerabilities: countBySeverity(details),
+          new_findings: details,
+        });
+      }
+    } catch (error) {
+      // The result is stored; failing to announce it must not undo that.
+      this.d.log.error({ err: error, digest }, 'webhook: queueing the vulnerabilities event failed');
     }
+    if (queued > 0) this.d.outbox.committed();
   }
 }
 

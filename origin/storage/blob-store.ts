@@ -43,4 +43,6 @@ export interface BlobStore {
   deleteManifest(repository: string, digest: string): Promise<void>;
 
   ping(): Promise<boolean>;
+  /** Releases connections (the S3 client's sockets); the store is not used afterwards. */
+  close?(): void | Promise<void>;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../origin/config.ts';
 import { type RunningRegistry, startRegistry } from '../../origin/server.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { listKeys, putKey, type S3Server, s3StorageConfig, startS3Server } from './s3.ts';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -60,6 +61,8 @@ export interface TestRegistryOptions {
   /** Reuse an S3 server (and its bucket) of another registry. */
   s3?: S3Server;
   port?: number;
+  /** The registry's clock (default: the system's). */
+  clock?: Clock;
 }
 
 export async function freePort(): Promise<number> {
@@ -135,7 +138,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   await writeFile(configFile, JSON.stringify(raw));
   const loaded = loadConfig(configFile, env);
   if (!loaded.ok) throw new Error(loaded.message);
-  const running = await startRegistry(loaded.config);
+  const running = await startRegistry(loaded.config, options.clock ? { clock: options.clock } : {});
   return {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,

@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,6 +22,7 @@ import {
 } from '../harness/oci-image.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
 import { fileSetup, runOk } from '../harness/tools.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhook-receiver.ts';
 
 const FIXTURES = path.resolve('test/fixtures');
 const OSV = path.join(FIXTURES, 'osv');
@@ -163,41 +163,6 @@ function imageWithRawLayer(bytes: Uint8Array): Image {
   };
 }
 
-interface Hook {
-  url: string;
-  received: { event: string; signature: string; body: string }[];
-  /** The first delivery about this repository is answered 500 (then 204, as every other one). */
-  failFirstFor: string | null;
-  close(): Promise<void>;
-}
-
-async function startReceiver(): Promise<Hook> {
-  const hook: Omit<Hook, 'url' | 'close'> = { received: [], failFirstFor: null };
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      hook.received.push({
-        event: String(req.headers['x-registry-event']),
-        signature: String(req.headers['x-registry-signature-256']),
-        body,
-      });
-      const failing = hook.failFirstFor !== null && JSON.parse(body).repository === hook.failFirstFor;
-      if (failing) hook.failFirstFor = null;
-      res.statusCode = failing ? 500 : 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as { port: number };
-  // The same object the server reads, so that a test's changes reach it.
-  return Object.assign(hook, {
-    url: `http://127.0.0.1:${address.port}/hook`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
-}
-
 const SECRET = 'a-webhook-secret-of-some-length';
 
 const env = fileSetup(async (defer) => {
@@ -211,7 +176,7 @@ const env = fileSetup(async (defer) => {
     },
   });
   defer(() => registry.close());
-  const hook = await startReceiver();
+  const hook = await startWebhookReceiver();
   defer(() => hook.close());
   // All fixture advisories but log4j's: that one arrives in a later import.
   const partial = path.join(work, 'osv-partial');
@@ -508,7 +473,10 @@ describe('new vulnerability data', () => {
         throw new Error(`webhook not retried: ${JSON.stringify(hook.received.map((r) => r.event))}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const [first, retry] = toApp() as [Hook['received'][number], Hook['received'][number]];
+    const [first, retry] = toApp() as [
+      WebhookReceiver['received'][number],
+      WebhookReceiver['received'][number],
+    ];
     expect(retry.body).toBe(first.body);
     expect(retry.signature).toBe(`sha256=${createHmac('sha256', SECRET).update(retry.body).digest('hex')}`);
     const payload = JSON.parse(retry.body) as Record<string, unknown> & { new_findings: Detail[] };

@@ -1,20 +1,16 @@
-// Webhook notifications: events are written to the deliveries table (the outbox) when they
-// happen, and a dispatcher in every origin process sends due deliveries, signed with HMAC-SHA256
-// over the exact body, retrying failures with exponential backoff until max_attempts.
-import { createHmac, randomUUID } from 'node:crypto';
+// Sends webhook deliveries queued by the outbox (outbox.ts): every origin process that serves runs
+// a dispatcher, which claims due deliveries, signs each with HMAC-SHA256 over the exact body, and
+// retries failures with exponential backoff until max_attempts.
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../metadata/database.ts';
-import {
-  claimDueDeliveries,
-  type Delivery,
-  queueDeliveries,
-  recordDeliveryAttempt,
-  type WebhookEvent,
-} from '../metadata/webhooks.ts';
+import { claimDueDeliveries, type Delivery, recordDeliveryAttempt } from '../metadata/webhooks.ts';
+import type { Wakeup } from '../wakeup.ts';
 
 export const SIGNATURE_HEADER = 'X-Registry-Signature-256';
 
-export interface WebhookOptions {
+export interface DispatcherOptions {
   timeoutMs: number;
   maxAttempts: number;
   initialBackoffMs: number;
@@ -26,39 +22,35 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export class Webhooks {
+export class WebhookDispatcher {
   private readonly db: Database;
   private readonly log: Logger;
-  private readonly options: WebhookOptions;
+  private readonly clock: Clock;
+  private readonly options: DispatcherOptions;
+  private readonly unsubscribe: () => void;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private stopped = false;
+  private stopped = true;
 
-  constructor(db: Database, log: Logger, options: WebhookOptions) {
+  /** Sends at once when `queued` is notified, and otherwise every `pollIntervalMs`. */
+  constructor(db: Database, log: Logger, clock: Clock, queued: Wakeup, options: DispatcherOptions) {
     this.db = db;
     this.log = log;
+    this.clock = clock;
     this.options = options;
-  }
-
-  /** Records the event for every matching subscription; sending happens in the background. */
-  async notify(repository: string, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
-    const payload = { id: randomUUID(), event, timestamp: new Date().toISOString(), repository, ...data };
-    try {
-      const queued = await queueDeliveries(this.db, repository, event, payload);
-      if (queued > 0) this.kick();
-    } catch (error) {
-      // A failed notification must not fail the push or delete it reports.
-      this.log.error({ err: error, repository, event }, 'webhook: queueing a delivery failed');
-    }
+    this.unsubscribe = queued.subscribe(() => this.kick());
   }
 
   start(): void {
+    this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs);
     this.timer.unref();
+    this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe();
     clearInterval(this.timer);
     await this.running;
   }
@@ -75,7 +67,7 @@ export class Webhooks {
 
   private async sendDue(): Promise<void> {
     for (;;) {
-      const due = await claimDueDeliveries(this.db, 20, this.options.timeoutMs * 2);
+      const due = await claimDueDeliveries(this.db, 20, this.options.timeoutMs * 2, this.clock.now());
       if (due.length === 0) return;
       await Promise.all(due.map((d) => this.send(d)));
       if (this.stopped) return;
@@ -103,7 +95,7 @@ export class Webhooks {
       status = response.status;
       await response.body?.cancel();
       if (status >= 200 && status < 300) {
-        await recordDeliveryAttempt(this.db, delivery.id, { delivered: true, status });
+        await recordDeliveryAttempt(this.db, delivery.id, { delivered: true, status }, this.clock.now());
         this.log.info(
           { delivery: delivery.id, url: delivery.url, event: delivery.event, status },
           'webhook delivered',
@@ -116,7 +108,12 @@ export class Webhooks {
     }
     const retry = delivery.attempts < this.options.maxAttempts;
     const retryInMs = retry ? this.options.initialBackoffMs * 2 ** (delivery.attempts - 1) : null;
-    await recordDeliveryAttempt(this.db, delivery.id, { delivered: false, status, error, retryInMs });
+    await recordDeliveryAttempt(
+      this.db,
+      delivery.id,
+      { delivered: false, status, error, retryInMs },
+      this.clock.now(),
+    );
     this.log.warn(
       {
         delivery: delivery.id,

@@ -1,0 +1,307 @@
+// How the origin is put together. Each part is opened by one function, from the parts below it,
+// and registered with the Lifecycle that closes it (last opened, first closed). `registry serve`
+// opens everything (the Application); every other command opens only what it uses: `registry gc`
+// opens no scanner, no webhook dispatcher and no HTTP server.
+//
+//   core        config, log, clock, database
+//   store       the blob store (filesystem or S3)
+//   events      domain events and the listeners that keep rows: webhook outbox, scan queue
+//   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories
+//   scanning    scanner, scans (results, rematch), scan worker
+//   serving     users, permissions, tokens, pull policy, webhook dispatcher, metrics,
+//               background jobs (upload expiry, scheduled GC)
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { Permissions } from './auth/permissions.ts';
+import { TokenService } from './auth/token-service.ts';
+import { UserDirectory } from './auth/users.ts';
+import { InMemoryMetadataCache, type MetadataCache } from './cache/metadata-cache.ts';
+import type { Config } from './config.ts';
+import { gcDependencies } from './gc/collect.ts';
+import { scheduleGc } from './gc/schedule.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { createLogger } from './log.ts';
+import { type Database, openDatabase } from './metadata/database.ts';
+import { Metrics } from './metrics.ts';
+import { PolicyRules } from './policy/policy-rules.ts';
+import { PullPolicy } from './policy/pull-policy.ts';
+import { BlobReader } from './registry/blob-reader.ts';
+import { Blobs } from './registry/blobs.ts';
+import { DomainEvents } from './registry/events.ts';
+import { Manifests } from './registry/manifests.ts';
+import { Repositories } from './registry/repositories.ts';
+import { Uploads } from './registry/uploads.ts';
+import { createScanner } from './scan/create-scanner.ts';
+import { ScanQueue } from './scan/scan-queue.ts';
+import { ScanWorker } from './scan/scan-worker.ts';
+import type { ImageScanner } from './scan/scanner.ts';
+import { Scans } from './scan/scans.ts';
+import type { Services } from './services.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import { DiskCache } from './storage/disk-cache.ts';
+import { FilesystemBlobStore } from './storage/filesystem.ts';
+import { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { WebhookOutbox } from './webhooks/outbox.ts';
+import { WebhookSubscriptions } from './webhooks/subscriptions.ts';
+
+export interface ApplicationOptions {
+  /** Where time comes from (tests pass a clock they move). */
+  readonly clock?: Clock;
+}
+
+/** What every command needs. Close `lifecycle` to close everything opened on top of it. */
+export interface Core {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly db: Database;
+  readonly lifecycle: Lifecycle;
+}
+
+export async function openCore(config: Config, options: ApplicationOptions = {}): Promise<Core> {
+  const lifecycle = new Lifecycle();
+  const log = createLogger(config.log.level);
+  const db = await openDatabase({
+    url: config.database.url,
+    dataDir: config.data_dir,
+    poolSize: config.database.pool_size,
+  });
+  lifecycle.own('database', db, (d) => d.close());
+  return { config, log, clock: options.clock ?? systemClock, db, lifecycle };
+}
+
+export async function openStore(core: Core): Promise<BlobStore> {
+  return core.lifecycle.own('blob store', await createBlobStore(core.config), (s) => s.close?.());
+}
+
+/** The domain events and their listeners that keep rows: the webhook outbox and the scan queue. */
+export interface EventParts {
+  readonly events: DomainEvents;
+  readonly outbox: WebhookOutbox;
+  readonly scanQueue: ScanQueue;
+}
+
+export function openEvents(core: Core): EventParts {
+  const outbox = new WebhookOutbox(core.clock);
+  const scanQueue = new ScanQueue(core.config.scan.on_push);
+  return { events: new DomainEvents([outbox, scanQueue]), outbox, scanQueue };
+}
+
+/** What reads and writes images: the metadata cache and the registry's domain. */
+export interface RegistryParts {
+  readonly manifests: Manifests;
+  readonly uploads: Uploads;
+  readonly blobs: Blobs;
+  readonly repositories: Repositories;
+}
+
+export async function openRegistry(
+  core: Core,
+  store: BlobStore,
+  { events }: EventParts,
+  metrics?: Metrics,
+): Promise<RegistryParts> {
+  const { config, log, clock, db, lifecycle } = core;
+  const cache = lifecycle.own('metadata cache', await createMetadataCache(config, log), (c) => c.close?.());
+  const { disk_path, disk_size_bytes } = config.storage.cache;
+  const s3 = config.storage.backend === 's3' ? config.storage.s3 : undefined;
+  const reader = new BlobReader({
+    store,
+    disk: disk_path && disk_size_bytes ? await DiskCache.open(disk_path, disk_size_bytes) : undefined,
+    redirectExpiry: s3?.redirect ? Math.round(s3.redirect_expiry / 1000) : undefined,
+    backendName: s3 ? 'S3' : 'storage',
+    log,
+    metrics,
+  });
+  return {
+    manifests: new Manifests({ db, store, cache, events, clock }),
+    uploads: new Uploads(db, store, clock),
+    blobs: new Blobs({ db, store, cache, reader }),
+    repositories: new Repositories(db),
+  };
+}
+
+export interface ScanningParts {
+  readonly scanner: ImageScanner;
+  readonly scans: Scans;
+  /** Not started: `serve` starts it, and `registry scan` for its own job. */
+  readonly worker: ScanWorker;
+}
+
+export async function openScanning(
+  core: Core,
+  store: BlobStore,
+  { scanQueue, outbox }: EventParts,
+  observers: { decisionsChanged(): void; metrics?: Metrics | undefined } = { decisionsChanged: () => {} },
+): Promise<ScanningParts> {
+  const { config, log, db, lifecycle } = core;
+  const scanner = await createScanner(config, { db, store, log });
+  const scans = new Scans({
+    db,
+    scanner,
+    queue: scanQueue,
+    outbox,
+    log,
+    decisionsChanged: observers.decisionsChanged,
+    readManifest: (repository, digest) => store.getManifest(repository, digest),
+  });
+  const { metrics } = observers;
+  const worker = new ScanWorker({
+    db,
+    queued: scanQueue.queued,
+    store,
+    scanner,
+    log,
+    concurrency: config.scan.concurrency,
+    timeoutMs: config.scan.timeout,
+    pollIntervalMs: config.scan.poll_interval,
+    onResult: (digest, _repository, added) => scans.resultStored(digest, added),
+    onOutcome: (outcome, layers) => {
+      metrics?.scans.inc({ outcome });
+      metrics?.layersAnalyzed.inc(layers);
+    },
+  });
+  lifecycle.own('scan worker', worker, (w) => w.stop());
+  return { scanner, scans, worker };
+}
+
+/** Everything `registry serve` runs; `start()` starts its background work. */
+export class Application {
+  readonly services: Services;
+  private readonly core: Core;
+  private readonly worker: ScanWorker;
+  private readonly dispatcher: WebhookDispatcher;
+
+  private constructor(core: Core, services: Services, worker: ScanWorker, dispatcher: WebhookDispatcher) {
+    this.core = core;
+    this.services = services;
+    this.worker = worker;
+    this.dispatcher = dispatcher;
+  }
+
+  static async open(config: Config, options: ApplicationOptions = {}): Promise<Application> {
+    const core = await openCore(config, options);
+    try {
+      return await Application.build(core);
+    } catch (error) {
+      await core.lifecycle.close();
+      throw error;
+    }
+  }
+
+  private static async build(core: Core): Promise<Application> {
+    const { config, log, clock, db } = core;
+    const store = await openStore(core);
+    const events = openEvents(core);
+    const metrics = new Metrics(() => registry.uploads.count());
+    const registry = await openRegistry(core, store, events, metrics);
+    const policy = new PullPolicy(db, log, clock);
+    const scanning = await openScanning(core, store, events, {
+      decisionsChanged: () => void policy.refresh().catch(() => {}),
+      metrics,
+    });
+    const permissions = new Permissions(config.auth.access);
+    const users = await UserDirectory.create(config, db, clock);
+    const tokens = await TokenService.create(db, {
+      issuer: config.auth.issuer,
+      service: config.auth.service,
+      lifetimeMs: config.auth.token_expiry,
+      permissions,
+      clock,
+    });
+    const dispatcher = new WebhookDispatcher(db, log, clock, events.outbox.queued, {
+      timeoutMs: config.webhooks.timeout,
+      maxAttempts: config.webhooks.max_attempts,
+      initialBackoffMs: config.webhooks.initial_backoff,
+      pollIntervalMs: config.webhooks.poll_interval,
+    });
+    await policy.refresh();
+    const services: Services = {
+      config,
+      log,
+      clock,
+      db,
+      store,
+      manifests: registry.manifests,
+      uploads: registry.uploads,
+      blobs: registry.blobs,
+      repositories: registry.repositories,
+      users,
+      permissions,
+      tokens,
+      metrics,
+      scans: scanning.scans,
+      policy,
+      policyRules: new PolicyRules(db, policy),
+      webhookSubscriptions: new WebhookSubscriptions(db),
+    };
+    return new Application(core, services, scanning.worker, dispatcher);
+  }
+
+  /** Starts the background work: policy refresh, webhook sends, scans, upload expiry, scheduled GC. */
+  async start(): Promise<void> {
+    const { config, log, lifecycle } = this.core;
+    const s = this.services;
+    await s.policy.start(config.policy.refresh_interval);
+    lifecycle.own('policy refresh', s.policy, (p) => p.stop());
+    this.dispatcher.start();
+    lifecycle.own('webhook dispatcher', this.dispatcher, (d) => d.stop());
+    this.worker.start();
+    const sweep = setInterval(() => {
+      s.uploads
+        .purgeExpired(config.uploads.expiry)
+        .then((n) => n > 0 && log.info({ removed: n }, 'expired upload sessions removed'))
+        .catch((error: unknown) => log.error({ err: error }, 'upload expiry sweep failed'));
+    }, config.uploads.purge_interval);
+    sweep.unref();
+    lifecycle.own('upload expiry', sweep, (t) => clearInterval(t));
+    const gc = scheduleGc(config.gc, gcDependencies(s), log);
+    if (gc) lifecycle.own('scheduled gc', gc, (g) => g.stop());
+  }
+
+  /** Registers something opened on top of the application (the HTTP server), closed first. */
+  own<T>(name: string, value: T, stop: (value: T) => Promise<void> | void): T {
+    return this.core.lifecycle.own(name, value, stop);
+  }
+
+  stop(): Promise<void> {
+    return this.core.lifecycle.close((part, error) =>
+      this.core.log.error({ err: error, part }, `stopping ${part} failed`),
+    );
+  }
+}
+
+async function createBlobStore(config: Config): Promise<BlobStore> {
+  const s3 = config.storage.s3;
+  if (config.storage.backend !== 's3' || !s3) return new FilesystemBlobStore(config.storage.filesystem.root);
+  // Loaded only when configured: unused, the SDK would only enlarge the heap every GC marks.
+  const { S3BlobStore } = await import('./storage/s3.ts');
+  return new S3BlobStore({
+    bucket: s3.bucket,
+    region: s3.region,
+    prefix: s3.prefix,
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.force_path_style,
+    credentials:
+      s3.access_key_id && s3.secret_access_key
+        ? {
+            accessKeyId: s3.access_key_id,
+            secretAccessKey: s3.secret_access_key,
+            ...(s3.session_token ? { sessionToken: s3.session_token } : {}),
+          }
+        : undefined,
+    maxSockets: s3.max_sockets,
+    partSize: s3.part_size,
+    concurrency: s3.upload_concurrency,
+  });
+}
+
+// Redis: shared by every origin process (one with its own in-memory cache could serve a tag
+// another one moved). A Redis outage degrades to the database, never to failed requests. ioredis
+// is loaded only when configured.
+async function createMetadataCache(config: Config, log: Logger): Promise<MetadataCache> {
+  const { type, redis_url, redis_prefix } = config.storage.cache;
+  if (type !== 'redis' || !redis_url) return new InMemoryMetadataCache();
+  const { RedisMetadataCache } = await import('./cache/redis-metadata-cache.ts');
+  return new RedisMetadataCache({ url: redis_url, prefix: redis_prefix, log });
+}

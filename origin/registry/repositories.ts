@@ -1,0 +1,24 @@
+// Repositories and their tags as clients list them (the catalog, tags lists).
+import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import type { Database } from '../metadata/database.ts';
+import { listTags } from '../metadata/manifests.ts';
+import { listRepositories } from '../metadata/repositories.ts';
+
+export class Repositories {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /** Repositories holding a manifest, in byte order after `last`. */
+  list(limit: number, last: string | undefined): Promise<string[]> {
+    return listRepositories(this.db, limit, last);
+  }
+
+  /** The repository's tags in byte order after `last`; NAME_UNKNOWN when it holds no manifest. */
+  async tags(repository: string, limit: number, last: string | undefined): Promise<Result<string[]>> {
+    const tags = await listTags(this.db, repository, limit, last);
+    return tags === null ? fail(ociError('NAME_UNKNOWN', { detail: { name: repository } })) : ok(tags);
+  }
+}
