@@ -7,8 +7,7 @@ import { type Clock, systemClock } from '../../shared/clock.ts';
 import type { Env } from './config.ts';
 
 /**
- * Per isolate: miniflare runs the Worker and its Durable Objects in one, so every request of a
- * test sees the same offset. Only forward: entries the Cache API expires by wall time are then
+ * Per isolate: miniflare runs the Worker in one, so every request of a test sees the same offset. Only forward: entries the Cache API expires by wall time are then
  * never kept past what the clock allows.
  */
 let offsetMs = 0;
