@@ -71,7 +71,7 @@ export async function openCore(config: Config, options: ApplicationOptions = {})
 }
 
 export async function openStore(core: Core): Promise<BlobStore> {
-  return core.lifecycle.own('blob store', await createBlobStore(core.config), (s) => s.close?.());
+  return core.lifecycle.own('blob store', await createBlobStore(core), (s) => s.close?.());
 }
 
 /** The domain events and their listeners that keep rows: the webhook outbox and the scan queue. */
@@ -271,9 +271,16 @@ export class Application {
   }
 }
 
-async function createBlobStore(config: Config): Promise<BlobStore> {
+async function createBlobStore({ config, log }: Core): Promise<BlobStore> {
   const s3 = config.storage.s3;
-  if (config.storage.backend !== 's3' || !s3) return new FilesystemBlobStore(config.storage.filesystem.root);
+  if (config.storage.backend !== 's3' || !s3) {
+    const { root } = config.storage.filesystem;
+    const store = new FilesystemBlobStore(root);
+    const moved = await store.upgradeLayout();
+    if (moved > 0)
+      log.info({ moved, root }, 'manifest files moved to the {repository}/{algorithm}:{hex} layout');
+    return store;
+  }
   // Loaded only when configured: unused, the SDK would only enlarge the heap every GC marks.
   const { S3BlobStore } = await import('./storage/s3.ts');
   return new S3BlobStore({

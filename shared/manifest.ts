@@ -12,6 +12,7 @@ import {
   MediaType,
   NON_DISTRIBUTABLE_LAYER_TYPES,
 } from './media-types.ts';
+import { parseStrictJson } from './strict-json.ts';
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -67,12 +68,16 @@ const invalid = (message: string) => fail<never>(ociError('MANIFEST_INVALID', { 
  * and for stored bytes). `contentType` is the Content-Type of a push, or the stored media type.
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined): Result<Manifest> {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    // ignoreBOM keeps a byte order mark in the text, for the strict parse to refuse.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    return invalid('manifest is not valid JSON');
+    return invalid('manifest is not valid UTF-8');
   }
+  const json = parseStrictJson(text);
+  if (!json.ok) return invalid(`manifest ${json.reason}`);
+  const doc = json.value;
   if (!isObject(doc)) return invalid('manifest must be a JSON object');
   const header = contentType?.split(';')[0]?.trim().toLowerCase();
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
@@ -157,12 +162,16 @@ export function storedLayers(manifest: ImageManifest): Descriptor[] {
  * answer of origin serving the manifest vouches for them (the edge links them).
  */
 export function manifestReferences(manifest: Manifest): ManifestReference[] {
-  const references: ManifestReference[] =
-    manifest.kind === 'index'
-      ? manifest.children.map((c) => ({ digest: c.digest, kind: 'manifest' }))
-      : [manifest.config, ...storedLayers(manifest)].map((d) => ({ digest: d.digest, kind: 'blob' }));
+  const kind = manifest.kind === 'index' ? 'manifest' : 'blob';
   const seen = new Set<string>();
-  return references.filter((r) => !seen.has(r.digest) && seen.add(r.digest));
+  return requiredDescriptors(manifest)
+    .filter((d) => !seen.has(d.digest) && seen.add(d.digest))
+    .map((d) => ({ digest: d.digest, kind }));
+}
+
+/** The descriptors of what the repository must hold (manifestReferences), each as written, repeats too. */
+export function requiredDescriptors(manifest: Manifest): readonly Descriptor[] {
+  return manifest.kind === 'index' ? manifest.children : [manifest.config, ...storedLayers(manifest)];
 }
 
 /** A container image, as a scan reads it. */

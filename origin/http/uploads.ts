@@ -1,7 +1,13 @@
 // POST /v2/{name}/blobs/uploads/ and GET/PATCH/PUT/DELETE /v2/{name}/blobs/uploads/{uuid}.
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
-import { type ChunkRange, parseDigestParam, uploadLocation, uploadRange } from '../registry/uploads.ts';
+import {
+  type ChunkRange,
+  parseDigestParam,
+  type UploadChunk,
+  uploadLocation,
+  uploadRange,
+} from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 import { bodyStream, contentLength, hasBody } from './request-body.ts';
@@ -28,7 +34,7 @@ function created(c: AppContext, name: string, digest: string): Response {
 function chunkRange(c: AppContext): ChunkRange | undefined {
   const header = c.req.header('content-range');
   if (header === undefined) return undefined;
-  const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(header.trim());
+  const match = /^(?:bytes[ =])?(\d+)-(\d+)(?:\/(\d+|\*))?$/.exec(header.trim());
   if (!match) {
     throw new OciFailure(
       ociError('BLOB_UPLOAD_INVALID', { status: 416, message: `malformed Content-Range: ${header}` }),
@@ -39,6 +45,16 @@ function chunkRange(c: AppContext): ChunkRange | undefined {
   if (end < start) {
     throw new OciFailure(
       ociError('BLOB_UPLOAD_INVALID', { status: 416, message: `empty Content-Range: ${header}` }),
+    );
+  }
+  // A total the range does not fit in: another reader of the header could take either number.
+  const total = match[3];
+  if (total !== undefined && total !== '*' && end >= Number(total)) {
+    throw new OciFailure(
+      ociError('BLOB_UPLOAD_INVALID', {
+        status: 416,
+        message: `Content-Range ends beyond its total: ${header}`,
+      }),
     );
   }
   return { start, end };
@@ -59,7 +75,8 @@ export async function startUpload(c: AppContext, s: Services, name: string): Pro
   if (digestParam !== undefined) {
     unwrap(parseDigestParam(digestParam));
     const session = await s.uploads.start(name);
-    const done = unwrap(await s.uploads.complete(name, session.id, digestParam, bodyStream(c), undefined));
+    const chunk: UploadChunk = { body: bodyStream(c), range: undefined, contentLength: contentLength(c) };
+    const done = unwrap(await s.uploads.complete(name, session.id, digestParam, chunk));
     return created(c, name, done.digest);
   }
   const session = await s.uploads.start(name);
@@ -72,15 +89,18 @@ export async function uploadStatus(c: AppContext, s: Services, name: string, id:
 }
 
 export async function patchUpload(c: AppContext, s: Services, name: string, id: string): Promise<Response> {
-  const range = chunkRange(c);
-  const session = unwrap(await s.uploads.append(name, id, bodyStream(c), range, contentLength(c)));
+  const chunk = { body: bodyStream(c), range: chunkRange(c), contentLength: contentLength(c) };
+  const session = unwrap(await s.uploads.append(name, id, chunk));
   return progress(c, name, id, session.size, 202);
 }
 
 export async function finishUpload(c: AppContext, s: Services, name: string, id: string): Promise<Response> {
-  const range = chunkRange(c);
-  const body = hasBody(c) ? bodyStream(c) : undefined;
-  const done = unwrap(await s.uploads.complete(name, id, c.req.query('digest'), body, range));
+  const chunk: UploadChunk = {
+    body: hasBody(c) ? bodyStream(c) : undefined,
+    range: chunkRange(c),
+    contentLength: contentLength(c),
+  };
+  const done = unwrap(await s.uploads.complete(name, id, c.req.query('digest'), chunk));
   return created(c, name, done.digest);
 }
 

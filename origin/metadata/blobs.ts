@@ -73,21 +73,21 @@ export async function unlinkBlob(q: Queryable, repository: string, digest: strin
 }
 
 /**
- * Which of `digests` the repository may see. In a transaction, the blob rows seen stay share-locked
- * until commit, so GC (which takes FOR UPDATE on a blob row before removing it) cannot remove a blob
- * between this check and the commit of the manifest that references it.
+ * Which of `digests` the repository may see, with their sizes. In a transaction, the blob rows seen
+ * stay share-locked until commit, so GC (which takes FOR UPDATE on a blob row before removing it)
+ * cannot remove a blob between this check and the commit of the manifest that references it.
  */
 export async function visibleBlobs(
   q: Queryable,
   repositoryId: number,
   digests: readonly string[],
-): Promise<Set<string>> {
-  if (digests.length === 0) return new Set();
-  const rows = await q.query<{ digest: string }>(
-    `SELECT b.digest FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+): Promise<Map<string, number>> {
+  if (digests.length === 0) return new Map();
+  const rows = await q.query<{ digest: string; size: number }>(
+    `SELECT b.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
       WHERE rb.repository_id = $1 AND rb.digest = ANY($2::text[])
       ORDER BY b.digest FOR KEY SHARE OF b`,
     [repositoryId, digests],
   );
-  return new Set(rows.map((r) => r.digest));
+  return new Map(rows.map((r) => [r.digest, r.size]));
 }

@@ -64,18 +64,18 @@ export async function findTaggedManifest(
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
-/** Which of `digests` the repository holds; in a transaction, share-locked until commit (see GC). */
+/** Which of `digests` the repository holds, with their sizes; in a transaction, share-locked until commit (see GC). */
 export async function existingManifests(
   q: Queryable,
   repositoryId: number,
   digests: readonly string[],
-): Promise<Set<string>> {
-  if (digests.length === 0) return new Set();
-  const rows = await q.query<{ digest: string }>(
-    'SELECT digest FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE',
+): Promise<Map<string, number>> {
+  if (digests.length === 0) return new Map();
+  const rows = await q.query<{ digest: string; size: number }>(
+    'SELECT digest, size FROM manifests WHERE repository_id = $1 AND digest = ANY($2::text[]) ORDER BY digest FOR KEY SHARE',
     [repositoryId, digests],
   );
-  return new Set(rows.map((r) => r.digest));
+  return new Map(rows.map((r) => [r.digest, r.size]));
 }
 
 /**

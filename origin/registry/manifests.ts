@@ -4,8 +4,14 @@
 // cache after it commits, so no writer can forget either.
 import type { Clock } from '../../shared/clock.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
-import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
-import { type Manifest, manifestReferences, parseManifest, scanSubject } from '../../shared/manifest.ts';
+import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
+import {
+  type Manifest,
+  manifestReferences,
+  parseManifest,
+  requiredDescriptors,
+  scanSubject,
+} from '../../shared/manifest.ts';
 import { MediaType } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
 import type { CachedManifest, MetadataCache } from '../cache/metadata-cache.ts';
@@ -137,20 +143,22 @@ export class Manifests {
     // manifest's lock (against GC reclaiming the bytes of a deleted manifest of this digest), then the
     // referenced blob and child manifest rows share-locked while they are checked.
     const references = manifestReferences(manifest);
-    const missing = await this.db
+    const refusal = await this.db
       .transaction(async (tx) => {
         await lockManifestDigest(tx, repository, digest);
         const repositoryId = await ensureRepository(tx, repository);
         const blobs = references.filter((r) => r.kind === 'blob').map((r) => r.digest);
         const children = references.filter((r) => r.kind === 'manifest').map((r) => r.digest);
-        const seenBlobs = await visibleBlobs(tx, repositoryId, blobs);
-        const seenChildren = await existingManifests(tx, repositoryId, children);
-        const absent = [
-          ...blobs.filter((d) => !seenBlobs.has(d)),
-          ...children.filter((d) => !seenChildren.has(d)),
-        ];
+        const held = new Map([
+          ...(await visibleBlobs(tx, repositoryId, blobs)),
+          ...(await existingManifests(tx, repositoryId, children)),
+        ]);
         // Refused: roll back, so that not even a repository created here is left behind.
-        if (absent.length > 0) throw new MissingReferences(absent);
+        const absent = references.map((r) => r.digest).filter((d) => !held.has(d));
+        if (absent.length > 0) throw new PutRefused(missingReferences(absent));
+        // A descriptor is a digest and a size: one whose size is not its content's misleads clients.
+        const wrong = requiredDescriptors(manifest).find((d) => held.get(d.digest) !== d.size);
+        if (wrong) throw new PutRefused(wrongSize(wrong.digest, wrong.size, held.get(wrong.digest) ?? 0));
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed them.
         await forgetDeletedManifest(tx, repositoryId, digest);
         await this.store.putManifest(repository, digest, bytes);
@@ -175,20 +183,13 @@ export class Manifests {
         if (tag !== null && previous !== digest)
           events.push({ type: 'tag', repository, tag, digest, previous, actor });
         for (const event of events) await this.events.record(tx, event);
-        return [];
+        return null;
       })
       .catch((error: unknown) => {
-        if (error instanceof MissingReferences) return error.digests;
+        if (error instanceof PutRefused) return error.error;
         throw error;
       });
-    if (missing.length > 0) {
-      return fail(
-        ociError('MANIFEST_BLOB_UNKNOWN', {
-          message: `manifest references ${missing.length === 1 ? 'a blob' : `${missing.length} blobs`} unknown to the repository`,
-          detail: { digests: missing },
-        }),
-      );
-    }
+    if (refusal) return fail(refusal);
     // Committed: replace what the cache holds (the manifest first: whoever finds the tag finds it).
     await this.cache.setManifest(repository, { record, bytes }, 'write');
     if (tag !== null) await this.cache.setTag(repository, tag, digest, 'write');
@@ -330,13 +331,27 @@ export class Manifests {
   }
 }
 
-/** Thrown to roll back the put of a manifest whose references are missing. */
-class MissingReferences extends Error {
-  readonly digests: string[];
-  constructor(digests: string[]) {
-    super('manifest references content unknown to the repository');
-    this.digests = digests;
+/** Thrown to roll back the put of a manifest refused inside its transaction. */
+class PutRefused extends Error {
+  readonly error: OciError;
+  constructor(error: OciError) {
+    super(error.message);
+    this.error = error;
   }
+}
+
+function missingReferences(digests: string[]): OciError {
+  return ociError('MANIFEST_BLOB_UNKNOWN', {
+    message: `manifest references ${digests.length === 1 ? 'a blob' : `${digests.length} blobs`} unknown to the repository`,
+    detail: { digests },
+  });
+}
+
+function wrongSize(digest: string, declared: number, size: number): OciError {
+  return ociError('MANIFEST_INVALID', {
+    message: `a descriptor gives ${digest} a size of ${declared} bytes; the repository holds ${size}`,
+    detail: { digest, declared, size },
+  });
 }
 
 function invalidReference(reference: string) {

@@ -25,9 +25,19 @@ export interface ChunkRange {
   readonly end: number;
 }
 
+/** A request's body for an upload, with what the request announced about it. */
+export interface UploadChunk {
+  /** undefined for a request without a body (a PUT that only completes the upload). */
+  readonly body: AsyncIterable<Uint8Array> | undefined;
+  /** Content-Range: the chunk must start where the upload ends, and end there. */
+  readonly range: ChunkRange | undefined;
+  /** Content-Length, when the body is not sent chunked. */
+  readonly contentLength: number | undefined;
+}
+
 interface HashState {
   readonly hash: Hash;
-  size: number;
+  readonly size: number;
 }
 
 export const uploadLocation = (repository: string, id: string): string =>
@@ -64,41 +74,16 @@ export class Uploads {
     return session ? ok(session) : fail(ociError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id } }));
   }
 
-  /** Appends a PATCH body. With `range` (chunked upload) it must start where the upload ends. */
+  /** Appends a PATCH body. With a range (chunked upload) it must start where the upload ends. */
   async append(
     repository: string,
     id: string,
-    body: AsyncIterable<Uint8Array>,
-    range: ChunkRange | undefined,
-    contentLength: number | undefined,
+    chunk: UploadChunk & { readonly body: AsyncIterable<Uint8Array> },
   ): Promise<Result<UploadSession>> {
     return this.exclusive(id, async () => {
       const found = await this.status(repository, id);
       if (!found.ok) return found;
-      const session = found.value;
-      if (range) {
-        if (range.start !== session.size) return fail(outOfOrder(session));
-        if (contentLength !== undefined && range.end - range.start + 1 !== contentLength) {
-          return fail(
-            ociError('SIZE_INVALID', {
-              message: `Content-Range covers ${range.end - range.start + 1} bytes but Content-Length is ${contentLength}`,
-            }),
-          );
-        }
-      }
-      const written = await this.write(session, body);
-      if (!written.ok) return written;
-      const expected = range
-        ? range.end + 1
-        : contentLength !== undefined
-          ? session.size + contentLength
-          : undefined;
-      if (expected !== undefined && written.value.size !== expected) {
-        return fail(
-          ociError('SIZE_INVALID', { message: `expected ${expected} bytes, received ${written.value.size}` }),
-        );
-      }
-      return written;
+      return this.write(found.value, chunk.body, chunk);
     });
   }
 
@@ -107,8 +92,7 @@ export class Uploads {
     repository: string,
     id: string,
     digestParam: string | undefined,
-    body: AsyncIterable<Uint8Array> | undefined,
-    range: ChunkRange | undefined,
+    chunk: UploadChunk,
   ): Promise<Result<{ digest: string; size: number }>> {
     return this.exclusive(id, async () => {
       const found = await this.status(repository, id);
@@ -116,11 +100,12 @@ export class Uploads {
       let session = found.value;
       const parsed = parseDigestParam(digestParam);
       if (!parsed.ok) return parsed;
-      if (range && range.start !== session.size) return fail(outOfOrder(session));
-      if (body) {
-        const written = await this.write(session, body);
+      if (chunk.body) {
+        const written = await this.write(session, chunk.body, chunk);
         if (!written.ok) return written;
         session = written.value;
+      } else if (chunk.range && chunk.range.start !== session.size) {
+        return fail(outOfOrder(session));
       }
       const actual = await this.digestOf(session, parsed.value.algorithm);
       if (actual !== parsed.value.value) {
@@ -136,7 +121,7 @@ export class Uploads {
       // digest has either finished (the bytes are put back) or waits (see docs/architecture.md).
       await this.db.transaction(async (tx) => {
         await linkBlob(tx, session.repositoryId, actual, session.size, this.clock.now());
-        await this.store.commitUpload(session.id, actual);
+        await this.store.commitUpload(session.id, actual, session.size);
         await deleteUploadSession(tx, session.id);
       });
       this.hashes.delete(session.id);
@@ -185,35 +170,68 @@ export class Uploads {
     await this.store.abortUpload(id);
   }
 
+  /**
+   * Writes a request's body at the end of the upload. A request refused for what it announced (a
+   * Content-Range or Content-Length its body does not match) leaves the upload exactly as it was:
+   * size, staged bytes and running hash. A body cut short (the client gone, a storage failure)
+   * keeps what reached storage, and the client resumes after it.
+   */
   private async write(
     session: UploadSession,
     body: AsyncIterable<Uint8Array>,
+    announced: UploadChunk,
   ): Promise<Result<UploadSession>> {
+    const end = announcedEnd(session, announced);
+    if (!end.ok) return end;
+    const limit = end.value === undefined ? Number.POSITIVE_INFINITY : end.value - session.size;
     const state = await this.hashState(session);
+    const before = state.hash.copy();
+    // No cached hash until this write is settled: should anything below throw, the next request
+    // rebuilds it from the bytes the session confirmed.
+    this.hashes.delete(session.id);
+    let received = 0;
+    let overflow = false;
     async function* hashing(source: AsyncIterable<Uint8Array>) {
       for await (const chunk of source) {
+        received += chunk.byteLength;
+        if (received > limit) {
+          // Refused at once: the rest of a body longer than announced is not stored.
+          overflow = true;
+          throw new Error(`body longer than the ${limit} bytes announced`);
+        }
         state.hash.update(chunk);
         yield chunk;
       }
     }
     const result = await this.store.writeUpload(session.id, session.size, hashing(body));
+    if (overflow || (result.ok && end.value !== undefined && result.size !== end.value)) {
+      await this.store.truncateUpload(session.id, session.size);
+      this.hashes.set(session.id, { hash: before, size: session.size });
+      return fail(
+        ociError('SIZE_INVALID', {
+          message: `the request announced ${limit} bytes, its body held ${overflow ? 'more' : received}`,
+        }),
+      );
+    }
     if (!result.ok) {
-      // The hash saw bytes that may not have reached storage: rebuild it next time.
-      this.hashes.delete(session.id);
+      // The hash saw bytes that may not have reached storage: it is rebuilt next time.
       await recordUploadSize(this.db, session.id, result.size, null, this.clock.now());
       return fail(
         ociError('BLOB_UPLOAD_INVALID', { message: `upload interrupted: ${result.cause.message}` }),
       );
     }
-    state.size = result.size;
     const sha256SoFar = state.hash.copy().digest('hex');
     await recordUploadSize(this.db, session.id, result.size, sha256SoFar, this.clock.now());
+    this.hashes.set(session.id, { hash: state.hash, size: result.size });
     return ok({ ...session, size: result.size, sha256SoFar });
   }
 
   private async hashState(session: UploadSession): Promise<HashState> {
     const cached = this.hashes.get(session.id);
     if (cached && cached.size === session.size) return cached;
+    // Resumed here (another process wrote last, or this one restarted or was interrupted): what a
+    // request that died left beyond the confirmed size goes before anything is added or read.
+    await this.store.truncateUpload(session.id, session.size);
     const hash = await this.hashStaged(session, 'sha256');
     const state = { hash, size: session.size };
     this.hashes.set(session.id, state);
@@ -249,6 +267,22 @@ export class Uploads {
       if (this.locks.get(id) === current) this.locks.delete(id);
     }
   }
+}
+
+/** Where the upload must end after a chunk, as its request announced it (undefined: not announced). */
+function announcedEnd(session: UploadSession, chunk: UploadChunk): Result<number | undefined> {
+  const { range, contentLength } = chunk;
+  if (!range) return ok(contentLength === undefined ? undefined : session.size + contentLength);
+  if (range.start !== session.size) return fail(outOfOrder(session));
+  const length = range.end - range.start + 1;
+  if (contentLength !== undefined && length !== contentLength) {
+    return fail(
+      ociError('SIZE_INVALID', {
+        message: `Content-Range covers ${length} bytes but Content-Length is ${contentLength}`,
+      }),
+    );
+  }
+  return ok(range.end + 1);
 }
 
 function outOfOrder(session: UploadSession): OciError {

@@ -33,11 +33,22 @@ export interface BlobStore {
   writeUpload(id: string, offset: number, body: AsyncIterable<Uint8Array>): Promise<UploadWrite>;
   /** Streams the first `length` bytes of an upload (to rebuild a hash state). */
   readUpload(id: string, length: number): Readable;
-  /** Moves a verified upload to its content address. A blob already there is kept, not rewritten. */
-  commitUpload(id: string, digest: string): Promise<void>;
+  /**
+   * Cuts an upload's staged data back to its first `size` bytes (the size its session confirmed):
+   * what a refused request, or one cut short by a crash, left beyond is no part of the upload.
+   * Never lengthens it.
+   */
+  truncateUpload(id: string, size: number): Promise<void>;
+  /**
+   * Moves the first `size` bytes of a verified upload (its confirmed size; anything staged beyond is
+   * dropped) to its content address, and fails unless what is there then has that size. A blob
+   * already there with that size is kept, not rewritten; one of another size is replaced.
+   */
+  commitUpload(id: string, digest: string, size: number): Promise<void>;
   /** Removes an upload's staging data; absent data is not an error. */
   abortUpload(id: string): Promise<void>;
 
+  /** Stores a manifest's bytes; resolves only once exactly these bytes are what the store holds for it. */
   putManifest(repository: string, digest: string, bytes: Uint8Array): Promise<void>;
   getManifest(repository: string, digest: string): Promise<Uint8Array | null>;
   deleteManifest(repository: string, digest: string): Promise<void>;

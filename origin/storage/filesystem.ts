@@ -1,12 +1,17 @@
 // BlobStore on a local directory:
-//   blobs/{algorithm}/{hex}, manifests/{repo}/{digest}, uploads/{uuid}/data
+//   blobs/{algorithm}/{hex}, manifests/{repo}/{algorithm}:{hex}, uploads/{uuid}/data
+// A manifest's file name holds the digest's `:`, which no repository name may contain: the file of
+// one repository's manifest can never be the directory of another repository (`{repo}/sha256-{hex}`
+// was, before; upgradeLayout moves such files).
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
   access,
   type FileHandle,
   link,
+  lstat,
   mkdir,
   open,
+  readdir,
   readFile,
   rename,
   rm,
@@ -21,6 +26,11 @@ import type { BlobStore, ByteRange, UploadWrite } from './blob-store.ts';
 
 const READ_CHUNK = 1024 * 1024;
 const WRITE_CHUNK = 1024 * 1024;
+/** A manifest file as versions before the `{algorithm}:{hex}` layout named it. */
+const EARLIER_MANIFEST_NAME = /^(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})$/;
+/** Written in manifests/ once no file there has an earlier name (a dot: no repository is named so). */
+const LAYOUT_MARKER = '.layout';
+const LAYOUT = 'manifests/{repository}/{algorithm}:{hex}\n';
 
 export class FilesystemBlobStore implements BlobStore {
   readonly root: string;
@@ -43,7 +53,45 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   private manifestPath(repository: string, digest: string): string {
-    return path.join(this.root, 'manifests', ...repository.split('/'), digest.replace(':', '-'));
+    return path.join(this.root, 'manifests', ...repository.split('/'), digest);
+  }
+
+  /**
+   * Moves manifest files named `{algorithm}-{hex}` (the earlier layout) to `{algorithm}:{hex}`, and
+   * returns how many it moved. A directory of such a name is a repository and stays. Idempotent, and
+   * safe when several processes start at once (a file another one moved is skipped); once done, a
+   * marker file makes later starts skip the walk.
+   */
+  async upgradeLayout(): Promise<number> {
+    const manifests = path.join(this.root, 'manifests');
+    const marker = path.join(manifests, LAYOUT_MARKER);
+    if ((await readFile(marker, 'utf8').catch(() => null)) === LAYOUT) return 0;
+    let moved = 0;
+    const walk = async (directory: string): Promise<void> => {
+      const entries = await readdir(directory, { withFileTypes: true }).catch((error: unknown) => {
+        if (isNotFound(error)) return [];
+        throw error;
+      });
+      for (const entry of entries) {
+        const at = path.join(directory, entry.name);
+        if (entry.isDirectory()) {
+          await walk(at);
+          continue;
+        }
+        const earlier = entry.isFile() ? EARLIER_MANIFEST_NAME.exec(entry.name) : null;
+        if (!earlier) continue;
+        try {
+          await rename(at, path.join(directory, `${earlier[1]}:${earlier[2]}`));
+          moved++;
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+    };
+    await walk(manifests);
+    await mkdir(manifests, { recursive: true });
+    await this.writeAtomically(marker, new TextEncoder().encode(LAYOUT));
+    return moved;
   }
 
   async stat(digest: string): Promise<{ size: number } | null> {
@@ -118,14 +166,38 @@ export class FilesystemBlobStore implements BlobStore {
     });
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async truncateUpload(id: string, size: number): Promise<void> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.uploadPath(id), 'r+');
+    } catch (error) {
+      // Absent staged data: the write or read that follows reports it.
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    try {
+      // Only ever shortened: a file shorter than the confirmed size is a fault readers report.
+      if ((await handle.stat()).size > size) await handle.truncate(size);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async commitUpload(id: string, digest: string, size: number): Promise<void> {
+    const staged = this.uploadPath(id);
+    await this.truncateUpload(id, size);
+    const held = (await stat(staged)).size;
+    if (held !== size) throw new Error(`upload ${id} holds ${held} bytes, not the ${size} it confirmed`);
     const target = this.blobPath(digest);
     await mkdir(path.dirname(target), { recursive: true });
     try {
-      // link() never replaces an existing file: a blob already stored stays as it is.
-      await link(this.uploadPath(id), target);
+      // link() never replaces an existing file: a blob already stored stays as it is...
+      await link(staged, target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // ...unless it is not what its name says: then the verified upload takes its place.
+      const existing = await lstat(target);
+      if (!existing.isFile() || existing.size !== size) await rename(staged, target);
     }
     await this.abortUpload(id);
   }
@@ -136,14 +208,24 @@ export class FilesystemBlobStore implements BlobStore {
 
   async putManifest(repository: string, digest: string, bytes: Uint8Array): Promise<void> {
     const target = this.manifestPath(repository, digest);
-    try {
-      await access(target);
-      return;
-    } catch {}
+    // Kept only when it is a file holding exactly these bytes; anything else is replaced (or, if it
+    // cannot be, the put fails): the push is never answered for bytes that are not there.
+    if (await holdsExactly(target, bytes)) return;
     await mkdir(path.dirname(target), { recursive: true });
-    const temporary = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await writeFile(temporary, bytes);
-    await rename(temporary, target);
+    await this.writeAtomically(target, bytes);
+  }
+
+  /** Writes a temporary file beside `target`, then renames it over `target`. */
+  private async writeAtomically(target: string, bytes: Uint8Array): Promise<void> {
+    // The temporary name holds a `:` too: it is never a repository's directory.
+    const temporary = `${target}:${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      await writeFile(temporary, bytes);
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
   }
 
   async getManifest(repository: string, digest: string): Promise<Uint8Array | null> {
@@ -170,6 +252,12 @@ export class FilesystemBlobStore implements BlobStore {
       return false;
     }
   }
+}
+
+async function holdsExactly(file: string, bytes: Uint8Array): Promise<boolean> {
+  const found = await lstat(file).catch(() => null);
+  if (!found?.isFile() || found.size !== bytes.byteLength) return false;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await readFile(file));
 }
 
 function isNotFound(error: unknown): boolean {

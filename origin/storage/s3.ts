@@ -1,12 +1,15 @@
 // BlobStore on S3 (and S3-protocol servers: MinIO, R2, s3rver), with standard calls only:
-//   {prefix}blobs/{algorithm}/{hex}, {prefix}manifests/{repo}/{digest},
+//   {prefix}blobs/{algorithm}/{hex}, {prefix}manifests/{repo}/{algorithm}:{hex},
 //   {prefix}uploads/{uuid}/{offset} — one segment object per PATCH, named by where it starts.
+// No two of these keys can be equal: a manifest key ends in a digest, whose `:` no repository
+// name holds, so it splits into repository and digest one way only.
 //
 // A PATCH streams into a multipart upload of its own segment (parts of `partSize`, at most
 // `concurrency` in flight, so memory is bounded whatever the body's size) and completes it
 // when the body ends. Segments are ordinary objects: any origin process can list them, read
 // them back, and assemble them. Commit copies the single segment of a streamed upload to its
 // content address server-side; several segments (chunked uploads) are assembled into one object.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
@@ -183,8 +186,8 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
-  /** The upload's segments, in order, as one contiguous run from offset 0. */
-  private async segments(id: string): Promise<Segment[]> {
+  /** Every segment object of the upload, in order of offset. */
+  private async listSegments(id: string): Promise<Segment[]> {
     const prefix = this.uploadPrefix(id);
     const found: Segment[] = [];
     let token: string | undefined;
@@ -199,11 +202,15 @@ export class S3BlobStore implements BlobStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    found.sort((a, b) => a.offset - b.offset);
+    return found.sort((a, b) => a.offset - b.offset);
+  }
+
+  /** The upload's segments, in order, as one contiguous run from offset 0. */
+  private async segments(id: string): Promise<Segment[]> {
     // A retried PATCH may have left a segment that the confirmed size does not count: keep the run.
     const run: Segment[] = [];
     let end = 0;
-    for (const segment of found) {
+    for (const segment of await this.listSegments(id)) {
       if (segment.offset === end && segment.size > 0) {
         run.push(segment);
         end += segment.size;
@@ -212,16 +219,35 @@ export class S3BlobStore implements BlobStore {
     return run;
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  /** The segments holding exactly the upload's first `size` bytes (segments end where a size was confirmed). */
+  private async covering(id: string, size: number): Promise<Segment[]> {
+    const taken: Segment[] = [];
+    let end = 0;
+    for (const segment of await this.segments(id)) {
+      if (end + segment.size > size) break;
+      taken.push(segment);
+      end += segment.size;
+    }
+    if (end !== size) throw new Error(`upload ${id} holds ${end} of the ${size} bytes it confirmed`);
+    return taken;
+  }
+
+  async truncateUpload(id: string, size: number): Promise<void> {
+    // Segments end where a size was confirmed: those starting at or beyond `size` are all that is extra.
+    const extra = (await this.listSegments(id)).filter((s) => s.offset >= size).map((s) => s.key);
+    await this.deleteKeys(extra);
+  }
+
+  async commitUpload(id: string, digest: string, size: number): Promise<void> {
     const target = this.blobKey(digest);
-    if (!(await this.stat(digest))) {
-      const segments = await this.segments(id);
-      const total = segments.reduce((sum, s) => sum + s.size, 0);
+    // A blob already there is kept, unless it is not what its name says (then it is written again).
+    if ((await this.stat(digest))?.size !== size) {
+      const segments = await this.covering(id, size);
       if (segments.length === 0) {
         await this.client.send(
           new PutObjectCommand({ Bucket: this.bucket, Key: target, Body: new Uint8Array(0) }),
         );
-      } else if (segments.length === 1 && total <= MAX_SINGLE_COPY) {
+      } else if (segments.length === 1 && size <= MAX_SINGLE_COPY) {
         await this.client.send(
           new CopyObjectCommand({
             Bucket: this.bucket,
@@ -232,6 +258,9 @@ export class S3BlobStore implements BlobStore {
       } else {
         await this.assemble(segments, target);
       }
+      const stored = await this.stat(digest);
+      if (stored?.size !== size)
+        throw new Error(`blob ${digest} holds ${stored?.size ?? 'nothing'} after commit, not ${size} bytes`);
     }
     await this.abortUpload(id);
   }
@@ -313,19 +342,32 @@ export class S3BlobStore implements BlobStore {
       const page = await this.client.send(
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
       );
-      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-      if (keys.length > 0) {
-        await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
-        );
-      }
+      await this.deleteKeys((page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
 
+  /** Deletes keys, 1,000 per request (S3's limit). */
+  private async deleteKeys(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
+  }
+
   async putManifest(repository: string, digest: string, bytes: Uint8Array): Promise<void> {
+    // A PUT replaces whatever the key held; Content-MD5 has S3 refuse bytes altered on the way.
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.manifestKey(repository, digest), Body: bytes }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.manifestKey(repository, digest),
+        Body: bytes,
+        ContentMD5: createHash('md5').update(bytes).digest('base64'),
+      }),
     );
   }
 

@@ -313,6 +313,17 @@ describe('BLOB_UPLOAD_INVALID: chunks must arrive in order', () => {
     expect(response.headers.get('range')).toBe('0-4');
   });
 
+  test('a Content-Range whose end is not within its total is 416 BLOB_UPLOAD_INVALID', async () => {
+    const location = await startUpload(registry, fresh());
+    for (const range of ['0-9/5', '0-4/4', 'bytes 0-4/0']) {
+      await expectError(await patch(location, 'hello', range), 'BLOB_UPLOAD_INVALID', 416);
+    }
+    const status = await call(registry, 'GET', location);
+    expect(status.headers.get('range')).toBe('0-0');
+    // A total the range fits in is accepted.
+    expect((await patch(location, 'hello', '0-4/5')).status).toBe(202);
+  });
+
   test('a malformed or backwards Content-Range is 416 BLOB_UPLOAD_INVALID', async () => {
     const location = await startUpload(registry, fresh());
     for (const range of ['garbage', '5-1', '-4', 'bytes 0-']) {
@@ -496,9 +507,15 @@ describe('UNSUPPORTED: algorithms and methods the registry does not implement', 
 describe('MANIFEST_INVALID: manifests the registry cannot accept', () => {
   let name: string;
   let config: { digest: string; size: number };
+  let layer: { digest: string; size: number };
+  let child: { digest: string; size: number };
   beforeAll(async () => {
     name = fresh('invalid');
     config = await pushConfig(name);
+    const layerBytes = `a layer ${Math.random()}`;
+    layer = { digest: await pushBlob(registry, name, layerBytes), size: Buffer.byteLength(layerBytes) };
+    const image = await pushImage(registry, name, 'child');
+    child = { digest: image.digest, size: Buffer.byteLength(image.manifest) };
   });
 
   type Case = () => { body: string | Uint8Array; contentType: string };
@@ -590,6 +607,60 @@ describe('MANIFEST_INVALID: manifests the registry cannot accept', () => {
       }),
     ],
     [
+      'a UTF-8 byte order mark before the JSON',
+      () => ({
+        body: new Uint8Array([
+          0xef,
+          0xbb,
+          0xbf,
+          ...Buffer.from(imageManifest(config.digest, config.size, [])),
+        ]),
+        contentType: OCI_MANIFEST,
+      }),
+    ],
+    [
+      'the key "layers" twice (parsers keeping the first and the last would see different layers)',
+      () => ({
+        body: imageManifest(config.digest, config.size, [layer]).replace(
+          '"layers":[',
+          '"layers":[],"layers":[',
+        ),
+        contentType: OCI_MANIFEST,
+      }),
+    ],
+    [
+      'a key twice inside a descriptor, once spelt with an escape',
+      () => ({
+        body: imageManifest(config.digest, config.size, [layer]).replace(
+          `"size":${layer.size}`,
+          `"size":${layer.size},"\\u0073ize":1`,
+        ),
+        contentType: OCI_MANIFEST,
+      }),
+    ],
+    [
+      'a config descriptor whose size is not the size of the config blob',
+      () => ({ body: imageManifest(config.digest, config.size + 1, []), contentType: OCI_MANIFEST }),
+    ],
+    [
+      'a layer descriptor whose size is not the size of the layer blob',
+      () => ({
+        body: imageManifest(config.digest, config.size, [{ digest: layer.digest, size: layer.size - 1 }]),
+        contentType: OCI_MANIFEST,
+      }),
+    ],
+    [
+      'an index entry whose size is not the size of the child manifest',
+      () => ({
+        body: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.size + 7 }],
+        }),
+        contentType: OCI_INDEX,
+      }),
+    ],
+    [
       'annotations that are not strings',
       () => ({
         body: JSON.stringify({
@@ -613,6 +684,16 @@ describe('MANIFEST_INVALID: manifests the registry cannot accept', () => {
       await expectError(await call(registry, 'GET', `/v2/${name}/manifests/${tag}`), 'MANIFEST_UNKNOWN', 404);
     });
   }
+
+  test('a descriptor size mismatch names the digest, the size declared and the size held', async () => {
+    const response = await putManifest(
+      name,
+      'sizes',
+      imageManifest(config.digest, config.size, [{ digest: layer.digest, size: 5 }]),
+    );
+    const entry = await expectError(response, 'MANIFEST_INVALID', 400);
+    expect(entry.detail).toEqual({ digest: layer.digest, declared: 5, size: layer.size });
+  });
 
   test('a manifest pushed under an invalid tag is MANIFEST_INVALID (400)', async () => {
     const manifest = imageManifest(config.digest, config.size, []);
@@ -811,6 +892,58 @@ describe('SIZE_INVALID: declared sizes must hold', () => {
     // Nothing of the refused chunk was kept.
     const status = await call(registry, 'GET', location);
     expect(status.headers.get('range')).toBe('0-0');
+  });
+
+  /** A PATCH or PUT whose body is streamed (chunked, no Content-Length) with a Content-Range. */
+  const streamed = (method: string, at: string, body: string, range: string) =>
+    fetch(`${registry.url}${at}`, {
+      method,
+      body: new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(body));
+          controller.close();
+        },
+      }),
+      headers: {
+        Authorization: registry.adminAuth,
+        'Content-Type': 'application/octet-stream',
+        'Content-Range': range,
+      },
+      duplex: 'half',
+    } as RequestInit);
+
+  test('a refused chunk leaves the upload as it was: a body shorter or longer than its Content-Range is SIZE_INVALID', async () => {
+    const name = fresh();
+    const location = await startUpload(registry, name);
+    const first = await call(registry, 'PATCH', location, {
+      body: 'hello',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': '0-4' },
+    });
+    expect(first.status).toBe(202);
+    await expectError(await streamed('PATCH', location, 'short', '5-104'), 'SIZE_INVALID', 400);
+    await expectError(
+      await streamed('PATCH', location, 'far longer than announced', '5-9'),
+      'SIZE_INVALID',
+      400,
+    );
+    const finalShort = await streamed(
+      'PUT',
+      withQuery(location, `digest=${sha256('helloshort')}`),
+      'short',
+      '5-104',
+    );
+    await expectError(finalShort, 'SIZE_INVALID', 400);
+    // Its size, its bytes and its running digest are those of 'hello': the next chunk and the digest fit.
+    const status = await call(registry, 'GET', location);
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe('0-4');
+    const next = await streamed('PATCH', location, 'world', '5-9');
+    expect(next.status).toBe(202);
+    expect(next.headers.get('range')).toBe('0-9');
+    const done = await call(registry, 'PUT', withQuery(location, `digest=${sha256('helloworld')}`));
+    expect(done.status).toBe(201);
+    const blob = await call(registry, 'GET', `/v2/${name}/blobs/${sha256('helloworld')}`);
+    expect(await blob.text()).toBe('helloworld');
   });
 
   test('a blob Range beyond the blob size is 416 with Content-Range: bytes */SIZE', async () => {

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './registry.ts';
 
 export const S3_BUCKET = 'registry-test';
@@ -116,6 +116,20 @@ export async function putKey(server: S3Server, key: string, body: string | Uint8
   const s3 = client(server);
   try {
     await s3.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: body }));
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** The size of the object at `key` in the test bucket, or null when there is none. */
+export async function keySize(server: S3Server, key: string): Promise<number | null> {
+  const s3 = client(server);
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: S3_BUCKET, Key: key }));
+    return head.ContentLength ?? 0;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
+    throw error;
   } finally {
     s3.destroy();
   }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, pushBlob, pushImage, sha256 } from '../harness/client.ts';
 import { type CountingProxy, startCountingProxy } from '../harness/counting-proxy.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
-import { listKeys, type S3Server, startS3Server } from '../harness/s3.ts';
+import { keySize, listKeys, putKey, type S3Server, startS3Server } from '../harness/s3.ts';
 
 const MiB = 1024 * 1024;
 const name = 's3/storage';
@@ -107,6 +107,28 @@ describe('S3 uploads', () => {
     await pushBlob(registry, 's3/elsewhere', content);
     expect(writes()).toBe(before);
     expect((await call(registry, 'HEAD', `/v2/s3/elsewhere/blobs/${digest}`)).status).toBe(200);
+  });
+
+  it('a segment beyond the confirmed size (its PATCH died before the size was recorded) is no part of the blob', async () => {
+    const content = bytes(MiB, 4);
+    const post = await call(registry, 'POST', `/v2/${name}/blobs/uploads/`);
+    const location = post.headers.get('location') as string;
+    const id = location.split('/').pop() as string;
+    const patch = await call(registry, 'PATCH', location, {
+      body: content,
+      headers: { 'Content-Range': `0-${content.length - 1}` },
+    });
+    expect(patch.status).toBe(202);
+    // What S3 holds when a process completed the next segment and was killed before recording it.
+    await putKey(
+      s3,
+      `registry/uploads/${id}/${String(content.length).padStart(16, '0')}`,
+      'left by a dead PATCH',
+    );
+    const digest = sha256(content);
+    expect((await call(registry, 'PUT', `${location}?digest=${digest}`)).status).toBe(201);
+    expect(await keySize(s3, `registry/blobs/sha256/${hex(digest)}`)).toBe(content.length);
+    expect(await listKeys(s3, `registry/uploads/${id}`)).toEqual([]);
   });
 
   it('manifests are stored at manifests/{repo}/{digest}', async () => {

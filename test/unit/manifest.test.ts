@@ -128,6 +128,43 @@ describe('manifest parsing', () => {
   });
 });
 
+describe('JSON every parser reads alike', () => {
+  const text = (json: string) => new TextEncoder().encode(json);
+  const refusal = (body: Uint8Array) => {
+    const result = parseManifest(body, OCI);
+    return result.ok ? 'accepted' : `${result.error.code}: ${result.error.message}`;
+  };
+  const json = JSON.stringify(image);
+
+  it('a byte order mark before the JSON is refused', () => {
+    expect(refusal(new Uint8Array([0xef, 0xbb, 0xbf, ...text(json)]))).toBe(
+      'MANIFEST_INVALID: manifest begins with a byte order mark',
+    );
+  });
+
+  it.each([
+    ['at the top', json.replace('"layers":', '"layers":[],"layers":'), 'layers'],
+    ['in a descriptor', json.replace('"size":10', '"size":10,"size":11'), 'size'],
+    ['deep inside', json.replace('"config":{', '"config":{"annotations":{"a":"1","b":{},"a":"2"},'), 'a'],
+    [
+      'spelt with an escape',
+      json.replace('"schemaVersion":2', '"schemaVersion":2,"schema\\u0056ersion":2'),
+      'schemaVersion',
+    ],
+  ])('a key named twice in one object (%s) is refused', (_where, body, key) => {
+    expect(refusal(text(body))).toBe(`MANIFEST_INVALID: manifest names the key "${key}" twice in one object`);
+  });
+
+  it('the same key in different objects, and keys spelt inside string values, are accepted', () => {
+    const doc = {
+      ...image,
+      annotations: { note: '{"layers": 1, "layers": 2}', 'a"b': 'x,"y":{', size: '\\' },
+    };
+    expect(refusal(bytes(doc))).toBe('accepted');
+    expect(refusal(text(JSON.stringify(doc, null, 2)))).toBe('accepted');
+  });
+});
+
 describe('non-distributable layers: external only with urls', () => {
   const NON_DISTRIBUTABLE = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip';
   const manifest = parsed({
