@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256 } from './harness/client.ts';
+import { buildImage } from './harness/oci-image.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabase } from './harness/registry.ts';
 import { killRegistry, type ServedRegistry, serveRegistry } from './harness/served-registry.ts';
 
@@ -72,6 +73,40 @@ describe('operations', () => {
     );
     expect(text).toMatch(/registry_http_response_bytes_total [1-9]/);
     expect(text).toMatch(/registry_upload_sessions \d+/);
+  });
+
+  it('logs a scan that could not read everything as a warning, naming what it missed', async () => {
+    // An image whose one package database is of a kind the scanner cannot read.
+    const image = buildImage({ layers: [{ 'var/lib/rpm/Packages': 'BerkeleyDB' }] });
+    for (const blob of image.blobs) {
+      const pushed = await fetch(`${served.url}/v2/ops/scanned/blobs/uploads/?digest=${blob.digest}`, {
+        method: 'POST',
+        headers: { Authorization: AUTH },
+        body: new Uint8Array(blob.bytes),
+      });
+      expect(pushed.status).toBe(201);
+    }
+    const put = await fetch(`${served.url}/v2/ops/scanned/manifests/v1`, {
+      method: 'PUT',
+      headers: { Authorization: AUTH, 'Content-Type': image.manifest.mediaType },
+      body: new Uint8Array(image.manifest.bytes),
+    });
+    expect(put.status).toBe(201);
+    const ofImage = (msg: string) =>
+      served.lines.find((l) => l.msg === msg && l.digest === image.manifest.digest);
+    const deadline = Date.now() + 60_000;
+    while (ofImage('scan completed with warnings') === undefined) {
+      if (Date.now() > deadline) throw new Error('no scan warning logged');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(ofImage('scan completed')).toMatchObject({ level: 30, warnings: 1, repository: 'ops/scanned' });
+    expect(ofImage('scan completed with warnings')).toMatchObject({
+      level: 40,
+      total: 1,
+      warnings: [
+        `layer ${image.layers[0]?.digest}: var/lib/rpm/Packages: rpm BerkeleyDB databases are not supported (only rpmdb.sqlite); its packages are not listed`,
+      ],
+    });
   });
 
   it('on SIGTERM it refuses new connections but lets an upload in flight finish', async () => {

@@ -2,7 +2,7 @@
 // docs/architecture.md). Results and inventories are keyed by digest alone: content is the same
 // in every repository, so it is scanned once.
 
-import type { ImageInventory, LayerInventory } from '../scan/inventory.ts';
+import type { ImageInventory, LayerInventory, LinkFile, LinkTargetRead } from '../scan/inventory.ts';
 import type { Finding } from '../vulndb/match.ts';
 import type { Queryable } from './database.ts';
 
@@ -229,6 +229,28 @@ export async function saveLayerInventory(
     `INSERT INTO layer_inventories (digest, analyzer, inventory) VALUES ($1, $2, $3)
      ON CONFLICT (digest) DO UPDATE SET analyzer = $2, inventory = $3, created_at = now()`,
     [digest, analyzer, JSON.stringify(inventory)],
+  );
+}
+
+/**
+ * Adds what a layer was read again for (link targets, and every link it has) to its stored
+ * inventory. Appended in the database, so that two scans adding to the same layer at once both
+ * keep theirs.
+ */
+export async function addLinkTargets(
+  q: Queryable,
+  digest: string,
+  analyzer: number,
+  reads: readonly LinkTargetRead[],
+  links: readonly LinkFile[],
+): Promise<void> {
+  await q.query(
+    `UPDATE layer_inventories
+        SET inventory = jsonb_set(
+              jsonb_set(inventory, '{linkTargets}', COALESCE(inventory->'linkTargets', '[]'::jsonb) || $3::jsonb),
+              '{allLinks}', $4::jsonb)
+      WHERE digest = $1 AND analyzer = $2`,
+    [digest, analyzer, JSON.stringify(reads), JSON.stringify(links)],
   );
 }
 

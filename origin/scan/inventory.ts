@@ -25,9 +25,53 @@ export interface PackageFile {
   packages: FoundPackage[];
 }
 
+/**
+ * A hardlink or symlink at a path that is read (one a parser wants, or an OS file). It is followed
+ * when the image is merged, not when the layer is read: its target may be in a lower layer, and a
+ * symlink is resolved in the image as it finally stands (see layer/merge-layers.ts).
+ */
+export interface LinkFile {
+  path: string;
+  type: 'hardlink' | 'symlink';
+  /**
+   * Normalised. A hardlink names its target from the root; a relative symlink is resolved
+   * against its own directory, an absolute one against the image root (the container's root).
+   */
+  target: string;
+}
+
+/** What a layer holds at a path, as following a link needs to know it. */
+export type PathEntry =
+  | { type: 'none' }
+  /** A directory, device, fifo or sparse file: nothing a parser reads. */
+  | { type: 'other' }
+  | { type: 'link'; link: 'hardlink' | 'symlink'; target: string }
+  | { type: 'packages'; packages: FoundPackage[]; warnings?: string[] }
+  /** An OS identification file's text. */
+  | { type: 'text'; text: string }
+  | { type: 'unreadable'; warning: string };
+
+/**
+ * A path of a layer read again because a link reaches it: what is there, read as a file at the
+ * link's path would be (the link's parser, its limits). Added to the layer's stored inventory when
+ * first needed, so any image that follows the same link later reads nothing.
+ */
+export interface LinkTargetRead {
+  path: string;
+  /** The path of the link whose target this is. */
+  as: string;
+  entry: PathEntry;
+}
+
 /** What one layer contributes, independent of the layers below it. */
 export interface LayerInventory {
   files: PackageFile[];
+  /** Links at paths that are read, followed when the image is merged. */
+  links: LinkFile[];
+  /** Link targets this layer was read again for (absent until one is needed). */
+  linkTargets?: LinkTargetRead[];
+  /** Every link of the layer, wherever it is, recorded when the layer was first read again. */
+  allLinks?: LinkFile[];
   /** Files that identify the OS, by normalised path (etc/os-release, usr/lib/os-release, etc/alpine-release, etc/debian_version), with their text (bounded). */
   osFiles: Record<string, string>;
   /** Paths removed by `.wh.NAME` entries (the path of NAME, normalised). */
@@ -61,5 +105,10 @@ export interface ImagePackage extends FoundPackage {
 export interface ImageInventory {
   os?: OsInfo;
   packages: ImagePackage[];
+  /**
+   * What the scan could not read or match (a database too large or unsupported, a link that
+   * leads nowhere, an OS without a package database), each naming the layer or the file: a
+   * result with warnings may miss packages.
+   */
   warnings: string[];
 }

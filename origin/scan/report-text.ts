@@ -31,14 +31,34 @@ export function scanReportLines(
       `  ${p.platform}: ${p.status}, ${p.details.length} vulnerabilities${p.error ? ` (${p.error})` : ''}`,
     );
   }
+  if (report.warnings.length > 0) {
+    // A result with warnings may miss packages: say so before the table, not after it.
+    const n = report.warnings.length;
+    lines.push(`  ${n} warning${n === 1 ? '' : 's'} (what was not read may hide vulnerabilities):`);
+    for (const warning of report.warnings.slice(0, MAX_WARNINGS_SHOWN)) lines.push(`    ${warning}`);
+    const more = report.warnings.length - MAX_WARNINGS_SHOWN;
+    if (more > 0) lines.push(`    and ${more} more (--json lists them all)`);
+  }
   if (report.details.length > 0) lines.push('', ...table(report.details));
   return lines;
 }
 
+const MAX_WARNINGS_SHOWN = 20;
+
 function table(details: FindingDetail[]): string[] {
+  // Debian, Ubuntu and Alpine findings are decided on the source package's version, which the
+  // fixed version is one of: SOURCE shows it next to the binary's INSTALLED.
   const rows = [
-    ['ID', 'SEVERITY', 'PACKAGE', 'INSTALLED', 'FIXED', 'PATH'],
-    ...details.map((d) => [d.id, d.severity, d.package, d.installed_version, d.fixed_version ?? '-', d.path]),
+    ['ID', 'SEVERITY', 'PACKAGE', 'INSTALLED', 'SOURCE', 'FIXED', 'PATH'],
+    ...details.map((d) => [
+      d.id,
+      d.severity,
+      d.package,
+      d.installed_version,
+      d.source_package === null ? '-' : `${d.source_package} ${d.source_version ?? ''}`.trimEnd(),
+      d.fixed_version ?? '-',
+      d.path,
+    ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) =>

@@ -38,6 +38,9 @@ export interface ScanWorkerOptions {
   onOutcome?(outcome: 'completed' | 'failed' | 'skipped', layersAnalyzed: number): void;
 }
 
+/** Warnings written to the log per scan; the API has them all. */
+const MAX_LOGGED_WARNINGS = 20;
+
 export class ScanWorker {
   private readonly options: ScanWorkerOptions;
   private readonly id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -150,11 +153,24 @@ export class ScanWorker {
           packages: outcome.inventory.packages.length,
           vulnerabilities: outcome.findings.length,
           new_vulnerabilities: added.length,
+          warnings: outcome.inventory.warnings.length,
           layers_analyzed: outcome.layersAnalyzed,
           duration_ms: Math.round(performance.now() - started),
         },
         'scan completed',
       );
+      // A result with warnings may miss packages: operators hear of it without asking the API.
+      if (outcome.inventory.warnings.length > 0) {
+        log.warn(
+          {
+            digest: job.digest,
+            repository: job.repository,
+            warnings: outcome.inventory.warnings.slice(0, MAX_LOGGED_WARNINGS),
+            total: outcome.inventory.warnings.length,
+          },
+          'scan completed with warnings',
+        );
+      }
       await this.options.onResult(job.digest, job.repository, added, 'completed');
     } catch (error) {
       if (this.stopping) return;

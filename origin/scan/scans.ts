@@ -16,6 +16,7 @@ import {
 } from '../metadata/scans.ts';
 import type { PackageRef } from '../metadata/vulnerabilities.ts';
 import { type Finding, rematchCandidates } from '../vulndb/match.ts';
+import { CVE_ID } from '../vulndb/osv.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
 import type { ScanQueue } from './scan-queue.ts';
 import { findingKey } from './scan-worker.ts';
@@ -31,6 +32,8 @@ export interface ImageReport {
   scanner?: string;
   error?: string;
   os?: unknown;
+  /** What the scan could not read or match (see ImageInventory.warnings); empty when it read everything. */
+  warnings: string[];
   vulnerabilities: SeverityCounts;
   details: FindingDetail[];
   packages?: unknown[];
@@ -38,12 +41,19 @@ export interface ImageReport {
 
 export interface FindingDetail {
   id: string;
+  /** The CVE this is, when the record has one (its id, an alias or its one upstream CVE). */
+  cve: string | null;
   advisory: string;
   severity: Severity;
   description: string;
   package: string;
   ecosystem: string;
+  /** The binary package's version. */
   installed_version: string;
+  /** What the record was compared with when it names source packages (Debian, Ubuntu, Alpine); else null. */
+  source_package: string | null;
+  source_version: string | null;
+  /** A source version when source_version is set: compare it with that, not with installed_version. */
   fixed_version: string | null;
   cvss_score: number | null;
   cvss_vector: string | null;
@@ -102,6 +112,7 @@ export class Scans {
       digest,
       status: aggregateStatus(platforms.map((p) => p.status)),
       scanned_at: scanned.length > 0 ? (scanned.sort().at(-1) as string) : null,
+      warnings: platforms.flatMap((p) => p.warnings.map((w) => `${p.platform ?? p.digest}: ${w}`)),
       vulnerabilities: countBySeverity(details),
       details,
       platforms,
@@ -131,6 +142,7 @@ export class Scans {
       medium_count: counts.medium,
       low_count: counts.low,
       unknown_count: counts.unknown,
+      warnings: latest?.warnings ?? [],
       images: overview.images,
     };
   }
@@ -221,6 +233,7 @@ function imageReport(digest: string, result: ScanResult | undefined, withPackage
     ...(result?.scanner ? { scanner: result.scanner } : {}),
     ...(result?.error ? { error: result.error } : {}),
     ...(result?.inventory?.os ? { os: result.inventory.os } : {}),
+    warnings: result?.inventory?.warnings ?? [],
     vulnerabilities: countBySeverity(details),
     details,
     ...(withPackages ? { packages: result?.inventory?.packages ?? [] } : {}),
@@ -230,12 +243,16 @@ function imageReport(digest: string, result: ScanResult | undefined, withPackage
 function detail(f: Finding): FindingDetail {
   return {
     id: f.id,
+    // Finding ids are the CVE whenever the record has one (see vulndb/match.ts).
+    cve: CVE_ID.test(f.id) ? f.id : null,
     advisory: f.advisory,
     severity: f.severity,
     description: f.description,
     package: f.package,
     ecosystem: f.ecosystem,
     installed_version: f.installedVersion,
+    source_package: f.sourcePackage ?? null,
+    source_version: f.sourceVersion ?? null,
     fixed_version: f.fixedVersion ?? null,
     cvss_score: f.cvssScore ?? null,
     cvss_vector: f.cvssVector ?? null,

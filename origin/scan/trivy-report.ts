@@ -38,6 +38,7 @@ const report = z.object({
                   SrcName: z.string().optional(),
                   SrcVersion: z.string().optional(),
                   SrcRelease: z.string().optional(),
+                  SrcEpoch: z.number().optional(),
                   Release: z.string().optional(),
                   Epoch: z.number().optional(),
                   FilePath: z.string().optional(),
@@ -145,15 +146,22 @@ export function mapTrivyReport(json: string): TrivyMapping {
   for (const result of r.Results ?? []) {
     const kind = KIND[result.Type ?? ''];
     const isOs = result.Class === 'os-pkgs';
+    // Debian, Ubuntu and Alpine advisories (and Trivy's fixed versions for them) are about
+    // source packages; findings say which source version was compared, as the built-in scanner's do.
+    const sources = new Map<string, { name: string; version: string }>();
     for (const p of result.Packages ?? []) {
       if (!kind) continue;
-      const version = p.Release ? `${p.Epoch ? `${p.Epoch}:` : ''}${p.Version}-${p.Release}` : p.Version;
+      const version = fullVersion(p.Version, p.Release, p.Epoch);
+      const sourceVersion = p.SrcVersion ? fullVersion(p.SrcVersion, p.SrcRelease, p.SrcEpoch) : undefined;
+      if ((kind === 'dpkg' || kind === 'apk') && p.SrcName) {
+        sources.set(p.Name, { name: p.SrcName, version: sourceVersion ?? version });
+      }
       packages.push({
         kind,
         name: p.Name,
         version,
         ...(p.SrcName ? { sourceName: p.SrcName } : {}),
-        ...(p.SrcVersion && p.SrcVersion !== p.Version ? { sourceVersion: p.SrcVersion } : {}),
+        ...(sourceVersion && sourceVersion !== version ? { sourceVersion } : {}),
         ...(ecosystemOf(kind, isOs, osFamily, osName)
           ? { ecosystem: ecosystemOf(kind, isOs, osFamily, osName) }
           : {}),
@@ -163,6 +171,7 @@ export function mapTrivyReport(json: string): TrivyMapping {
     }
     for (const v of result.Vulnerabilities ?? []) {
       const cvss = pickCvss(v.CVSS);
+      const source = sources.get(v.PkgName);
       findings.push({
         id: v.VulnerabilityID,
         advisory: v.DataSource?.ID ? `${v.DataSource.ID}:${v.VulnerabilityID}` : v.VulnerabilityID,
@@ -170,6 +179,7 @@ export function mapTrivyReport(json: string): TrivyMapping {
         severity: SEVERITY[(v.Severity ?? '').toUpperCase()] ?? 'unknown',
         description: v.Title ?? firstLine(v.Description ?? ''),
         package: v.PkgName,
+        ...(source ? { sourcePackage: source.name, sourceVersion: source.version } : {}),
         ecosystem: (kind && ecosystemOf(kind, isOs, osFamily, osName)) ?? result.Type ?? '',
         installedVersion: v.InstalledVersion,
         ...(v.FixedVersion ? { fixedVersion: v.FixedVersion.split(',')[0]?.trim() as string } : {}),
@@ -188,6 +198,11 @@ export function mapTrivyReport(json: string): TrivyMapping {
     },
     findings,
   };
+}
+
+/** Trivy splits rpm versions into epoch, version and release; the inventory writes them as rpm does. */
+function fullVersion(version: string, release: string | undefined, epoch: number | undefined): string {
+  return release ? `${epoch ? `${epoch}:` : ''}${version}-${release}` : version;
 }
 
 function ecosystemOf(kind: PackageKind, isOs: boolean, family?: string, name?: string): string | undefined {

@@ -31,13 +31,20 @@ export interface Finding {
   severity: Severity;
   /** The summary, or the first line of the details (at most 250 characters). */
   description: string;
-  /** The package as installed (for dpkg, the binary package). */
+  /** The package as installed (for dpkg and apk, the binary package). */
   package: string;
-  /** The source package the record names, when it differs from `package`. */
+  /**
+   * The source package and its version, when the record was compared with them rather than with
+   * the binary package (dpkg and apk: Debian, Ubuntu and Alpine records name source packages).
+   * `fixedVersion` is then a source version too: compare it with `sourceVersion`, not with
+   * `installedVersion`, which may be ahead (a binNMU, an epoch only the binary has) or behind.
+   */
   sourcePackage?: string;
+  sourceVersion?: string;
   ecosystem: string;
+  /** The binary package's version, as installed. */
   installedVersion: string;
-  /** The lowest fixed version above the installed one in the range that matched. */
+  /** The lowest fixed version above the compared one (`sourceVersion`, else `installedVersion`) in the range that matched. */
   fixedVersion?: string;
   cvssScore?: number;
   cvssVector?: string;
@@ -50,15 +57,20 @@ const LOOKUP_BATCH = 1000;
 const DESCRIPTION_MAX = 250;
 
 /**
- * OS packages are looked up by their source package and compared at its version: Debian,
- * Ubuntu and Alpine records name source packages (openssl, not libssl3). rpm records (Red Hat,
- * Rocky, Alma) name binary packages.
+ * The source package and version an OS package is looked up and compared at: Debian, Ubuntu and
+ * Alpine records name source packages (openssl, not libssl3), at source versions. Undefined for
+ * the others, compared as they are: rpm records (Red Hat, Rocky, Alma) name binary packages.
  */
+function sourceOf(pkg: ImagePackage): { name: string; version: string } | undefined {
+  if (pkg.kind !== 'dpkg' && pkg.kind !== 'apk') return undefined;
+  // A dpkg Source: without a version, and an apk origin, mean the binary's own version.
+  return { name: pkg.sourceName ?? pkg.name, version: pkg.sourceVersion ?? pkg.version };
+}
+
 function lookupOf(pkg: ImagePackage): PackageLookup | undefined {
   if (!pkg.ecosystem) return undefined;
-  const bySource = pkg.kind === 'dpkg' || pkg.kind === 'apk';
-  const name = bySource ? (pkg.sourceName ?? pkg.name) : pkg.name;
-  let version = bySource ? (pkg.sourceVersion ?? pkg.version) : pkg.version;
+  const { name, version: compared } = sourceOf(pkg) ?? pkg;
+  let version = compared;
   const base = ecosystemBase(pkg.ecosystem);
   // Go records write versions without "v" (and the toolchain without "go").
   if (base === 'Go') version = version.replace(/^(v|go)(?=\d)/, '');
@@ -167,8 +179,7 @@ function toFinding(hit: Hit, advisory: MatchedAdvisory): Finding {
   const id = advisory.cves[0] ?? advisory.id;
   const aliases = new Set([advisory.id, ...advisory.aliases, ...advisory.cves]);
   aliases.delete(id);
-  const sourcePackage =
-    (pkg.kind === 'dpkg' || pkg.kind === 'apk') && pkg.sourceName !== pkg.name ? pkg.sourceName : undefined;
+  const source = sourceOf(pkg);
   return {
     id,
     advisory: advisory.id,
@@ -176,7 +187,7 @@ function toFinding(hit: Hit, advisory: MatchedAdvisory): Finding {
     severity: advisory.severity,
     description: describe(advisory),
     package: pkg.name,
-    ...(sourcePackage ? { sourcePackage } : {}),
+    ...(source ? { sourcePackage: source.name, sourceVersion: source.version } : {}),
     ecosystem: pkg.ecosystem as string,
     installedVersion: pkg.version,
     ...(hit.fixed ? { fixedVersion: hit.fixed } : {}),

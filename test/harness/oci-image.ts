@@ -69,19 +69,31 @@ export interface FileEntry {
   mode: number;
 }
 
+/** A symbolic link (its target as written) or a hard link (the path of an earlier entry or a lower layer's file). */
+export type LinkEntry = { symlink: string } | { hardlink: string };
+
 /** path → content, for one layer. */
 export type Files = Record<string, string | Uint8Array>;
-/** The same, where some files carry their mode. */
-export type LayerFiles = Record<string, string | Uint8Array | FileEntry>;
+/** The same, where some files carry their mode, and some are links. */
+export type LayerFiles = Record<string, string | Uint8Array | FileEntry | LinkEntry>;
 
-/** A ustar archive of regular files (mode 0644 unless given, owned by root, fixed mtime). */
+/** A ustar archive of regular files (mode 0644 unless given, owned by root, fixed mtime) and links. */
 export function tar(files: LayerFiles): Uint8Array {
   const parts: Buffer[] = [];
   for (const [name, entry] of Object.entries(files)) {
-    const content = typeof entry === 'object' && 'mode' in entry ? entry.data : entry;
-    const mode = typeof entry === 'object' && 'mode' in entry ? entry.mode : 0o644;
-    const data = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content);
+    const link =
+      typeof entry === 'object' && 'symlink' in entry
+        ? { type: '2', target: entry.symlink }
+        : typeof entry === 'object' && 'hardlink' in entry
+          ? { type: '1', target: entry.hardlink }
+          : undefined;
+    const content =
+      link !== undefined ? '' : typeof entry === 'object' && 'mode' in entry ? entry.data : entry;
+    const mode = typeof entry === 'object' && 'mode' in entry ? entry.mode : link ? 0o777 : 0o644;
+    const data = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content as Uint8Array);
     if (Buffer.byteLength(name) > 100) throw new Error(`tar: name too long: ${name}`);
+    if (link && Buffer.byteLength(link.target) > 100)
+      throw new Error(`tar: link target too long: ${link.target}`);
     const header = Buffer.alloc(512);
     const field = (offset: number, length: number, value: string) =>
       header.write(value, offset, length, 'ascii');
@@ -94,7 +106,8 @@ export function tar(files: LayerFiles): Uint8Array {
     octal(124, 12, data.byteLength);
     octal(136, 12, 1_700_000_000);
     field(148, 8, '        ');
-    field(156, 1, '0');
+    field(156, 1, link?.type ?? '0');
+    if (link) header.write(link.target, 157, 100, 'utf8');
     field(257, 6, 'ustar\0');
     field(263, 2, '00');
     field(265, 32, 'root');

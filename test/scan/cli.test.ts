@@ -36,6 +36,8 @@ test('vulndb import reports what it added and is incremental; scan prints the vu
           'etc/os-release': readFileSync(path.join(FIXTURES, 'os-release'), 'utf8'),
           'lib/apk/db/installed': readFileSync(path.join(FIXTURES, 'installed'), 'utf8'),
         },
+        // A BerkeleyDB rpm database: not read, and the scan says so.
+        { 'var/lib/rpm/Packages': 'not read' },
       ],
     });
     try {
@@ -56,8 +58,26 @@ test('vulndb import reports what it added and is incremental; scan prints the vu
     expect(scan.stdout).toContain(`cli/alpine@${image.manifest.digest}: scan completed`);
     expect(scan.stdout).toContain('2 vulnerabilities: 2 critical, 0 high, 0 medium, 0 low, 0 unknown');
     expect(scan.stdout).toMatch(
-      /CVE-2021-3711\s+critical\s+libcrypto1\.1\s+1\.1\.1k-r0\s+1\.1\.1l-r0\s+lib\/apk\/db\/installed/,
+      /CVE-2021-3711\s+critical\s+libcrypto1\.1\s+1\.1\.1k-r0\s+openssl 1\.1\.1k-r0\s+1\.1\.1l-r0\s+lib\/apk\/db\/installed/,
     );
+    const berkeley = `layer ${image.layers[1]?.digest}: var/lib/rpm/Packages: rpm BerkeleyDB databases are not supported (only rpmdb.sqlite); its packages are not listed`;
+    expect(scan.stdout).toContain(
+      `1 warning (what was not read may hide vulnerabilities):\n    ${berkeley}\n`,
+    );
+
+    const json = await runCli(['scan', 'cli/alpine:3.14', '--json', ...config], { timeoutMs: 120_000 });
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { warnings: string[]; details: Record<string, unknown>[] };
+    expect(report.warnings).toEqual([berkeley]);
+    expect(report.details[0]).toMatchObject({
+      id: 'CVE-2021-3711',
+      cve: 'CVE-2021-3711',
+      package: 'libcrypto1.1',
+      installed_version: '1.1.1k-r0',
+      source_package: 'openssl',
+      source_version: '1.1.1k-r0',
+      fixed_version: '1.1.1l-r0',
+    });
 
     const again = await runCli(['vulndb', 'import', OSV, ...config]);
     expect(again.stdout).toContain(`0 added, 0 updated, ${records} unchanged`);
@@ -71,4 +91,5 @@ test('vulndb import reports what it added and is incremental; scan prints the vu
     await s3?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
-});
+  // Five runs of the command, each opening the database afresh.
+}, 180_000);

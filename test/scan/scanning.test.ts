@@ -30,9 +30,13 @@ const OSV = path.join(FIXTURES, 'osv');
 
 interface Detail {
   id: string;
+  cve: string | null;
+  advisory: string;
   severity: string;
   package: string;
   installed_version: string;
+  source_package: string | null;
+  source_version: string | null;
   fixed_version: string | null;
   cvss_score: number | null;
   layer: string;
@@ -42,6 +46,7 @@ interface Report {
   status: string;
   scanned_at: string | null;
   error?: string;
+  warnings: string[];
   vulnerabilities: Record<string, number>;
   details: Detail[];
   packages?: {
@@ -291,7 +296,16 @@ describe('scan on push', () => {
     ]);
     expect(report.details[0]?.cvss_score).toBe(9.8);
     expect(report.details[0]?.layer).toBe(image.layers[0]?.digest);
+    // Alpine records name the source package (origin): the finding says what it compared.
+    expect(report.details[0]).toMatchObject({
+      id: 'CVE-2021-3711',
+      cve: 'CVE-2021-3711',
+      advisory: 'ALPINE-CVE-2021-3711',
+      source_package: 'openssl',
+      source_version: '1.1.1k-r0',
+    });
     expect(report.vulnerabilities).toEqual({ critical: 2, high: 0, medium: 0, low: 0, unknown: 0 });
+    expect(report.warnings).toEqual([]);
   });
 
   test('a Debian image with Python, npm, Java and Go content: every package database is read and each vulnerable package found', async () => {
@@ -331,6 +345,52 @@ describe('scan on push', () => {
     expect(byId.get('CVE-2023-32681')?.layer).toBe(debian.layers[1]?.digest);
     expect(byId.get('CVE-2021-44906')?.layer).toBe(debian.layers[2]?.digest);
     expect(byId.get('CVE-2023-29409')?.layer).toBe(debian.layers[3]?.digest);
+    // Debian findings are decided on the source package; the others have none.
+    expect(byId.get('CVE-2023-4911')).toMatchObject({
+      cve: 'CVE-2023-4911',
+      package: 'libc6',
+      installed_version: '2.36-9+deb12u1',
+      source_package: 'glibc',
+      source_version: '2.36-9+deb12u1',
+    });
+    expect(byId.get('CVE-2023-32681')).toMatchObject({ source_package: null, source_version: null });
+    expect(report.warnings).toEqual([]);
+  });
+
+  test('a package database behind a symlink into a lower layer is read; what cannot be read is a warning of the result', async () => {
+    const { registry } = await env.get();
+    const image = buildImage({
+      layers: [
+        { 'etc/os-release': readFileSync('/etc/os-release', 'utf8'), 'srv/dpkg/status': debianStatus() },
+        // dpkg reads the lower layer's file through the link; the rpm database is one we cannot read.
+        { 'var/lib/dpkg/status': { symlink: '/srv/dpkg/status' }, 'var/lib/rpm/Packages': 'BerkeleyDB' },
+      ],
+    });
+    await pushImage(registry, 'scan/linked', image, 'v1');
+    const report = await waitForScan(registry, 'scan/linked', 'v1', '?packages=true');
+    expect(report.status).toBe('completed');
+    expect(report.packages?.filter((p) => p.kind === 'dpkg')).toHaveLength(installedDebianPackages());
+    expect(report.details.map((d) => [d.id, d.package, d.path, d.layer])).toEqual([
+      ['CVE-2023-4911', 'libc6', 'var/lib/dpkg/status', image.layers[0]?.digest],
+    ]);
+    const berkeley = `layer ${image.layers[1]?.digest}: var/lib/rpm/Packages: rpm BerkeleyDB databases are not supported (only rpmdb.sqlite); its packages are not listed`;
+    expect(report.warnings).toEqual([berkeley]);
+    const summary = (await (await call(registry, 'GET', '/v2/scan/linked/scan/summary')).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(summary).toMatchObject({ latest_tag: 'v1', high_count: 1, warnings: [berkeley] });
+  });
+
+  test('an image with an OS but no package database says so', async () => {
+    const { registry } = await env.get();
+    const image = buildImage({ layers: [{ 'etc/os-release': readFileSync('/etc/os-release', 'utf8') }] });
+    await pushImage(registry, 'scan/bare', image, 'v1');
+    const report = await waitForScan(registry, 'scan/bare', 'v1');
+    expect(report.status).toBe('completed');
+    expect(report.warnings).toEqual([
+      'the OS is Debian GNU/Linux 12 (bookworm) but no OS package was found (no package database, or an empty one): its OS packages are not scanned',
+    ]);
   });
 
   test('an image already scanned is not scanned again in another repository, and shared layers are analysed once', async () => {
@@ -380,6 +440,9 @@ describe('results', () => {
       ['linux/arm64', 'completed', 0],
     ]);
     expect(report.vulnerabilities.critical).toBe(2);
+    // The arm64 image is an OS without packages: its warning, and the index's, naming the platform.
+    expect(report.platforms?.map((p) => p.warnings.length)).toEqual([0, 1]);
+    expect(report.warnings).toEqual([`linux/arm64: ${report.platforms?.[1]?.warnings[0]}`]);
   });
 
   test('a layer that is not a tar fails the scan, recorded with its reason; the registry keeps serving', async () => {

@@ -38,6 +38,9 @@ describe('Trivy report mapping', () => {
         severity: 'critical',
         package: 'libcrypto1.1',
         installedVersion: '1.1.1k-r0',
+        // Trivy compares Alpine packages by their origin, as the built-in scanner does.
+        sourcePackage: 'openssl',
+        sourceVersion: '1.1.1k-r0',
         fixedVersion: '1.1.1l-r0',
         cvssScore: 9.8,
         cvssVector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H',
@@ -51,6 +54,7 @@ describe('Trivy report mapping', () => {
         ecosystem: 'npm',
       }),
     ]);
+    expect(mapped.findings[1]).not.toHaveProperty('sourcePackage');
   });
 
   test('what is not a SchemaVersion 2 report is refused with the reason', () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Database } from '../../origin/metadata/database.ts';
 import { forgetInventoryPackages } from '../../origin/metadata/vulnerability-matching.ts';
 import type { ImageInventory, ImagePackage, PackageKind } from '../../origin/scan/inventory.ts';
+import { compareVersions } from '../../origin/scan/versions/index.ts';
 import { importOsv } from '../../origin/vulndb/import.ts';
 import {
   type Finding,
@@ -189,6 +190,7 @@ describe('Debian: source packages, the source version, releases', () => {
       description: expect.stringMatching(/^In order to decrypt SM2 encrypted data/),
       package: 'libssl1.1',
       sourcePackage: 'openssl',
+      sourceVersion: '1.1.1k-1',
       ecosystem: 'Debian:11',
       installedVersion: '1.1.1k-1',
       fixedVersion: '1.1.1k-1+deb11u1',
@@ -248,6 +250,35 @@ describe('Debian: source packages, the source version, releases', () => {
         }),
       ),
     ).toEqual({ 'CVE-2023-4911 libc-bin@2.36-9+deb12u4': '2.36-9+deb12u3' });
+  });
+
+  test('a finding names the source version it compared, and its fix is above that version, whatever the binary says', async () => {
+    // A binary whose version has an epoch its source's lacks, as bsdutils 1:2.38.1-5+deb12u3 of
+    // util-linux 2.38.1-5+deb12u3 in Debian 12. The record's fixed versions are source versions:
+    // the binary version "ahead" of the fix says nothing. The finding shows the source version
+    // it compared next to the fix, and the fix is above it.
+    const libcDevBin = (source: string) =>
+      pkg('dpkg', 'Debian:12', 'libc-dev-bin', '1:2.36-9+deb12u4', {
+        sourceName: 'glibc',
+        sourceVersion: source,
+      });
+    expect(await found(libcDevBin('2.36-9+deb12u3'))).toEqual({});
+    const findings = await match(libcDevBin('2.36-9+deb12u1'));
+    expect(
+      findings.map((f) => [f.package, f.installedVersion, f.sourcePackage, f.sourceVersion, f.fixedVersion]),
+    ).toEqual([['libc-dev-bin', '1:2.36-9+deb12u4', 'glibc', '2.36-9+deb12u1', '2.36-9+deb12u3']]);
+    for (const f of findings) {
+      expect(compareVersions('dpkg', f.fixedVersion as string, f.sourceVersion as string)).toBeGreaterThan(0);
+    }
+    // Without a version in Source:, the source version is the binary's, epoch and all.
+    const [own] = await match(pkg('dpkg', 'Debian:12', 'libc6', '2.36-9+deb12u1', { sourceName: 'glibc' }));
+    expect([own?.sourcePackage, own?.sourceVersion]).toEqual(['glibc', '2.36-9+deb12u1']);
+  });
+
+  test('findings of packages matched by their own name carry no source', async () => {
+    const [npm] = await match(pkg('npm', 'npm', 'minimist', '1.2.5'));
+    expect(npm?.sourcePackage).toBeUndefined();
+    expect(npm?.sourceVersion).toBeUndefined();
   });
 
   test('a binary package is not matched by its own name when its source differs', async () => {

@@ -45,14 +45,13 @@ export function createJavaParser(options: JavaParserOptions = {}): WholeFilePars
       const opened = await scanArchive(content, entry.path, 0, scan);
       if (!opened) return { ok: false, warning: scan.problems[0] ?? `${entry.path}: unreadable` };
       const packages = [...scan.found.values()];
-      // A ParseOutcome carries packages or a warning, not both: what was found wins, and the
-      // problems with nested archives are reported only when they left nothing found.
-      if (packages.length === 0 && scan.problems.length > 0) {
-        // Each problem starts with the path of the archive it is in ("outer.jar!/lib/inner.jar").
-        const more = scan.problems.length > 3 ? `; and ${scan.problems.length - 3} more` : '';
-        return { ok: false, warning: scan.problems.slice(0, 3).join('; ') + more };
-      }
-      return { ok: true, packages };
+      if (scan.problems.length === 0) return { ok: true, packages };
+      // Each problem starts with the path of the archive it is in ("outer.jar!/lib/inner.jar").
+      const more = scan.problems.length > 3 ? `; and ${scan.problems.length - 3} more` : '';
+      const warning = scan.problems.slice(0, 3).join('; ') + more;
+      // What was found counts, and so does what could not be read beside it: a nested jar over
+      // the budget may be the vulnerable one.
+      return packages.length === 0 ? { ok: false, warning } : { ok: true, packages, warnings: [warning] };
     },
   };
 }

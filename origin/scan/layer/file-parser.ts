@@ -12,8 +12,14 @@ export interface EntryInfo {
   size: number;
 }
 
-/** A parser's outcome: the packages a file names, or why it could not be read. */
-export type ParseOutcome = { ok: true; packages: FoundPackage[] } | { ok: false; warning: string };
+/**
+ * A parser's outcome: the packages a file names, with what it could not read of it (a nested jar
+ * over budget, rpm headers that are malformed), or why the file could not be read at all. Each
+ * warning names the file (the entry's path) as the user will read it.
+ */
+export type ParseOutcome =
+  | { ok: true; packages: FoundPackage[]; warnings?: string[] }
+  | { ok: false; warning: string };
 
 /** Reads files small enough to hold: package databases, package.json, METADATA, jars. */
 export interface WholeFileParser {

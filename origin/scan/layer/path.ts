@@ -38,3 +38,14 @@ export function joinPath(dir: string, name: string): string {
 export function isAtOrBelow(path: string, dir: string): boolean {
   return dir === '' || path === dir || path.startsWith(`${dir}/`);
 }
+
+/**
+ * Where a symlink at `linkPath` points, normalised: a relative target is resolved against the
+ * link's directory, an absolute one against the image root (a container's root is the image's).
+ * Lexically: symlinked directories along the way are followed by whoever resolves the result.
+ * Undefined for an empty target, which points nowhere.
+ */
+export function symlinkTarget(linkPath: string, linkname: string): string | undefined {
+  if (linkname === '') return undefined;
+  return linkname.startsWith('/') ? normalisePath(linkname) : joinPath(dirname(linkPath), linkname);
+}

@@ -41,8 +41,12 @@ export const rpmParser: WholeFileParser = {
   wants(entry: EntryInfo): boolean {
     return SQLITE_DBS.has(entry.path);
   },
-  parse(_entry: EntryInfo, content: Uint8Array): Promise<ParseOutcome> {
-    return parseRpmSqlite(content);
+  async parse(entry: EntryInfo, content: Uint8Array): Promise<ParseOutcome> {
+    const outcome = await parseRpmSqlite(content);
+    if (!outcome.ok) return { ok: false, warning: `${entry.path}: ${outcome.warning}` };
+    return outcome.warnings
+      ? { ...outcome, warnings: outcome.warnings.map((w) => `${entry.path}: ${w}`) }
+      : outcome;
   },
 };
 
@@ -58,13 +62,13 @@ export const rpmLegacyDbParser: StreamingFileParser = {
       push: () => false,
       finish: (): ParseOutcome => ({
         ok: false,
-        warning: `rpm ${format} databases are not supported (only rpmdb.sqlite); its packages are not listed`,
+        warning: `${entry.path}: rpm ${format} databases are not supported (only rpmdb.sqlite); its packages are not listed`,
       }),
     };
   },
 };
 
-/** The packages of an rpmdb.sqlite file's bytes. */
+/** The packages of an rpmdb.sqlite file's bytes; the warnings do not name the file. */
 export async function parseRpmSqlite(content: Uint8Array): Promise<ParseOutcome> {
   if (!startsWith(content, 'SQLite format 3\0')) return { ok: false, warning: 'not an SQLite database' };
   const dir = await mkdtemp(join(tmpdir(), 'scan-rpmdb-'));
@@ -111,6 +115,10 @@ function readPackages(file: string): ParseOutcome {
     }
     if (bad > 0 && packages.length === 0) {
       return { ok: false, warning: `none of the rpm database's ${bad} headers could be read` };
+    }
+    if (bad > 0) {
+      const warning = `${bad} of the rpm database's headers could not be read; their packages are not listed`;
+      return { ok: true, packages, warnings: [warning] };
     }
     return { ok: true, packages };
   } finally {

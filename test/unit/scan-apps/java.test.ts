@@ -257,7 +257,7 @@ describe('hostile and broken archives', () => {
     return Buffer.concat([...Array.from({ length: 40 }, () => piece), deflateRawSync(new Uint8Array(0))]);
   };
 
-  it('a nested zip bomb is stopped and the other jars are still named', async () => {
+  it('a nested zip bomb is stopped and named in a warning, and the other jars are still named', async () => {
     const fat = writeZip([
       { name: 'BOOT-INF/lib/bomb.jar', raw: bomb(), declaredSize: 4096, crc: 0 },
       { name: 'BOOT-INF/lib/log4j-core-2.14.1.jar', data: log4jCore(), method: 0 },
@@ -266,6 +266,7 @@ describe('hostile and broken archives', () => {
     expect(await parse('app.jar', fat)).toEqual({
       ok: true,
       packages: [maven('org.apache.logging.log4j:log4j-core', '2.14.1')],
+      warnings: [expect.stringMatching(/^app\.jar: BOOT-INF\/lib\/bomb\.jar: /)],
     });
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -294,7 +295,7 @@ describe('hostile and broken archives', () => {
     });
   });
 
-  it('nested archives past the byte budget are not read', async () => {
+  it('nested archives past the byte budget are not read, and a warning says so beside what was found', async () => {
     const small = createJavaParser({ maxNestedBytes: 10_000 });
     const big = writeZip(
       mavenJar('org.example', 'big', '1.0', [{ name: 'pad.bin', data: Buffer.alloc(20_000, 7), method: 0 }]),
@@ -306,6 +307,7 @@ describe('hostile and broken archives', () => {
     expect(await parse('app.jar', fat, small)).toEqual({
       ok: true,
       packages: [maven('org.apache.logging.log4j:log4j-core', '2.14.1')],
+      warnings: ['app.jar: nested archives past the budget not read (from lib/big-1.0.jar)'],
     });
     expect(
       await parse('app.jar', writeZip([{ name: 'lib/big-1.0.jar', data: big, method: 0 }]), small),

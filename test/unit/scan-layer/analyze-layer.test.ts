@@ -26,7 +26,7 @@ function linesParser(maxBytes = 1024): WholeFileParser & { seen: string[] } {
     parse(e: EntryInfo, content: Uint8Array) {
       seen.push(e.path);
       const text = new TextDecoder().decode(content);
-      if (text.startsWith('!')) return { ok: false, warning: 'not a package file' };
+      if (text.startsWith('!')) return { ok: false, warning: `${e.path}: not a package file` };
       return {
         ok: true,
         packages: text
@@ -214,7 +214,7 @@ describe('what a layer contributes', () => {
     expect(inv.files).toEqual([{ path: 'a.pkg', packages: [{ kind: 'npm', name: 'a', version: '2' }] }]);
   });
 
-  it('gives a hardlink the packages of the file it links to, read once', async () => {
+  it('records links at read paths with their normalised targets, for the merge to follow', async () => {
     const parser = linesParser();
     const inv = inventory(
       await scan(
@@ -222,20 +222,39 @@ describe('what a layer contributes', () => {
           { path: 'one/x.pkg', content: 'x=1' },
           { path: 'two/x.pkg', type: '1', linkname: './one/x.pkg' },
           { path: 'etc/alpine-release', type: '1', linkname: 'somewhere' },
-          { path: 'three/y.pkg', type: '1', linkname: 'not/read' },
+          { path: 'three/y.pkg', type: '2', linkname: '../elsewhere/y.data' },
+          { path: 'four/z.pkg', type: '2', linkname: '/abs/../z.data' },
+          { path: 'etc/os-release', type: '2', linkname: '../usr/lib/os-release' },
+          // Links no reader wants are not recorded; a link to nothing is a warning.
+          { path: 'usr/bin/tool', type: '2', linkname: 'tool-1.0' },
+          { path: 'five/empty.pkg', type: '2', linkname: '' },
         ],
         [parser],
       ),
     );
     expect(parser.seen).toEqual(['one/x.pkg']);
-    expect(inv.files.map((f) => [f.path, f.packages[0]?.name])).toEqual([
-      ['one/x.pkg', 'x'],
-      ['two/x.pkg', 'x'],
+    expect(inv.files.map((f) => f.path)).toEqual(['one/x.pkg']);
+    expect(inv.links).toEqual([
+      { path: 'two/x.pkg', type: 'hardlink', target: 'one/x.pkg' },
+      { path: 'etc/alpine-release', type: 'hardlink', target: 'somewhere' },
+      { path: 'three/y.pkg', type: 'symlink', target: 'elsewhere/y.data' },
+      { path: 'four/z.pkg', type: 'symlink', target: 'z.data' },
+      { path: 'etc/os-release', type: 'symlink', target: 'usr/lib/os-release' },
     ]);
-    expect(inv.warnings).toEqual([
-      'etc/alpine-release: hardlink to somewhere, which was not kept; not read',
-      'three/y.pkg: hardlink to not/read, whose content was not kept; not read',
-    ]);
+    expect(inv.warnings).toEqual(['five/empty.pkg: a symlink to nothing; not read']);
+  });
+
+  it('a later file at a link’s path replaces the link, and a later link the file', async () => {
+    const inv = inventory(
+      await scan([
+        { path: 'a.pkg', type: '2', linkname: 'b.data' },
+        { path: 'a.pkg', content: 'a=1' },
+        { path: 'c.pkg', content: 'c=1' },
+        { path: 'c.pkg', type: '1', linkname: 'a.pkg' },
+      ]),
+    );
+    expect(inv.files.map((f) => f.path)).toEqual(['a.pkg']);
+    expect(inv.links).toEqual([{ path: 'c.pkg', type: 'hardlink', target: 'a.pkg' }]);
   });
 
   it('reads layers written by GNU tar, compressed with gzip', async () => {
@@ -267,7 +286,7 @@ describe('hostile layers', () => {
     expect(inv.whiteouts).toEqual(['usr']);
   });
 
-  it('does not follow symlinks, so a loop (a → b → a) costs nothing', async () => {
+  it('does not follow symlinks, so a loop (a → b → a) costs nothing here (the merge stops it)', async () => {
     const inv = inventory(
       await scan([
         { path: 'a.pkg', type: '2', linkname: 'b.pkg' },
@@ -275,7 +294,18 @@ describe('hostile layers', () => {
         { path: 'etc/os-release', type: '2', linkname: 'os-release' },
       ]),
     );
-    expect(inv).toEqual({ files: [], osFiles: {}, whiteouts: [], opaqueDirs: [], warnings: [] });
+    expect(inv).toEqual({
+      files: [],
+      links: [
+        { path: 'a.pkg', type: 'symlink', target: 'b.pkg' },
+        { path: 'b.pkg', type: 'symlink', target: 'a.pkg' },
+        { path: 'etc/os-release', type: 'symlink', target: 'etc/os-release' },
+      ],
+      osFiles: {},
+      whiteouts: [],
+      opaqueDirs: [],
+      warnings: [],
+    });
   });
 
   it('skips a 5 GB entry by streaming it, in bounded memory and seconds', async () => {
@@ -422,7 +452,7 @@ describe('hostile layers', () => {
     for (let i = 0; i < 20; i++) entries.push({ path: `d/.wh.f${i}`, content: '' });
     expect(await scan(entries, [], { maxRecordedPaths: 10 })).toEqual({
       ok: false,
-      reason: 'layer records more than 10 package files, whiteouts and opaque directories (the limit)',
+      reason: 'layer records more than 10 package files, links, whiteouts and opaque directories (the limit)',
     });
   });
 

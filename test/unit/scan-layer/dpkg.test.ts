@@ -5,9 +5,12 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { analyzeLayer } from '../../../origin/scan/layer/analyze-layer.ts';
 import { mergeLayers } from '../../../origin/scan/layer/merge-layers.ts';
+import { linkReaders } from '../../../origin/scan/layer/readers.ts';
 import { dpkgParser, parseDpkgStatus } from '../../../origin/scan/os/dpkg.ts';
 import { osPackageParsers } from '../../../origin/scan/os/index.ts';
 import { chunked, gnuTar, run } from './tar-helpers.ts';
+
+const readers = linkReaders(osPackageParsers);
 
 /** dpkg-query's answer: the named fields of each package, space-separated, a line each. */
 const query = (fields: string[], ...packages: string[]) =>
@@ -46,7 +49,7 @@ describe("this machine's dpkg database", () => {
   });
 
   it('scans a layer of this machine’s own files (GNU tar, gzip) as Debian 12', async () => {
-    // /etc/os-release is a symlink here: the OS comes from usr/lib/os-release.
+    // /etc/os-release is a symlink here, to usr/lib/os-release in the same layer.
     const tar = run('tar', [
       '-c',
       '-f',
@@ -60,7 +63,10 @@ describe("this machine's dpkg database", () => {
     ]);
     const layer = await analyzeLayer(chunked(gzipSync(tar), 65536), osPackageParsers);
     if (!layer.ok) throw new Error(layer.reason);
-    const image = mergeLayers([{ digest: 'sha256:local', inventory: layer.inventory }]);
+    const merged = mergeLayers([{ digest: 'sha256:local', inventory: layer.inventory }], readers);
+    expect(merged.reads).toEqual([]);
+    const image = merged.inventory;
+    expect(image.warnings).toEqual([]);
     const osRelease = readFileSync('/usr/lib/os-release', 'utf8');
     const versionId = /^VERSION_ID="?(\d+)/m.exec(osRelease)?.[1];
     expect(image.os?.ecosystem).toBe(`Debian:${versionId}`);
@@ -100,7 +106,10 @@ describe('distroless status.d', () => {
       [`${dir}/base-files`, ['base-files']],
       [`${dir}/libc6`, ['libc6']],
     ]);
-    const image = mergeLayers([{ digest: 'sha256:distroless', inventory: layer.inventory }]);
+    const image = mergeLayers(
+      [{ digest: 'sha256:distroless', inventory: layer.inventory }],
+      readers,
+    ).inventory;
     expect(image.packages.find((p) => p.name === 'libc6')).toMatchObject({
       sourceName: 'glibc',
       ecosystem: 'Debian:12',

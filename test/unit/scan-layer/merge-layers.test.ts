@@ -2,11 +2,32 @@
 // them; each package is attributed to the layer that brought it at its version; the OS and its
 // OSV ecosystem come from the identification files that survive.
 import { describe, expect, it } from 'vitest';
-import type { FoundPackage, LayerInventory, PackageKind } from '../../../origin/scan/inventory.ts';
-import { analyzeLayer } from '../../../origin/scan/layer/analyze-layer.ts';
-import { detectOs, mergeLayers, osEcosystem } from '../../../origin/scan/layer/merge-layers.ts';
+import { appPackageParsers } from '../../../origin/scan/apps/index.ts';
+import type {
+  FoundPackage,
+  ImageInventory,
+  LayerInventory,
+  PackageKind,
+} from '../../../origin/scan/inventory.ts';
+import {
+  detectOs,
+  type LayerInput,
+  mergeLayers,
+  osEcosystem,
+} from '../../../origin/scan/layer/merge-layers.ts';
+import { linkReaders } from '../../../origin/scan/layer/readers.ts';
 import { osPackageParsers } from '../../../origin/scan/os/index.ts';
-import { chunked, type TestEntry, tarBytes } from './tar-helpers.ts';
+import { scanImage } from './image-layers.ts';
+import type { TestEntry } from './tar-helpers.ts';
+
+const READERS = linkReaders([...osPackageParsers, ...appPackageParsers]);
+
+/** The image's inventory, for layers that need no second read. */
+function merge(layers: LayerInput[]): ImageInventory {
+  const merged = mergeLayers(layers, READERS);
+  expect(merged.reads).toEqual([]);
+  return merged.inventory;
+}
 
 const pkg = (name: string, version: string, kind: PackageKind = 'dpkg'): FoundPackage => ({
   kind,
@@ -17,6 +38,7 @@ const pkg = (name: string, version: string, kind: PackageKind = 'dpkg'): FoundPa
 function layer(parts: Partial<LayerInventory> & { pkgs?: Record<string, FoundPackage[]> }): LayerInventory {
   return {
     files: Object.entries(parts.pkgs ?? {}).map(([path, packages]) => ({ path, packages })),
+    links: parts.links ?? [],
     osFiles: parts.osFiles ?? {},
     whiteouts: parts.whiteouts ?? [],
     opaqueDirs: parts.opaqueDirs ?? [],
@@ -30,7 +52,7 @@ const DEBIAN = {
 
 /** name@version → layer, for a merge. */
 function attribution(layers: LayerInventory[]): Record<string, string> {
-  const image = mergeLayers(layers.map((inventory, i) => ({ digest: `L${i + 1}`, inventory })));
+  const image = merge(layers.map((inventory, i) => ({ digest: `L${i + 1}`, inventory })));
   return Object.fromEntries(image.packages.map((p) => [`${p.path}:${p.name}@${p.version}`, p.layer]));
 }
 
@@ -113,7 +135,7 @@ describe('applying layers', () => {
   });
 
   it('keeps each distroless status.d file as its own package file', () => {
-    const image = mergeLayers([
+    const image = merge([
       {
         digest: 'L1',
         inventory: layer({
@@ -155,8 +177,38 @@ describe('applying layers', () => {
     ]);
   });
 
+  it('an image whose OS is known but that lists no OS package says so; one with OS packages, or no OS, does not', () => {
+    const bare = merge([
+      {
+        digest: 'L1',
+        inventory: layer({ osFiles: DEBIAN, pkgs: { 'app/package.json': [pkg('a', '1', 'npm')] } }),
+      },
+    ]);
+    expect(bare.warnings).toEqual([
+      'the OS is Debian GNU/Linux 12 (bookworm) but no OS package was found (no package database, or an empty one): its OS packages are not scanned',
+    ]);
+    const emptied = merge([
+      {
+        digest: 'L1',
+        inventory: layer({ osFiles: DEBIAN, pkgs: { 'var/lib/dpkg/status': [pkg('bash', '5.2')] } }),
+      },
+      { digest: 'L2', inventory: layer({ whiteouts: ['var/lib/dpkg/status'] }) },
+    ]);
+    expect(emptied.warnings).toHaveLength(1);
+    const debian = merge([
+      {
+        digest: 'L1',
+        inventory: layer({ osFiles: DEBIAN, pkgs: { 'var/lib/dpkg/status': [pkg('bash', '5.2')] } }),
+      },
+    ]);
+    expect(debian.warnings).toEqual([]);
+    expect(
+      merge([{ digest: 'L1', inventory: layer({ pkgs: { 'a.json': [pkg('a', '1', 'npm')] } }) }]).warnings,
+    ).toEqual([]);
+  });
+
   it('prefixes each warning with its layer', () => {
-    const image = mergeLayers([{ digest: 'sha256:aa', inventory: layer({ warnings: ['x: too big'] }) }]);
+    const image = merge([{ digest: 'sha256:aa', inventory: layer({ warnings: ['x: too big'] }) }]);
     expect(image.warnings).toEqual(['layer sha256:aa: x: too big']);
   });
 });
@@ -179,13 +231,7 @@ describe('layers read from tar archives', () => {
         { path: 'etc/alpine-release', content: '3.19.1\n' },
       ],
     ];
-    const inventories = [];
-    for (const entries of layers) {
-      const result = await analyzeLayer(chunked(await tarBytes(entries)), osPackageParsers);
-      if (!result.ok) throw new Error(result.reason);
-      inventories.push(result.inventory);
-    }
-    const image = mergeLayers(inventories.map((inventory, i) => ({ digest: `L${i + 1}`, inventory })));
+    const { inventory: image } = await scanImage(layers, osPackageParsers);
     expect(image.os).toEqual({ id: 'alpine', versionId: '3.19.1', ecosystem: 'Alpine:v3.19' });
     expect(image.packages.map((p) => `${p.name}@${p.version} ${p.ecosystem} ${p.layer}`)).toEqual([
       'musl@1.2.4-r1 Alpine:v3.19 L1',
@@ -260,11 +306,11 @@ describe('OS detection', () => {
 
   it('finds no OS without identification files', () => {
     expect(os({})).toBeUndefined();
-    expect(mergeLayers([{ digest: 'L1', inventory: layer({}) }]).os).toBeUndefined();
+    expect(merge([{ digest: 'L1', inventory: layer({}) }]).os).toBeUndefined();
   });
 
   it('uses the files that survive the layers', () => {
-    const image = mergeLayers([
+    const image = merge([
       { digest: 'L1', inventory: layer({ osFiles: { 'etc/os-release': 'ID=alpine\nVERSION_ID=3.17.1\n' } }) },
       {
         digest: 'L2',
@@ -290,7 +336,7 @@ describe('OS detection', () => {
 
 describe('package ecosystems', () => {
   it('gives OS packages the OS ecosystem, language packages theirs', () => {
-    const image = mergeLayers([
+    const image = merge([
       {
         digest: 'L1',
         inventory: layer({
@@ -318,7 +364,7 @@ describe('package ecosystems', () => {
   });
 
   it('leaves OS packages without an ecosystem when the OS is unknown', () => {
-    const image = mergeLayers([
+    const image = merge([
       { digest: 'L1', inventory: layer({ pkgs: { 'var/lib/dpkg/status': [pkg('bash', '5.2')] } }) },
     ]);
     expect(image.packages[0]).not.toHaveProperty('ecosystem');

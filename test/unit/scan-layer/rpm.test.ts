@@ -8,6 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeLayer } from '../../../origin/scan/layer/analyze-layer.ts';
 import { mergeLayers } from '../../../origin/scan/layer/merge-layers.ts';
+import { linkReaders } from '../../../origin/scan/layer/readers.ts';
 import { osPackageParsers } from '../../../origin/scan/os/index.ts';
 import { parseRpmSqlite, parseSourceRpm } from '../../../origin/scan/os/rpm.ts';
 import { chunked, run, tarBytes } from './tar-helpers.ts';
@@ -91,7 +92,10 @@ describe('rpm sqlite database', () => {
     ]);
     const layer = await analyzeLayer(chunked(tar, 65536), osPackageParsers);
     if (!layer.ok) throw new Error(layer.reason);
-    const image = mergeLayers([{ digest: 'sha256:rocky', inventory: layer.inventory }]);
+    const image = mergeLayers(
+      [{ digest: 'sha256:rocky', inventory: layer.inventory }],
+      linkReaders(osPackageParsers),
+    ).inventory;
     expect(image.os).toEqual({ id: 'rocky', versionId: '9.3', ecosystem: 'Rocky Linux:9' });
     expect(image.packages.map((p) => [p.name, p.ecosystem, p.path]).sort()).toEqual([
       ['tiny', 'Rocky Linux:9', 'var/lib/rpm/rpmdb.sqlite'],
@@ -173,6 +177,24 @@ describe('hostile rpm databases give warnings', () => {
       ok: false,
       warning: "none of the rpm database's 3 headers could be read",
     });
+  });
+
+  it('a header that cannot be read beside ones that can: the packages, and a warning naming the database', async () => {
+    const file = join(work, 'one-bad.sqlite');
+    writeFileSync(file, rpmdb);
+    const db = new DatabaseSync(file);
+    db.prepare('INSERT INTO Packages (blob) VALUES (?)').run(new Uint8Array(3));
+    db.close();
+    const tar = await tarBytes([{ path: 'var/lib/rpm/rpmdb.sqlite', content: readFileSync(file) }]);
+    const layer = await analyzeLayer(chunked(tar, 65536), osPackageParsers);
+    if (!layer.ok) throw new Error(layer.reason);
+    expect(layer.inventory.files.flatMap((f) => f.packages.map((p) => p.name)).sort()).toEqual([
+      'tiny',
+      'tiny-libs',
+    ]);
+    expect(layer.inventory.warnings).toEqual([
+      "var/lib/rpm/rpmdb.sqlite: 1 of the rpm database's headers could not be read; their packages are not listed",
+    ]);
   });
 });
 
