@@ -201,7 +201,9 @@ export class Application {
       metrics,
     });
     const permissions = new Permissions(config.auth.access);
-    const users = await UserDirectory.create(config, db, clock);
+    const users = core.lifecycle.own('password checks', await UserDirectory.create(config, db, clock), (u) =>
+      u.close(),
+    );
     const tokens = await TokenService.create(db, {
       issuer: config.auth.issuer,
       service: config.auth.service,

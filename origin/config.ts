@@ -193,6 +193,14 @@ const schema = z
           })
           .strict()
           .default({ max_failures: 10, window: 60_000 }),
+        /** Password hashes are checked on threads of their own, with a bounded queue (password-checks.ts). */
+        password_checks: z
+          .object({
+            threads: z.number().int().min(1).max(64).default(1),
+            queue: z.number().int().min(0).max(100_000).default(32),
+          })
+          .strict()
+          .default({ threads: 1, queue: 32 }),
         users: z.array(userEntry).default([]),
         access: z.array(accessRule).optional(),
         /** Users who may run the admin endpoints (POST /admin/gc). */
@@ -203,6 +211,7 @@ const schema = z
         issuer: 'registry',
         token_expiry: 300_000,
         login_throttle: { max_failures: 10, window: 60_000 },
+        password_checks: { threads: 1, queue: 32 },
         users: [],
         admins: ['admin'],
       }),

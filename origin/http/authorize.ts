@@ -18,9 +18,12 @@ export function refuse(services: Services, requirement: Requirement, refusal: Re
   return unauthorized(realmOf(services), requirement, refusal);
 }
 
+/** Seconds a client is asked to wait when every password-check thread is busy. */
+const BUSY_RETRY_SECONDS = 1;
+
 /**
  * Checks a password, throttled per user and client address: null when it is right, 429 while the
- * user is throttled, otherwise `incorrect`.
+ * user or address is throttled, 503 while the password checks are saturated, otherwise `incorrect`.
  */
 export async function checkLogin(
   services: Services,
@@ -31,13 +34,21 @@ export async function checkLogin(
 ): Promise<OciError | null> {
   const login = await services.users.login(user, password, client);
   if (login.ok) return null;
-  if (login.retryAfter > 0) {
-    return ociError('TOOMANYREQUESTS', {
-      message: `too many failed logins: retry in ${login.retryAfter} s`,
-      headers: { 'Retry-After': String(login.retryAfter) },
-    });
+  switch (login.reason) {
+    case 'incorrect':
+      return incorrect;
+    case 'throttled':
+      return ociError('TOOMANYREQUESTS', {
+        message: `too many failed logins: retry in ${login.retryAfter} s`,
+        headers: { 'Retry-After': String(login.retryAfter) },
+      });
+    case 'busy':
+      // The server's capacity, shared by every client, not this client's rate: 503, not 429.
+      return ociError('UNAVAILABLE', {
+        message: 'too many logins being checked: retry shortly',
+        headers: { 'Retry-After': String(BUSY_RETRY_SECONDS) },
+      });
   }
-  return incorrect;
 }
 
 export async function authenticate(
