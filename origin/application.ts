@@ -200,7 +200,7 @@ export class Application {
       decisionsChanged: () => void policy.refresh().catch(() => {}),
       metrics,
     });
-    const permissions = new Permissions(config.auth.access);
+    const permissions = new Permissions(config.auth.access, config.auth.admins);
     const users = core.lifecycle.own('password checks', await UserDirectory.create(config, db, clock), (u) =>
       u.close(),
     );

@@ -67,6 +67,7 @@ export async function authenticate(
           via: 'anonymous',
           can: (name, action) => services.permissions.allows(null, name, action),
           catalog: false,
+          admin: false,
         },
       };
     case 'refused':
@@ -74,13 +75,16 @@ export async function authenticate(
     case 'bearer': {
       const claims = await services.tokens.verify(credentials.token);
       if (!claims) return { ok: false, error: refuse(services, requirement, 'invalid-token') };
+      const user = claims.sub === '' ? null : claims.sub;
       return {
         ok: true,
         principal: {
-          user: claims.sub === '' ? null : claims.sub,
+          user,
           via: 'bearer',
           can: (name, action) => grantMeets(claims.access, { kind: 'repository', name, action }),
           catalog: grantMeets(claims.access, { kind: 'catalog' }),
+          // The grant, and the user still an administrator.
+          admin: grantMeets(claims.access, { kind: 'admin' }) && services.permissions.isAdmin(user),
         },
       };
     }
@@ -96,6 +100,7 @@ export async function authenticate(
           via: 'basic',
           can: (name, action) => services.permissions.allows(user, name, action),
           catalog: true,
+          admin: services.permissions.isAdmin(user),
         },
       };
     }
@@ -118,6 +123,19 @@ export function authorize(
       requirement,
       principal.via === 'bearer' ? 'insufficient-scope' : 'authentication-required',
     );
+  }
+  if (requirement.kind === 'admin') {
+    if (principal.admin) return null;
+    if (principal.via !== 'basic') {
+      return refuse(
+        services,
+        requirement,
+        principal.via === 'bearer' ? 'insufficient-scope' : 'authentication-required',
+      );
+    }
+    return ociError('DENIED', {
+      message: `only administrators may do this (auth.admins); ${principal.user} is not one`,
+    });
   }
   if (principal.can(requirement.name, requirement.action)) return null;
   switch (principal.via) {
