@@ -115,7 +115,7 @@ export async function openRegistry(
   });
   return {
     manifests: new Manifests({ db, store, cache, events, clock }),
-    uploads: new Uploads(db, store, clock),
+    uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
     blobs: new Blobs({ db, store, cache, reader }),
     repositories: new Repositories(db),
   };

@@ -177,9 +177,11 @@ const schema = z
       .object({
         expiry: duration.default(3_600_000),
         purge_interval: duration.default(60_000),
+        /** Open sessions per user (anonymous pushers: per client address); beyond, POST answers 429. */
+        max_sessions_per_user: z.number().int().min(1).default(1000),
       })
       .strict()
-      .default({ expiry: 3_600_000, purge_interval: 60_000 }),
+      .default({ expiry: 3_600_000, purge_interval: 60_000, max_sessions_per_user: 1000 }),
     auth: z
       .object({
         service: z.string().optional(),

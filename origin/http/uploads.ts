@@ -3,7 +3,7 @@ import { OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { type ChunkRange, parseDigestParam, uploadLocation, uploadRange } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 import { bodyStream, contentLength, hasBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -58,11 +58,11 @@ export async function startUpload(c: AppContext, s: Services, name: string): Pro
   const digestParam = c.req.query('digest');
   if (digestParam !== undefined) {
     unwrap(parseDigestParam(digestParam));
-    const session = await s.uploads.start(name);
+    const session = unwrap(await s.uploads.start(name, actorOf(c)));
     const done = unwrap(await s.uploads.complete(name, session.id, digestParam, bodyStream(c), undefined));
     return created(c, name, done.digest);
   }
-  const session = await s.uploads.start(name);
+  const session = unwrap(await s.uploads.start(name, actorOf(c)));
   return progress(c, name, session.id, 0, 202);
 }
 
