@@ -233,6 +233,10 @@ const schema = z
           .object({ path: z.string().default('trivy'), cache_dir: z.string().optional() })
           .strict()
           .default({ path: 'trivy' }),
+        /** POST /admin/vulndb/import {path} reads only under this directory; absent: no path is read. */
+        vulndb_dir: z.string().min(1).optional(),
+        /** The largest archive POST /admin/vulndb/import takes in its body. */
+        vulndb_upload_max: byteSize.default(1024 * MiB),
       })
       .strict()
       .default({
@@ -242,6 +246,7 @@ const schema = z
         timeout: 600_000,
         poll_interval: 1_000,
         trivy: { path: 'trivy' },
+        vulndb_upload_max: 1024 * MiB,
       }),
     policy: z
       .object({
