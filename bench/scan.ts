@@ -13,7 +13,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -66,6 +66,7 @@ interface Registry {
 
 async function startInProcess(dir: string, extra: Record<string, unknown> = {}): Promise<Registry> {
   await mkdir(dir, { recursive: true });
+  await cp(OSV_FIXTURES, path.join(dir, 'osv'), { recursive: true });
   const port = await freePort();
   const configFile = path.join(dir, 'config.yaml');
   await writeFile(
@@ -75,7 +76,8 @@ async function startInProcess(dir: string, extra: Record<string, unknown> = {}):
       http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
       // Error only: the default credentials' warning would repeat at every start.
       log: { level: 'error' },
-      scan: { concurrency: 1 },
+      // POST /admin/vulndb/import reads under vulndb_dir only: the fixtures are copied there.
+      scan: { concurrency: 1, vulndb_dir: dir },
       ...extra,
     }),
   );
@@ -369,7 +371,7 @@ async function coldRun(
   const releaseDir = resources.add(`scan dir ${index}`, () => rm(dir, { recursive: true, force: true }));
   const registry = await startInProcess(dir);
   const stop = resources.add(`registry (scan run ${index})`, registry.close);
-  await importOsv(registry.base, OSV_FIXTURES);
+  await importOsv(registry.base, 'osv');
   const name = 'bench/debian';
   for (const blob of base.blobs) await pushBytes(registry.base, name, blob.bytes, ADMIN);
   const layersBefore = await metric(registry.base, 'registry_scan_layers_analyzed_total');
@@ -518,7 +520,7 @@ async function rematchRun(
   }
   const registry = await startInProcess(dir, extra);
   const stop = resources.add(`registry (scan fleet, ${database})`, registry.close);
-  await importOsv(registry.base, OSV_FIXTURES);
+  await importOsv(registry.base, 'osv');
 
   log(`scan: pushing ${FLEET} images to ${database} (${FLEET_PUSHERS} clients) and waiting for their scans`);
   const before = await metric(registry.base, 'registry_scans_total', 'outcome="completed"');
@@ -566,7 +568,7 @@ async function rematchRun(
   await writeFile(path.join(recordDir, 'BENCH-0001.json'), JSON.stringify(benchRecord(), null, 2));
   log(`scan: importing BENCH-0001 (zlib, Alpine:v3.14) into ${database}`);
   const t0 = performance.now();
-  const answer = await importOsv(registry.base, recordDir);
+  const answer = await importOsv(registry.base, path.relative(dir, recordDir));
   const importSeconds = (performance.now() - t0) / 1000;
   if (answer.added !== 1) throw new Error(`the import added ${answer.added} records, not 1`);
   if (answer.rematched !== FLEET || answer.images_with_new_vulnerabilities !== FLEET) {

@@ -115,7 +115,7 @@ export async function openRegistry(
   });
   return {
     manifests: new Manifests({ db, store, cache, events, clock }),
-    uploads: new Uploads(db, store, clock),
+    uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
     blobs: new Blobs({ db, store, cache, reader }),
     repositories: new Repositories(db),
   };
@@ -200,8 +200,10 @@ export class Application {
       decisionsChanged: () => void policy.refresh().catch(() => {}),
       metrics,
     });
-    const permissions = new Permissions(config.auth.access);
-    const users = await UserDirectory.create(config, db, clock);
+    const permissions = new Permissions(config.auth.access, config.auth.admins);
+    const users = core.lifecycle.own('password checks', await UserDirectory.create(config, db, clock), (u) =>
+      u.close(),
+    );
     const tokens = await TokenService.create(db, {
       issuer: config.auth.issuer,
       service: config.auth.service,

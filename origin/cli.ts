@@ -235,11 +235,13 @@ async function vulndb(args: string[]): Promise<void> {
   try {
     const { scans } = await openScanning(core, await openStore(core), openEvents(core));
     const update = await updateVulnerabilityData({ db: core.db, scans }, positionals[1] as string, {
-      imported: (p) => {
-        if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
-      },
-      rematched: (n) => {
-        if (tty) process.stderr.write(`\rre-matching stored images: ${n}\x1b[K`);
+      progress: {
+        imported: (p) => {
+          if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
+        },
+        rematched: (n) => {
+          if (tty) process.stderr.write(`\rre-matching stored images: ${n}\x1b[K`);
+        },
       },
     });
     if (tty) process.stderr.write('\r\x1b[K');

@@ -177,9 +177,11 @@ const schema = z
       .object({
         expiry: duration.default(3_600_000),
         purge_interval: duration.default(60_000),
+        /** Open sessions per user (anonymous pushers: per client address); beyond, POST answers 429. */
+        max_sessions_per_user: z.number().int().min(1).default(1000),
       })
       .strict()
-      .default({ expiry: 3_600_000, purge_interval: 60_000 }),
+      .default({ expiry: 3_600_000, purge_interval: 60_000, max_sessions_per_user: 1000 }),
     auth: z
       .object({
         service: z.string().optional(),
@@ -193,6 +195,14 @@ const schema = z
           })
           .strict()
           .default({ max_failures: 10, window: 60_000 }),
+        /** Password hashes are checked on threads of their own, with a bounded queue (password-checks.ts). */
+        password_checks: z
+          .object({
+            threads: z.number().int().min(1).max(64).default(1),
+            queue: z.number().int().min(0).max(100_000).default(32),
+          })
+          .strict()
+          .default({ threads: 1, queue: 32 }),
         users: z.array(userEntry).default([]),
         access: z.array(accessRule).optional(),
         /** Users who may run the admin endpoints (POST /admin/gc). */
@@ -203,6 +213,7 @@ const schema = z
         issuer: 'registry',
         token_expiry: 300_000,
         login_throttle: { max_failures: 10, window: 60_000 },
+        password_checks: { threads: 1, queue: 32 },
         users: [],
         admins: ['admin'],
       }),
@@ -222,6 +233,10 @@ const schema = z
           .object({ path: z.string().default('trivy'), cache_dir: z.string().optional() })
           .strict()
           .default({ path: 'trivy' }),
+        /** POST /admin/vulndb/import {path} reads only under this directory; absent: no path is read. */
+        vulndb_dir: z.string().min(1).optional(),
+        /** The largest archive POST /admin/vulndb/import takes in its body. */
+        vulndb_upload_max: byteSize.default(1024 * MiB),
       })
       .strict()
       .default({
@@ -231,6 +246,7 @@ const schema = z
         timeout: 600_000,
         poll_interval: 1_000,
         trivy: { path: 'trivy' },
+        vulndb_upload_max: 1024 * MiB,
       }),
     policy: z
       .object({

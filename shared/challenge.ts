@@ -25,8 +25,8 @@ export function challenge(realm: Realm, requirement: Requirement, error?: Challe
   if (requirement.kind === 'repository') {
     const actions = requirement.action === 'push' ? 'pull,push' : requirement.action;
     value += `,scope="repository:${requirement.name}:${actions}"`;
-  } else if (requirement.kind === 'catalog') {
-    value += ',scope="registry:catalog:*"';
+  } else if (requirement.kind === 'catalog' || requirement.kind === 'admin') {
+    value += `,scope="registry:${requirement.kind}:*"`;
   }
   if (error) value += `,error="${error}"`;
   return value;

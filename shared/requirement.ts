@@ -6,6 +6,8 @@ import { type AccessEntry, accessAllows, type RepositoryAction } from './scope.t
 export type Requirement =
   | { readonly kind: 'authenticated' }
   | { readonly kind: 'catalog' }
+  /** The /admin endpoints (origin only): an administrator, or a token granting registry:admin:*. */
+  | { readonly kind: 'admin' }
   | { readonly kind: 'repository'; readonly name: string; readonly action: RepositoryAction };
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -45,6 +47,8 @@ export function grantMeets(access: readonly AccessEntry[], requirement: Requirem
       return true;
     case 'catalog':
       return accessAllows(access, 'registry', 'catalog', '*');
+    case 'admin':
+      return accessAllows(access, 'registry', 'admin', '*');
     case 'repository':
       return accessAllows(access, 'repository', requirement.name, requirement.action);
   }

@@ -356,6 +356,61 @@ describe('auth.access rules', () => {
   });
 });
 
+describe('admin endpoints', () => {
+  const ADMIN_SCOPE = 'registry:admin:*';
+  const endpoints: [string, string][] = [
+    ['POST', '/admin/gc?mode=dry-run'],
+    ['GET', '/admin/policies'],
+    ['GET', '/admin/allowlist'],
+    ['GET', '/admin/webhooks'],
+    ['GET', '/admin/webhooks/1/deliveries'],
+    ['POST', '/admin/vulndb/import'],
+  ];
+
+  test("an admin's token without registry:admin:* opens no /admin endpoint: 401 insufficient_scope asking for it", async () => {
+    const pullOnly = await tokenFor(ruled, ['repository:private/app:pull'], ADMIN);
+    for (const [method, url] of endpoints) {
+      const response = await call(ruled, method, url, { auth: bearer(pullOnly) });
+      expect(response.status, `${method} ${url}`).toBe(401);
+      expect(await errorOf(response)).toBe('UNAUTHORIZED');
+      expect(response.headers.get('www-authenticate')).toBe(
+        `Bearer realm="${ruled.url}/token",service="${ruled.host}",scope="${ADMIN_SCOPE}",error="insufficient_scope"`,
+      );
+    }
+  });
+
+  test('/token grants registry:admin:* to administrators who ask for it, and the token opens /admin', async () => {
+    const token = await tokenFor(ruled, [ADMIN_SCOPE], ADMIN);
+    expect(accessOf(decodeJwt(token))).toEqual([{ type: 'registry', name: 'admin', actions: ['*'] }]);
+    expect((await call(ruled, 'GET', '/admin/policies', { auth: bearer(token) })).status).toBe(200);
+    // Asked for with a repository scope, it is granted beside it.
+    const both = await tokenFor(ruled, ['repository:private/app:pull', ADMIN_SCOPE], ADMIN);
+    expect(accessOf(decodeJwt(both)).map((e) => `${e.type}:${e.name}`)).toEqual([
+      'repository:private/app',
+      'registry:admin',
+    ]);
+  });
+
+  test('a user who is no administrator is not granted registry:admin:*, and is refused either way', async () => {
+    const token = await tokenFor(ruled, [ADMIN_SCOPE, 'registry:catalog:*'], BOB);
+    expect(accessOf(decodeJwt(token))).toEqual([{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const byToken = await call(ruled, 'GET', '/admin/policies', { auth: bearer(token) });
+    expect(byToken.status).toBe(401);
+    expect(challengeOf(byToken)).toMatchObject({ scope: ADMIN_SCOPE, error: 'insufficient_scope' });
+    const byBasic = await call(ruled, 'GET', '/admin/policies', { auth: BOB });
+    expect(byBasic.status).toBe(403);
+    expect(await errorOf(byBasic)).toBe('DENIED');
+  });
+
+  test('anonymous callers are challenged for registry:admin:*; Basic credentials of an admin keep working', async () => {
+    const anonymous = await call(ruled, 'GET', '/admin/policies', { auth: null });
+    expect(anonymous.status).toBe(401);
+    expect(challengeOf(anonymous).scope).toBe(ADMIN_SCOPE);
+    expect(challengeOf(anonymous).error).toBeUndefined();
+    expect((await call(ruled, 'GET', '/admin/policies', { auth: ADMIN })).status).toBe(200);
+  });
+});
+
 describe('tokens the registry did not issue, or no longer honours', () => {
   test('a token signed by another key is refused with 401 error="invalid_token"', async () => {
     const genuine = await tokenFor(ruled, ['repository:private/app:pull'], ADMIN);

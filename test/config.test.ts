@@ -57,7 +57,15 @@ describe('loadConfig', () => {
       token_expiry: 300_000,
     });
     expect(config.auth.access).toBeUndefined();
-    expect(config.uploads).toEqual({ expiry: 3_600_000, purge_interval: 60_000 });
+    expect(config.auth.login_throttle).toEqual({ max_failures: 10, window: 60_000 });
+    expect(config.auth.password_checks).toEqual({ threads: 1, queue: 32 });
+    expect(config.uploads).toEqual({
+      expiry: 3_600_000,
+      purge_interval: 60_000,
+      max_sessions_per_user: 1000,
+    });
+    expect(config.scan.vulndb_dir).toBeUndefined();
+    expect(config.scan.vulndb_upload_max).toBe(1024 * 1024 * 1024);
     expect(config.log.level).toBe('info');
   });
 

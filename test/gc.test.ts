@@ -423,7 +423,7 @@ describe('one GC at a time, admin only', () => {
     expect((await call(registry, 'POST', '/admin/gc?mode=dry-run')).status).toBe(200);
   });
 
-  test('POST /admin/gc: anonymous 401, a user who is no admin 403 DENIED, an admin by Basic or Bearer', async () => {
+  test('POST /admin/gc: anonymous 401, a user who is no admin 403 DENIED (401 by token), an admin by Basic or a registry:admin:* token', async () => {
     const anonymous = await call(registry, 'POST', '/admin/gc?mode=dry-run', { auth: null });
     expect(anonymous.status).toBe(401);
     expect(await errorCode(anonymous)).toBe('UNAUTHORIZED');
@@ -437,9 +437,17 @@ describe('one GC at a time, admin only', () => {
       token: string;
     };
     const aliceBearer = await call(registry, 'POST', '/admin/gc', { auth: `Bearer ${aliceToken.token}` });
-    expect(aliceBearer.status).toBe(403);
+    expect(aliceBearer.status).toBe(401);
 
-    const token = (await (await call(registry, 'GET', '/token')).json()) as { token: string };
+    // An admin's token opens /admin only with the scope asked for.
+    const plain = (await (await call(registry, 'GET', '/token')).json()) as { token: string };
+    const unscoped = await call(registry, 'POST', '/admin/gc?mode=dry-run', {
+      auth: `Bearer ${plain.token}`,
+    });
+    expect(unscoped.status).toBe(401);
+    const token = (await (await call(registry, 'GET', '/token?scope=registry:admin:*')).json()) as {
+      token: string;
+    };
     const bearer = await call(registry, 'POST', '/admin/gc?mode=dry-run', { auth: `Bearer ${token.token}` });
     expect(bearer.status).toBe(200);
     expect(((await bearer.json()) as GcAnswer).mode).toBe('dry-run');

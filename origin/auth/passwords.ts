@@ -1,5 +1,5 @@
 // Password hashes: scrypt in our own records; bcrypt as found in htpasswd files.
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 
 const N = 32768;
@@ -8,6 +8,13 @@ const P = 1;
 const KEY_LENGTH = 32;
 // 128 * N * r bytes of working memory, plus headroom.
 const MAX_MEMORY = 256 * N * R;
+
+const scryptOptions = (n: number, r: number, p: number) => ({
+  N: n,
+  r,
+  p,
+  maxmem: Math.max(MAX_MEMORY, 256 * n * r),
+});
 
 function derive(
   password: string,
@@ -18,7 +25,7 @@ function derive(
   length: number,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, length, { N: n, r, p, maxmem: Math.max(MAX_MEMORY, 256 * n * r) }, (error, key) =>
+    scrypt(password, salt, length, scryptOptions(n, r, p), (error, key) =>
       error ? reject(error) : resolve(key),
     ),
   );
@@ -38,19 +45,21 @@ export function isSupportedHash(hash: string): boolean {
   );
 }
 
-export async function verifyPassword(password: string, hash: string): Promise<boolean> {
-  if (hash.startsWith('$2')) return bcrypt.compare(password, hash);
+/**
+ * Whether `password` matches `hash`. Synchronous, and tens of milliseconds of CPU: it runs on the
+ * password-check threads (password-checks.ts), never on the serving thread or libuv's pool.
+ */
+export function verifyPassword(password: string, hash: string): boolean {
+  if (hash.startsWith('$2')) return bcrypt.compareSync(password, hash);
   const match = /^\$scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(hash);
   if (!match) return false;
   const [, n, r, p, salt, key] = match as unknown as [string, string, string, string, string, string];
   const expected = Buffer.from(key, 'base64');
-  const actual = await derive(
+  const actual = scryptSync(
     password,
     Buffer.from(salt, 'base64'),
-    Number(n),
-    Number(r),
-    Number(p),
     expected.length,
+    scryptOptions(Number(n), Number(r), Number(p)),
   );
   return timingSafeEqual(actual, expected);
 }

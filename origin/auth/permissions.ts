@@ -1,4 +1,5 @@
-// Per-repository-prefix permissions from the config's auth.access rules.
+// Per-repository-prefix permissions from the config's auth.access rules, and who administers the
+// registry (auth.admins).
 import type { RepositoryAction } from '../../shared/scope.ts';
 import type { AccessRule } from '../config.ts';
 
@@ -9,9 +10,16 @@ const DEFAULT_RULES: readonly AccessRule[] = [
 
 export class Permissions {
   private readonly rules: readonly AccessRule[];
+  private readonly admins: ReadonlySet<string>;
 
-  constructor(rules: readonly AccessRule[] | undefined) {
+  constructor(rules: readonly AccessRule[] | undefined, admins: readonly string[]) {
     this.rules = rules ?? DEFAULT_RULES;
+    this.admins = new Set(admins);
+  }
+
+  /** May run the /admin endpoints (with Basic credentials, or a token granting registry:admin:*). */
+  isAdmin(user: string | null): boolean {
+    return user !== null && this.admins.has(user);
   }
 
   /** What `user` (null: anonymous) may do in `repository`: the union of the matching rules. */

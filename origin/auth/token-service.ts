@@ -96,6 +96,9 @@ export class TokenService {
           granted.push({ type: entry.type, name: entry.name, actions: [...new Set(actions)] });
       } else if (entry.type === 'registry' && entry.name === 'catalog' && user !== null) {
         granted.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+      } else if (entry.type === 'registry' && entry.name === 'admin' && this.permissions.isAdmin(user)) {
+        // Only asked for: a token for a pull or a push carries no admin power.
+        granted.push({ type: 'registry', name: 'admin', actions: ['*'] });
       }
     }
     return granted;

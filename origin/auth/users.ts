@@ -8,27 +8,41 @@ import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
 import { countUsers, findPasswordHash, saveUserHash } from '../metadata/users.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import { hashPassword, isSupportedHash, verifyPassword } from './passwords.ts';
+import { type CheckOutcome, PasswordChecks } from './password-checks.ts';
+import { hashPassword, isSupportedHash } from './passwords.ts';
 
 export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
 
 // Verified credentials are remembered (with the hash they matched) so that Basic auth on every
 // request costs a lookup of the user's hash, not a scrypt derivation; only successes are kept.
+// The same credentials arriving while they are being checked wait for that check (a burst of
+// clients logging in at once costs one hash, not a queue full).
 
-export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
+export type LoginResult =
+  | { ok: true }
+  /** Wrong user name or password. */
+  | { ok: false; reason: 'incorrect' }
+  /** Too many failures for this user or client address: retry in `retryAfter` seconds. */
+  | { ok: false; reason: 'throttled'; retryAfter: number }
+  /** Every password-check thread is busy and the queue is full. */
+  | { ok: false; reason: 'busy' };
 
 export class UserDirectory {
   private readonly fixed = new Map<string, string>();
   /** name + sha256 of a password -> the hash it was verified against. */
   private readonly verified = new LruCache<string, string>(10_000);
+  /** name + sha256 of a password + hash -> the check of them in flight. */
+  private readonly checking = new Map<string, Promise<LoginResult>>();
   private readonly db: Queryable;
   private readonly throttle: LoginThrottle;
+  private readonly checks: PasswordChecks;
   private defaultHash: string | undefined;
 
-  constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle) {
+  constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle, checks: PasswordChecks) {
     this.db = db;
     this.fixed = fixed;
     this.throttle = throttle;
+    this.checks = checks;
   }
 
   static async create(config: Config, db: Queryable, clock: Clock): Promise<UserDirectory> {
@@ -45,7 +59,17 @@ export class UserDirectory {
       fixed.set(user.name, user.password_hash);
     }
     const { max_failures, window } = config.auth.login_throttle;
-    return new UserDirectory(db, fixed, new LoginThrottle(max_failures, window, clock));
+    return new UserDirectory(
+      db,
+      fixed,
+      new LoginThrottle(max_failures, window, clock),
+      new PasswordChecks(config.auth.password_checks),
+    );
+  }
+
+  /** Stops the password-check threads. */
+  close(): Promise<void> {
+    return this.checks.close();
   }
 
   /** True while no user is configured anywhere and admin/secret is accepted. */
@@ -56,7 +80,7 @@ export class UserDirectory {
 
   /**
    * Checks a user's password. `client` (the caller's address) and the name are throttled after
-   * repeated failures: `retryAfter` then says how many seconds to wait (0: wrong credentials).
+   * repeated failures; checks are refused while the password-check threads are saturated.
    */
   async login(name: string, password: string, client: string): Promise<LoginResult> {
     // The current hash, every time: a changed password, or the first user replacing the default
@@ -64,15 +88,27 @@ export class UserDirectory {
     const hash = await this.hashOf(name);
     const key = `${name}\0${createHash('sha256').update(password).digest('base64')}`;
     if (hash !== undefined && this.verified.get(key) === hash) return { ok: true };
-    const throttled = [`user:${name}`, `client:${client}`];
-    const retryAfter = this.throttle.retryAfter(throttled);
-    if (retryAfter > 0) return { ok: false, retryAfter };
-    if (hash === undefined || !(await verifyPassword(password, hash))) {
-      this.throttle.recordFailure(throttled);
-      return { ok: false, retryAfter: 0 };
+    const flight = `${key}\0${hash}`;
+    const inFlight = this.checking.get(flight);
+    if (inFlight) return inFlight;
+    // Counted before the check starts: checks in flight spend the budget too.
+    const attempt = this.throttle.begin([`user:${name}`, `client:${client}`]);
+    if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfter: attempt.retryAfter };
+    if (hash === undefined) return { ok: false, reason: 'incorrect' };
+    const check = this.checks.check(password, hash).then((outcome: CheckOutcome): LoginResult => {
+      if (outcome === 'mismatch') return { ok: false, reason: 'incorrect' };
+      // A success, or a check that never ran, is no failure.
+      this.throttle.giveBack(attempt.attempt);
+      if (outcome === 'busy') return { ok: false, reason: 'busy' };
+      this.verified.set(key, hash);
+      return { ok: true };
+    });
+    this.checking.set(flight, check);
+    try {
+      return await check;
+    } finally {
+      this.checking.delete(flight);
     }
-    this.verified.set(key, hash);
-    return { ok: true };
   }
 
   private async hashOf(name: string): Promise<string | undefined> {

@@ -11,16 +11,20 @@
 //   POST   /admin/webhooks                      {prefix, url, secret, events}
 //   DELETE /admin/webhooks/{id}
 //   GET    /admin/webhooks/{id}/deliveries      recent deliveries
-//   POST   /admin/vulndb/import                 {path}: import OSV data from a path on the origin
-//                                               (all.zip, a directory, a .json), then re-match
+//   POST   /admin/vulndb/import                 {path}: import OSV data from under scan.vulndb_dir
+//                                               (all.zip, a directory, a .json), or an all.zip
+//                                               sent as application/zip; then re-match
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { WEBHOOK_EVENTS } from '../metadata/webhooks.ts';
-import { updateVulnerabilityData } from '../scan/data-update.ts';
+import { type DataUpdate, updateVulnerabilityData } from '../scan/data-update.ts';
 import type { Services } from '../services.ts';
+import { importLocation } from '../vulndb/import-location.ts';
 import { requireAdmin } from './admin.ts';
 import type { AppContext } from './context.ts';
-import { readBoundedBody } from './request-body.ts';
+import { readBoundedBody, saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
 const policyBody = z
@@ -187,10 +191,13 @@ const allowlistJson = (e: {
 
 const importBody = z.object({ path: z.string().min(1) }).strict();
 
+/** The import ledger's name for data sent in a request body. */
+const UPLOAD_SOURCE = 'upload';
+
 export async function adminVulndbImport(c: AppContext, s: Services): Promise<Response> {
   const user = await requireAdmin(c, s);
-  const { path } = await body(c, importBody);
-  const update = await updateVulnerabilityData(s, path);
+  const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
+  const update = type === 'application/zip' ? await importUpload(c, s) : await importPath(c, s);
   if (!update.ok) throw invalid(update.error);
   const { report, rematch } = update;
   s.log.info(
@@ -219,4 +226,40 @@ export async function adminVulndbImport(c: AppContext, s: Services): Promise<Res
     new_findings: rematch.newFindings,
     elapsed_ms: Math.round(report.elapsedMs),
   });
+}
+
+/** {path}: data under scan.vulndb_dir, and nowhere else. */
+async function importPath(c: AppContext, s: Services): Promise<DataUpdate> {
+  const requested = (await body(c, importBody)).path;
+  const dir = s.config.scan.vulndb_dir;
+  if (dir === undefined) {
+    throw new OciFailure(
+      ociError('DENIED', {
+        message: 'path imports are off (no scan.vulndb_dir): send an all.zip as application/zip instead',
+      }),
+    );
+  }
+  const location = await importLocation(dir, requested);
+  if (!location.ok) {
+    throw new OciFailure(
+      location.problem === 'outside'
+        ? ociError('DENIED', { message: `${requested} is not under scan.vulndb_dir` })
+        : ociError('NAME_UNKNOWN', { message: `${requested}: nothing there under scan.vulndb_dir` }),
+    );
+  }
+  return updateVulnerabilityData(s, location.path);
+}
+
+/** An all.zip in the body, staged in a file of its own under data_dir/tmp while it is imported. */
+async function importUpload(c: AppContext, s: Services): Promise<DataUpdate> {
+  const staging = path.join(s.config.data_dir, 'tmp');
+  await mkdir(staging, { recursive: true });
+  const dir = await mkdtemp(path.join(staging, 'vulndb-'));
+  try {
+    const file = path.join(dir, 'all.zip');
+    unwrap(await saveBoundedBody(c, file, s.config.scan.vulndb_upload_max));
+    return await updateVulnerabilityData(s, file, { source: UPLOAD_SOURCE, archiveOnly: true });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,12 +1,13 @@
 // Admin endpoints: POST /admin/gc?mode=dry-run|delete&untagged=true runs a garbage collection and
-// answers its report. Administrators are the users in auth.admins (Basic credentials or a Bearer
-// token of theirs); others get 403 DENIED, anonymous callers 401.
+// answers its report. Administrators are the users in auth.admins, by Basic credentials or by a
+// Bearer token granting registry:admin:* (which /token grants only to them, only when asked for);
+// other users get 403 DENIED, other tokens 401 insufficient_scope, anonymous callers 401.
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import type { Requirement } from '../../shared/requirement.ts';
 import { collectGarbage, GcBusyError, type GcReport, gcDependencies } from '../gc/collect.ts';
 import { formatBytes } from '../gc/format.ts';
 import type { Services } from '../services.ts';
-import { authenticate, refuse } from './authorize.ts';
+import { authenticate, authorize } from './authorize.ts';
 import type { AppContext } from './context.ts';
 
 /** Items listed per kind in an answer (the counts and bytes are always whole). */
@@ -14,7 +15,7 @@ const MAX_ITEMS = 1000;
 
 export async function requireAdmin(c: AppContext, s: Services): Promise<string> {
   c.set('routeLabel', 'admin');
-  const requirement: Requirement = { kind: 'authenticated' };
+  const requirement: Requirement = { kind: 'admin' };
   const authn = await authenticate(
     s,
     c.req.header('authorization'),
@@ -23,17 +24,10 @@ export async function requireAdmin(c: AppContext, s: Services): Promise<string> 
   );
   if (!authn.ok) throw new OciFailure(authn.error);
   c.set('principal', authn.principal);
-  const { user } = authn.principal;
-  // Anonymous, or a token issued to nobody.
-  if (user === null) {
-    throw new OciFailure(refuse(s, requirement, 'authentication-required'));
-  }
-  if (!s.config.auth.admins.includes(user)) {
-    throw new OciFailure(
-      ociError('DENIED', { message: `only administrators may do this (auth.admins); ${user} is not one` }),
-    );
-  }
-  return user;
+  const denied = authorize(s, authn.principal, requirement);
+  if (denied) throw new OciFailure(denied);
+  // An administrator is a named user.
+  return authn.principal.user as string;
 }
 
 function flag(value: string | undefined, fallback: boolean): boolean {

@@ -18,9 +18,12 @@ export function refuse(services: Services, requirement: Requirement, refusal: Re
   return unauthorized(realmOf(services), requirement, refusal);
 }
 
+/** Seconds a client is asked to wait when every password-check thread is busy. */
+const BUSY_RETRY_SECONDS = 1;
+
 /**
  * Checks a password, throttled per user and client address: null when it is right, 429 while the
- * user is throttled, otherwise `incorrect`.
+ * user or address is throttled, 503 while the password checks are saturated, otherwise `incorrect`.
  */
 export async function checkLogin(
   services: Services,
@@ -31,13 +34,21 @@ export async function checkLogin(
 ): Promise<OciError | null> {
   const login = await services.users.login(user, password, client);
   if (login.ok) return null;
-  if (login.retryAfter > 0) {
-    return ociError('TOOMANYREQUESTS', {
-      message: `too many failed logins: retry in ${login.retryAfter} s`,
-      headers: { 'Retry-After': String(login.retryAfter) },
-    });
+  switch (login.reason) {
+    case 'incorrect':
+      return incorrect;
+    case 'throttled':
+      return ociError('TOOMANYREQUESTS', {
+        message: `too many failed logins: retry in ${login.retryAfter} s`,
+        headers: { 'Retry-After': String(login.retryAfter) },
+      });
+    case 'busy':
+      // The server's capacity, shared by every client, not this client's rate: 503, not 429.
+      return ociError('UNAVAILABLE', {
+        message: 'too many logins being checked: retry shortly',
+        headers: { 'Retry-After': String(BUSY_RETRY_SECONDS) },
+      });
   }
-  return incorrect;
 }
 
 export async function authenticate(
@@ -56,6 +67,7 @@ export async function authenticate(
           via: 'anonymous',
           can: (name, action) => services.permissions.allows(null, name, action),
           catalog: false,
+          admin: false,
         },
       };
     case 'refused':
@@ -63,13 +75,16 @@ export async function authenticate(
     case 'bearer': {
       const claims = await services.tokens.verify(credentials.token);
       if (!claims) return { ok: false, error: refuse(services, requirement, 'invalid-token') };
+      const user = claims.sub === '' ? null : claims.sub;
       return {
         ok: true,
         principal: {
-          user: claims.sub === '' ? null : claims.sub,
+          user,
           via: 'bearer',
           can: (name, action) => grantMeets(claims.access, { kind: 'repository', name, action }),
           catalog: grantMeets(claims.access, { kind: 'catalog' }),
+          // The grant, and the user still an administrator.
+          admin: grantMeets(claims.access, { kind: 'admin' }) && services.permissions.isAdmin(user),
         },
       };
     }
@@ -85,6 +100,7 @@ export async function authenticate(
           via: 'basic',
           can: (name, action) => services.permissions.allows(user, name, action),
           catalog: true,
+          admin: services.permissions.isAdmin(user),
         },
       };
     }
@@ -107,6 +123,19 @@ export function authorize(
       requirement,
       principal.via === 'bearer' ? 'insufficient-scope' : 'authentication-required',
     );
+  }
+  if (requirement.kind === 'admin') {
+    if (principal.admin) return null;
+    if (principal.via !== 'basic') {
+      return refuse(
+        services,
+        requirement,
+        principal.via === 'bearer' ? 'insufficient-scope' : 'authentication-required',
+      );
+    }
+    return ociError('DENIED', {
+      message: `only administrators may do this (auth.admins); ${principal.user} is not one`,
+    });
   }
   if (principal.can(requirement.name, requirement.action)) return null;
   switch (principal.via) {

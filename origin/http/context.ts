@@ -11,6 +11,8 @@ export interface Principal {
   can(repository: string, action: RepositoryAction): boolean;
   /** May list the catalog: a signed-in user, or a token granting registry:catalog:*. */
   readonly catalog: boolean;
+  /** May run the /admin endpoints: an administrator by Basic credentials, or by a token granting registry:admin:*. */
+  readonly admin: boolean;
 }
 
 export type AppEnv = {

@@ -1,5 +1,7 @@
-// Request bodies straight from the Node request: streamed for blobs, bounded for manifests.
-import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+// Request bodies straight from the Node request: streamed for blobs, bounded for manifests, saved
+// to a file (bounded) for archives.
+import { open } from 'node:fs/promises';
+import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
 import type { AppContext } from './context.ts';
 
 /** True when the request carries a body (a non-zero length, or chunked encoding). */
@@ -28,24 +30,44 @@ export async function* bodyStream(c: AppContext): AsyncIterable<Uint8Array> {
   }
 }
 
+const tooLarge = (limit: number): OciError =>
+  ociError('SIZE_INVALID', {
+    status: 413,
+    message: `body exceeds the limit of ${limit} bytes`,
+    detail: { limit },
+  });
+
 /** Reads a body of at most `limit` bytes into memory; a larger one is refused with 413. */
 export async function readBoundedBody(c: AppContext, limit: number): Promise<Result<Uint8Array>> {
-  const tooLarge = () =>
-    fail<Uint8Array>(
-      ociError('SIZE_INVALID', {
-        status: 413,
-        message: `body exceeds the limit of ${limit} bytes`,
-        detail: { limit },
-      }),
-    );
   const declared = contentLength(c);
-  if (declared !== undefined && declared > limit) return tooLarge();
+  if (declared !== undefined && declared > limit) return fail(tooLarge(limit));
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of bodyStream(c)) {
     total += chunk.byteLength;
-    if (total > limit) return tooLarge();
+    if (total > limit) return fail(tooLarge(limit));
     chunks.push(chunk);
   }
   return ok(Buffer.concat(chunks, total));
+}
+
+/**
+ * Writes a body of at most `limit` bytes to `file` (created; it must not exist) and answers its
+ * size; a larger one is refused with 413, and what was written of it is the caller's to remove.
+ */
+export async function saveBoundedBody(c: AppContext, file: string, limit: number): Promise<Result<number>> {
+  const declared = contentLength(c);
+  if (declared !== undefined && declared > limit) return fail(tooLarge(limit));
+  const handle = await open(file, 'wx');
+  let total = 0;
+  try {
+    for await (const chunk of bodyStream(c)) {
+      total += chunk.byteLength;
+      if (total > limit) return fail(tooLarge(limit));
+      await handle.write(chunk);
+    }
+  } finally {
+    await handle.close();
+  }
+  return ok(total);
 }

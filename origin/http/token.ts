@@ -39,7 +39,13 @@ export async function getToken(c: AppContext, s: Services): Promise<Response> {
     user = await requireLogin(c, s, basic?.user, basic?.password);
   }
   const issued = await s.tokens.issue(user, parseScopes(c.req.queries('scope') ?? []));
-  c.set('principal', { user, via: user ? 'basic' : 'anonymous', can: () => false, catalog: false });
+  c.set('principal', {
+    user,
+    via: user ? 'basic' : 'anonymous',
+    can: () => false,
+    catalog: false,
+    admin: false,
+  });
   return c.json({
     token: issued.token,
     access_token: issued.token,

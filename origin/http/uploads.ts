@@ -9,7 +9,7 @@ import {
   uploadRange,
 } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 import { bodyStream, contentLength, hasBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -74,12 +74,12 @@ export async function startUpload(c: AppContext, s: Services, name: string): Pro
   const digestParam = c.req.query('digest');
   if (digestParam !== undefined) {
     unwrap(parseDigestParam(digestParam));
-    const session = await s.uploads.start(name);
+    const session = unwrap(await s.uploads.start(name, actorOf(c)));
     const chunk: UploadChunk = { body: bodyStream(c), range: undefined, contentLength: contentLength(c) };
     const done = unwrap(await s.uploads.complete(name, session.id, digestParam, chunk));
     return created(c, name, done.digest);
   }
-  const session = await s.uploads.start(name);
+  const session = unwrap(await s.uploads.start(name, actorOf(c)));
   return progress(c, name, session.id, 0, 202);
 }
 

@@ -267,6 +267,15 @@ CREATE TABLE vuln_inventory_packages (
 CREATE INDEX vuln_inventory_packages_digest ON vuln_inventory_packages (digest);
 `,
   },
+  {
+    version: 6,
+    sql: `
+-- Who opened each upload session ('user:NAME', or 'address:IP' for an anonymous pusher), so that
+-- open sessions are bounded per owner across every origin process. Sessions from before have none.
+ALTER TABLE upload_sessions ADD COLUMN owner text;
+CREATE INDEX upload_sessions_owner ON upload_sessions (owner);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

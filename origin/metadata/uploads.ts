@@ -1,5 +1,5 @@
 // Upload sessions: the durable part of an upload's state (its repository and confirmed size).
-import type { Queryable } from './database.ts';
+import type { Database, Queryable } from './database.ts';
 
 export interface UploadSession {
   readonly id: string;
@@ -11,16 +11,31 @@ export interface UploadSession {
   readonly createdAt: Date;
 }
 
+/** The first key of the advisory locks that serialise session starts per owner. */
+const OWNER_LOCK = 7_204_120;
+
+/**
+ * Opens a session for `owner` unless it already holds `limit` open ones; false then. The count and
+ * the insert run under a lock on the owner (held to the transaction's end), so parallel starts,
+ * in this process or another, never pass the bound together.
+ */
 export async function createUploadSession(
-  q: Queryable,
-  id: string,
-  repositoryId: number,
-  now: number,
-): Promise<void> {
-  await q.query(
-    'INSERT INTO upload_sessions (id, repository_id, created_at, updated_at) VALUES ($1, $2, $3, $3)',
-    [id, repositoryId, new Date(now)],
-  );
+  db: Database,
+  session: { id: string; repositoryId: number; owner: string; now: number },
+  limit: number,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    // The two-key form: its key space is apart from the one-key locks (migrations).
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_LOCK, session.owner]);
+    const rows = await tx.query<{ id: string }>(
+      `INSERT INTO upload_sessions (id, repository_id, owner, created_at, updated_at)
+         SELECT $1, $2, $3, $4, $4
+         WHERE (SELECT count(*) FROM upload_sessions WHERE owner = $3) < $5
+         RETURNING id`,
+      [session.id, session.repositoryId, session.owner, new Date(session.now), limit],
+    );
+    return rows.length > 0;
+  });
 }
 
 export async function findUploadSession(

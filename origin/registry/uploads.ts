@@ -19,6 +19,7 @@ import {
   type UploadSession,
 } from '../metadata/uploads.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { Actor } from './events.ts';
 
 export interface ChunkRange {
   readonly start: number;
@@ -46,27 +47,48 @@ export const uploadLocation = (repository: string, id: string): string =>
 /** The `Range` header value of an upload holding `size` bytes (distribution's convention: 0-0 when empty). */
 export const uploadRange = (size: number): string => `0-${Math.max(0, size - 1)}`;
 
+/** Who an upload session counts against: the user, or for an anonymous pusher the address. */
+const ownerOf = (actor: Actor): string =>
+  actor.user !== null ? `user:${actor.user}` : `address:${actor.address ?? 'unknown'}`;
+
 export class Uploads {
   private readonly hashes = new Map<string, HashState>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly db: Database;
   private readonly store: BlobStore;
   private readonly clock: Clock;
+  private readonly maxSessionsPerOwner: number;
 
-  constructor(db: Database, store: BlobStore, clock: Clock) {
+  constructor(db: Database, store: BlobStore, clock: Clock, maxSessionsPerOwner: number) {
     this.db = db;
     this.store = store;
     this.clock = clock;
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
   }
 
-  async start(repository: string): Promise<UploadSession> {
+  /** Opens a session for `actor`; TOOMANYREQUESTS when it already holds the most it may. */
+  async start(repository: string, actor: Actor): Promise<Result<UploadSession>> {
     const id = randomUUID();
-    await this.store.createUpload(id);
     const repositoryId = await ensureRepository(this.db, repository);
     const now = this.clock.now();
-    await createUploadSession(this.db, id, repositoryId, now);
+    const owner = ownerOf(actor);
+    const limit = this.maxSessionsPerOwner;
+    if (!(await createUploadSession(this.db, { id, repositoryId, owner, now }, limit))) {
+      return fail(
+        ociError('TOOMANYREQUESTS', {
+          message: `too many open uploads (${limit}, uploads.max_sessions_per_user): finish or cancel some first`,
+        }),
+      );
+    }
+    // The row first: a refused start stages nothing. Staging that fails leaves no row behind.
+    try {
+      await this.store.createUpload(id);
+    } catch (error) {
+      await deleteUploadSession(this.db, id);
+      throw error;
+    }
     this.hashes.set(id, { hash: createHash('sha256'), size: 0 });
-    return { id, repository, repositoryId, size: 0, sha256SoFar: null, createdAt: new Date(now) };
+    return ok({ id, repository, repositoryId, size: 0, sha256SoFar: null, createdAt: new Date(now) });
   }
 
   async status(repository: string, id: string): Promise<Result<UploadSession>> {

@@ -4,7 +4,8 @@
 // before any validation. Writes go in batches, one transaction each, so that a PGlite database
 // that also serves the registry is never held for the whole import. A record that cannot be
 // imported (not JSON, not OSV, refused by the database) is counted with its reason and skipped;
-// it never ends the import.
+// it never ends the import. No reason or error quotes what a file holds: an import is told paths,
+// and what it answers must not turn it into a way to read files.
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, Queryable } from '../metadata/database.ts';
@@ -33,8 +34,10 @@ export interface ImportProgress {
 
 export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
-  /** The import ledger's name for this source; the absolute path by default. */
+  /** The import ledger's name for this source, also used in errors; the absolute path by default. */
   source?: string;
+  /** Only a ZIP archive is taken (an upload): anything else is refused, not read as a record. */
+  archiveOnly?: boolean;
   /** Records per write transaction (default 1000). */
   batchSize?: number;
 }
@@ -85,10 +88,11 @@ export async function importOsv(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const started = performance.now();
-  const opened = await openSource(location);
+  const source = options.source ?? path.resolve(location);
+  const opened = await openSource(location, source, options.archiveOnly ?? false);
   if (!opened.ok) return opened;
   const input = opened.value;
-  const run = new ImportRun(db, options.source ?? path.resolve(location));
+  const run = new ImportRun(db, source);
   // Reading and parsing the next batch overlaps the database writing the current one: the
   // database (PGlite's worker, or the server) is the slower side, so this hides most of the rest.
   let writing: Promise<void> = Promise.resolve();
@@ -135,15 +139,17 @@ interface RecordInput {
 
 type Opened = { ok: true; value: RecordInput } | { ok: false; error: string };
 
-async function openSource(location: string): Promise<Opened> {
+async function openSource(location: string, name: string, archiveOnly: boolean): Promise<Opened> {
   let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(location);
   } catch (error) {
-    return { ok: false, error: `cannot read ${location}: ${(error as Error).message}` };
+    return { ok: false, error: `cannot read ${name}: ${(error as Error).message}` };
   }
+  const zip = !info.isDirectory() && (await isZip(location));
+  if (archiveOnly && !zip) return { ok: false, error: `${name}: not a ZIP archive` };
   if (info.isDirectory()) return openDirectory(location);
-  if (await isZip(location)) return openArchive(location);
+  if (zip) return openArchive(location, name);
   return openJsonFile(location);
 }
 
@@ -159,9 +165,9 @@ async function isZip(file: string): Promise<boolean> {
   }
 }
 
-async function openArchive(file: string): Promise<Opened> {
+async function openArchive(file: string, name: string): Promise<Opened> {
   const opened = await openZip({ path: file });
-  if (!opened.ok) return { ok: false, error: `${file}: ${opened.error}` };
+  if (!opened.ok) return { ok: false, error: `${name}: ${opened.error}` };
   const archive: ZipArchive = opened.value;
   let total = 0;
   for (const entry of archive.entries()) if (isRecordEntry(entry.name, entry.isDirectory)) total++;
@@ -321,10 +327,11 @@ class ImportRun {
           this.tally(await this.db.transaction((tx) => write(tx, [record])));
         } catch (single) {
           if (!isDataError(single)) throw single;
+          // The code only: the database's message may quote the value it refused.
           this.reject({
             file: record.file,
             id: record.id,
-            reason: `refused by the database: ${(single as Error).message}`,
+            reason: `refused by the database (SQLSTATE ${(single as { code: string }).code})`,
           });
         }
       }
@@ -369,7 +376,7 @@ class ImportRun {
     try {
       value = JSON.parse(item.text.charCodeAt(0) === 0xfeff ? item.text.slice(1) : item.text);
     } catch (error) {
-      this.reject({ file: item.file, reason: `not JSON: ${(error as Error).message}` });
+      this.reject({ file: item.file, reason: notJson(error as Error) });
       return undefined;
     }
     // PostgreSQL text and jsonb cannot hold NUL (JSON writes it only escaped); refuse it here
@@ -519,6 +526,12 @@ async function write(tx: Queryable, batch: readonly Prepared[]): Promise<WriteOu
   for (const row of affected) outcome.changed.push({ ecosystem: row.ecosystem, package: row.packageName });
   await markGenerationPending(tx);
   return outcome;
+}
+
+/** Where JSON.parse stopped, when it says; never its message, which quotes the text around it. */
+function notJson(error: Error): string {
+  const at = /at position (\d+)/.exec(error.message);
+  return at ? `not JSON (at position ${at[1]})` : 'not JSON';
 }
 
 /**

@@ -54,12 +54,15 @@ interface ImageInspect {
 
 const env = fileSetup(async (defer) => {
   const registry = await startTestRegistry({
-    config: { scan: { concurrency: 1, poll_interval: '200ms' }, policy: { refresh_interval: '200ms' } },
+    config: {
+      scan: { concurrency: 1, poll_interval: '200ms', vulndb_dir: path.resolve('test/fixtures') },
+      policy: { refresh_interval: '200ms' },
+    },
   });
   defer(() => registry.close());
   const imported = await call(registry, 'POST', '/admin/vulndb/import', {
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path: path.resolve('test/fixtures/osv') }),
+    body: JSON.stringify({ path: 'osv' }),
   });
   if (imported.status !== 200) throw new Error(`import: ${imported.status} ${await imported.text()}`);
 

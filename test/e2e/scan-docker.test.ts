@@ -14,7 +14,10 @@ const RUN = randomBytes(4).toString('hex');
 
 const env = fileSetup(async (defer) => {
   const registry = await startTestRegistry({
-    config: { scan: { concurrency: 1, poll_interval: '200ms' }, policy: { refresh_interval: '200ms' } },
+    config: {
+      scan: { concurrency: 1, poll_interval: '200ms', vulndb_dir: path.resolve('test/fixtures') },
+      policy: { refresh_interval: '200ms' },
+    },
   });
   defer(() => registry.close());
   const { docker } = await startDockerSession(defer);
@@ -22,7 +25,7 @@ const env = fileSetup(async (defer) => {
   defer(() => rm(workDir, { recursive: true, force: true }));
   const imported = await call(registry, 'POST', '/admin/vulndb/import', {
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path: path.resolve('test/fixtures/osv') }),
+    body: JSON.stringify({ path: 'osv' }),
   });
   if (imported.status !== 200) throw new Error(`import: ${imported.status} ${await imported.text()}`);
   const login = await docker.login(registry.host, 'admin', 'secret');

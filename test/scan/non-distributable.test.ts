@@ -13,11 +13,13 @@ const NON_DISTRIBUTABLE = 'application/vnd.oci.image.layer.nondistributable.v1.t
 const NAME = 'scan/nondistributable';
 
 const env = fileSetup(async (defer) => {
-  const registry = await startTestRegistry({ config: { scan: { concurrency: 1, poll_interval: '200ms' } } });
+  const registry = await startTestRegistry({
+    config: { scan: { concurrency: 1, poll_interval: '200ms', vulndb_dir: FIXTURES } },
+  });
   defer(() => registry.close());
   const imported = await call(registry, 'POST', '/admin/vulndb/import', {
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path: path.join(FIXTURES, 'osv') }),
+    body: JSON.stringify({ path: 'osv' }),
   });
   if (imported.status !== 200) throw new Error(`import failed: ${imported.status} ${await imported.text()}`);
   return { registry };

@@ -180,7 +180,8 @@ const env = fileSetup(async (defer) => {
   const clock = new ShiftedClock();
   const registry = await startTestRegistry({
     config: {
-      scan: { concurrency: 1, poll_interval: '200ms' },
+      // Imports read under the work directory only.
+      scan: { concurrency: 1, poll_interval: '200ms', vulndb_dir: work },
       policy: { refresh_interval: '200ms' },
       webhooks: { initial_backoff: `${WEBHOOK_BACKOFF_MS}ms`, max_attempts: 3, poll_interval: '50ms' },
     },
@@ -193,9 +194,10 @@ const env = fileSetup(async (defer) => {
   const partial = path.join(work, 'osv-partial');
   cpSync(OSV, partial, { recursive: true });
   rmSync(path.join(partial, 'GHSA-jfh8-c2jp-5v3q.json'));
+  cpSync(OSV, path.join(work, 'osv'), { recursive: true });
   const imported = await call(registry, 'POST', '/admin/vulndb/import', {
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path: partial }),
+    body: JSON.stringify({ path: 'osv-partial' }),
   });
   if (imported.status !== 200) throw new Error(`import failed: ${imported.status} ${await imported.text()}`);
   const hookAdded = await call(registry, 'POST', '/admin/webhooks', {
@@ -515,7 +517,7 @@ describe('new vulnerability data', () => {
     const layersBefore = await metric(registry, 'registry_scan_layers_analyzed_total');
     hook.received.length = 0;
     hook.failFirstFor = 'scan/app';
-    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: OSV });
+    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: 'osv' });
     expect(response.status).toBe(200);
     const result = (await response.json()) as Record<string, number>;
     expect(result).toMatchObject({ added: 1, updated: 0 });
@@ -584,7 +586,7 @@ describe('new vulnerability data', () => {
 
   test('importing the same data again changes nothing and re-matches nothing', async () => {
     const { registry } = await env.get();
-    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: OSV });
+    const response = await admin(registry, 'POST', '/admin/vulndb/import', { path: 'osv' });
     expect(await response.json()).toMatchObject({ added: 0, updated: 0, rematched: 0 });
   });
 

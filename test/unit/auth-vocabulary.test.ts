@@ -65,6 +65,7 @@ describe('the challenge', () => {
   it('asks for the scope the request needs, a push as pull,push', () => {
     expect(challenge(realm, { kind: 'authenticated' })).toBe(base);
     expect(challenge(realm, { kind: 'catalog' })).toBe(`${base},scope="registry:catalog:*"`);
+    expect(challenge(realm, { kind: 'admin' })).toBe(`${base},scope="registry:admin:*"`);
     expect(challenge(realm, { kind: 'repository', name: 'a/b', action: 'pull' })).toBe(
       `${base},scope="repository:a/b:pull"`,
     );
@@ -173,6 +174,9 @@ describe('what each endpoint requires', () => {
     expect(grantMeets([], { kind: 'authenticated' })).toBe(true);
     expect(grantMeets(access, { kind: 'catalog' })).toBe(true);
     expect(grantMeets([], { kind: 'catalog' })).toBe(false);
+    // The catalog grant is no admin grant.
+    expect(grantMeets(access, { kind: 'admin' })).toBe(false);
+    expect(grantMeets([{ type: 'registry', name: 'admin', actions: ['*'] }], { kind: 'admin' })).toBe(true);
     expect(grantMeets(access, { kind: 'repository', name: 'a', action: 'pull' })).toBe(true);
     expect(grantMeets(access, { kind: 'repository', name: 'a', action: 'push' })).toBe(false);
     expect(grantMeets(access, { kind: 'repository', name: 'b', action: 'pull' })).toBe(false);
