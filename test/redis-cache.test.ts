@@ -554,7 +554,7 @@ async function startRedis(socket: string): Promise<ChildProcess> {
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
+      if (/ready to accept connections/i.test(output)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
