@@ -56,7 +56,7 @@ async function removeKeys(url: string, prefix: string): Promise<void> {
 
 /**
  * Registries that share one PostgreSQL database, one blob storage (the filesystem root, or in
- * the s3 project the S3 server of `storageOf`, which must then be closed last) and one Redis
+ * the production project the S3 server of `storageOf`, which must then be closed last) and one Redis
  * key namespace.
  */
 async function sharedRegistry(
