@@ -135,6 +135,8 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
     originPublicUrl: origin.base,
     service: originHost,
     issuer: 'registry',
+    // Measured as deployed: no test clock.
+    testClock: false,
   });
   const stopEdge = resources.add('edge (workerd)', () => edge.close());
   const guard = await startTlsProbeGuard(edge.url);

@@ -8,3 +8,9 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Where a Worker run with the TEST_CLOCK binding (tests only) is told to move its clock forward
+ * (edge/src/clock.ts); test/harness/edge.ts calls it.
+ */
+export const TEST_CLOCK_PATH = '/.edge-test/clock';

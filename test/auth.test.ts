@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
 import { runCli } from './harness/cli.ts';
 import { call, pushBlob, pushImage } from './harness/client.ts';
+import { ManualClock } from './harness/clock.ts';
 import {
   createPostgresDatabase,
   dropPostgresDatabase,
@@ -36,6 +37,8 @@ let plain: TestRegistry;
 let ruled: TestRegistry;
 /** Tokens that live 2 seconds. */
 let brief: TestRegistry;
+/** brief's clock: its tokens expire when the test moves it. */
+const briefClock = new ManualClock();
 
 const ADMIN = basic('admin', 'admin-password');
 const BOB = basic('bob', 'bob-password');
@@ -63,7 +66,7 @@ beforeAll(async () => {
         },
       },
     }),
-    startTestRegistry({ config: { auth: { ...THROTTLE_OFF, token_expiry: '2s' } } }),
+    startTestRegistry({ config: { auth: { ...THROTTLE_OFF, token_expiry: '2s' } }, clock: briefClock }),
   ]);
   // Content for the pulls below.
   await pushImage({ ...ruled, adminAuth: ADMIN }, 'public/app', 'latest');
@@ -410,7 +413,7 @@ describe('tokens the registry did not issue, or no longer honours', () => {
     const before = await call(brief, 'GET', '/v2/short/lived/tags/list', { auth: bearer(body.token) });
     expect(before.status).toBe(404);
     // ...and refused once it has expired, although the registry had verified it before.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50));
+    briefClock.advance(exp * 1000 - briefClock.now());
     const after = await call(brief, 'GET', '/v2/short/lived/tags/list', { auth: bearer(body.token) });
     expect(after.status).toBe(401);
     expect(await errorOf(after)).toBe('UNAUTHORIZED');

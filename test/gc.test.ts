@@ -21,6 +21,7 @@ import {
   pushImage,
   sha256,
 } from './harness/client.ts';
+import { ShiftedClock } from './harness/clock.ts';
 import {
   createPostgresDatabase,
   dropPostgresDatabase,
@@ -560,11 +561,17 @@ describe('registry gc (CLI)', () => {
 
 describe('gc.schedule', () => {
   test('runs GC inside serve on its schedule', async () => {
-    // Every second; the grace period keeps the blobs of a push in progress.
-    const reg = await startTestRegistry({ config: { gc: { schedule: '* * * * * *', grace_period: '2s' } } });
+    // Every second; the grace period keeps the blobs of a push in progress, until the test moves
+    // the registry's clock past it.
+    const clock = new ShiftedClock();
+    const reg = await startTestRegistry({
+      config: { gc: { schedule: '* * * * * *', grace_period: '1h' } },
+      clock,
+    });
     try {
       const image = await pushImage(reg, 'scheduled/app', 'v1');
       const orphan = await pushBlob(reg, 'scheduled/app', `orphan ${Math.random()}`);
+      clock.advance(3_600_000);
       const until = Date.now() + 15_000;
       while ((await reg.running.services.store.stat(orphan)) !== null && Date.now() < until)
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -701,6 +708,7 @@ describe('GC racing pushes and pulls', () => {
         stats.blobsRemoved += report.blobs.count;
         stats.manifestsRemoved += report.manifests.count;
         // A breath between runs: in this process, PGlite answers without yielding to the network.
+        // (The race's own pacing, not a wait for the registry: shorter, GC crowds the pushes out on S3.)
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 300));
       }
     }

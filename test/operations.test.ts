@@ -1,9 +1,9 @@
 // Operations: the registry run as its users run it (`registry serve`), observed from outside.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256 } from './harness/client.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabase } from './harness/registry.ts';
 import { killRegistry, type ServedRegistry, serveRegistry } from './harness/served-registry.ts';
@@ -53,7 +53,11 @@ describe('operations', () => {
     });
     expect(response.status).toBe(404);
     expect(response.headers.get('x-request-id')).toBe('req-ops-1');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The line is written once the answer is sent: wait for it to come through the pipe.
+    await vi.waitFor(() => expect(served.lines.some((l) => l.request_id === 'req-ops-1')).toBe(true), {
+      timeout: 5_000,
+      interval: 20,
+    });
     const logged = served.lines.filter((l) => l.request_id === 'req-ops-1');
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ method: 'GET', route: 'tags', status: 404, user: 'admin' });
@@ -89,10 +93,17 @@ describe('operations', () => {
       patch.once('error', reject);
     });
     patch.write(half);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // In flight: the first half has reached the upload's staged data (the filesystem store's layout).
+    const staged = path.join(dataDir, 'blobs', 'uploads', location.split('/').pop() as string, 'data');
+    await vi.waitFor(async () => expect((await stat(staged)).size).toBe(half.length), {
+      timeout: 10_000,
+      interval: 20,
+    });
     served.process.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await expect(fetch(`${served.url}/healthz`)).rejects.toThrow();
+    await vi.waitFor(() => expect(fetch(`${served.url}/healthz`)).rejects.toThrow(), {
+      timeout: 10_000,
+      interval: 50,
+    });
     patch.end(half);
     expect(await answered).toBe(202);
     expect(await served.exited).toBe(0);

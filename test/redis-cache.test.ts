@@ -670,7 +670,8 @@ describe('Redis stopped and restarted under load', () => {
         () => expect(registry.lines.some((l) => String(l.msg).startsWith('redis unreachable'))).toBe(true),
         { timeout: 10_000, interval: 50 },
       );
-      // Keep pulling through the outage for a while.
+      // Keep pulling through the outage for a while: long enough to span several of ioredis's
+      // reconnect attempts (100, 200, 300 ms… apart), which is what requests must not wait on.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       redis = await startRedis(socket);
       const restartedAt = Date.now();

@@ -3,8 +3,10 @@
 // other request (pushes, deletes, catalog, referrers, scans, /token, /admin) passed to origin.
 // /v2/ paths are recognised by shared/route.ts, as origin does. Requests origin would refuse for
 // their form (an invalid name, reference or digest) go to origin too, which answers them exactly.
+// Under test only (the TEST_CLOCK binding), TEST_CLOCK_PATH moves the edge's clock (clock.ts).
 import { Hono } from 'hono';
 import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
+import { TEST_CLOCK_PATH } from '../../shared/clock.ts';
 import { isDigest } from '../../shared/digest.ts';
 import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName, parseReference } from '../../shared/reference.ts';
@@ -12,6 +14,7 @@ import { type Requirement, requirementFor } from '../../shared/requirement.ts';
 import { matchRoute, type Route } from '../../shared/route.ts';
 import { authorize } from './auth.ts';
 import { getBlob } from './blobs.ts';
+import { moveTestClock, testClockEnabled } from './clock.ts';
 import type { Env } from './config.ts';
 import { getManifest } from './manifests.ts';
 import { createServices, type Services } from './services.ts';
@@ -98,6 +101,10 @@ export function createApp(): Hono<EdgeEnv> {
     c.set('services', createServices(c.env, c.executionCtx, c.req.raw));
     await next();
   });
+  app.use(TEST_CLOCK_PATH, async (c, next) => {
+    if (!testClockEnabled(c.env)) return next();
+    return moveTestClock(c.req.raw);
+  });
   app.all('*', async (c) => {
     const s = c.get('services');
     const request = c.req.raw;
@@ -112,6 +119,7 @@ export function createApp(): Hono<EdgeEnv> {
         origin: s.origin,
         meta: s.meta,
         defer: s.defer,
+        clock: s.clock,
         waitMs: s.config.originTimeoutMs,
       },
     );

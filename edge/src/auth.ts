@@ -25,7 +25,7 @@ async function verify(
 ): Promise<TokenClaims | 'invalid' | 'unavailable'> {
   const known = verified.get(token);
   if (known) {
-    if (unexpired(known)) return known;
+    if (unexpired(known, deps.clock.now())) return known;
     verified.delete(token);
     return 'invalid';
   }
@@ -34,7 +34,12 @@ async function verify(
   const lookup = await keys.lookup(kid, deps);
   if (lookup.kind === 'unavailable') return 'unavailable';
   if (lookup.kind === 'unknown') return 'invalid';
-  const claims = await verifyToken(token, lookup.key, { issuer: config.issuer, audience: config.service });
+  const claims = await verifyToken(
+    token,
+    lookup.key,
+    { issuer: config.issuer, audience: config.service },
+    deps.clock.now(),
+  );
   if (!claims) return 'invalid';
   if (verified.size >= VERIFIED_LIMIT) verified.clear();
   verified.set(token, claims);

@@ -4,6 +4,9 @@
 // leader that fails wakes them to try again; one that holds its lease too long loses it, and the
 // next request to ask takes over. The state is in memory only: if the object goes away, waiting
 // requests see an error and fetch for themselves.
+//
+// Its times are wall-clock time, not the edge's Clock (clock.ts): a lease bounds a fetch that is
+// really in progress, and waiters sleep on real timers until it ends, so it must really elapse.
 import { DurableObject } from 'cloudflare:workers';
 
 export type Grant =

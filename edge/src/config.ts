@@ -26,6 +26,8 @@ export interface Env {
   /** Seconds to wait for origin's answer to a metadata request (default 10). */
   readonly ORIGIN_TIMEOUT?: string | number;
   readonly CHUNK_LOCKS: DurableObjectNamespace<ChunkLock>;
+  /** "on" only in tests (test/harness/edge.ts), never in wrangler.toml: a clock tests move (clock.ts). */
+  readonly TEST_CLOCK?: string;
 }
 
 export interface EdgeConfig {

@@ -4,6 +4,7 @@
 // UNKNOWN_KEY_REFETCH per isolate, so that tokens with made-up key ids cannot hammer origin.
 import type { JWK } from 'jose';
 import { importVerifyKey, JWKS_PATH, type VerifyKey } from '../../shared/bearer-token.ts';
+import type { Clock } from '../../shared/clock.ts';
 import type { MetadataStore } from './metadata.ts';
 import type { OriginClient } from './origin.ts';
 import { singleFlight } from './single-flight.ts';
@@ -24,6 +25,7 @@ export interface KeyDeps {
   readonly origin: OriginClient;
   readonly meta: MetadataStore;
   readonly defer: (work: Promise<unknown>) => void;
+  readonly clock: Clock;
   /** How long a request waits for a fetch another request started. */
   readonly waitMs: number;
 }
@@ -37,13 +39,13 @@ export class KeySet {
   private lastUnknownRefetch = Number.NEGATIVE_INFINITY;
 
   async lookup(kid: string, deps: KeyDeps): Promise<KeyLookup> {
-    const now = Date.now();
+    const now = deps.clock.now();
     if (now - this.fetchedAt > KEYS_MAX_AGE_MS && now - this.lastFailure > RETRY_AFTER_FAILURE_MS) {
       await this.load(deps, true);
     }
     let key = this.keys.get(kid);
-    if (!key && this.keys.size > 0 && Date.now() - this.lastUnknownRefetch >= UNKNOWN_KEY_REFETCH_MS) {
-      this.lastUnknownRefetch = Date.now();
+    if (!key && this.keys.size > 0 && deps.clock.now() - this.lastUnknownRefetch >= UNKNOWN_KEY_REFETCH_MS) {
+      this.lastUnknownRefetch = deps.clock.now();
       await this.load(deps, false);
       key = this.keys.get(kid);
     }
@@ -65,7 +67,11 @@ export class KeySet {
     try {
       if (storeFirst) {
         const stored = await deps.meta.get<StoredKeys>(META_KEY);
-        if (stored && Date.now() - stored.fetchedAt <= KEYS_MAX_AGE_MS && stored.fetchedAt > this.fetchedAt) {
+        if (
+          stored &&
+          deps.clock.now() - stored.fetchedAt <= KEYS_MAX_AGE_MS &&
+          stored.fetchedAt > this.fetchedAt
+        ) {
           await this.adopt(stored);
           return;
         }
@@ -76,15 +82,15 @@ export class KeySet {
           ? (JSON.parse(new TextDecoder().decode(fetched.answer.body)) as { keys?: unknown })
           : {};
       if (!Array.isArray(document.keys)) {
-        this.lastFailure = Date.now();
+        this.lastFailure = deps.clock.now();
         return;
       }
-      const stored: StoredKeys = { keys: document.keys as JWK[], fetchedAt: Date.now() };
+      const stored: StoredKeys = { keys: document.keys as JWK[], fetchedAt: deps.clock.now() };
       await this.adopt(stored);
       deps.defer(deps.meta.put(META_KEY, stored, KEYS_MAX_AGE_MS));
     } catch {
       // A malformed key set: keep the keys held (if any).
-      this.lastFailure = Date.now();
+      this.lastFailure = deps.clock.now();
     }
   }
 

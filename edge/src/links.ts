@@ -51,7 +51,7 @@ export async function checkLink(
     return link && size ? { at: link.at, size: size.size } : undefined;
   };
   const fresh = (entry: { at: number } | undefined) =>
-    entry !== undefined && Date.now() - entry.at < s.config.linkTtlMs;
+    entry !== undefined && s.clock.now() - entry.at < s.config.linkTtlMs;
   const before = await known();
   if (before && fresh(before)) return { ok: true, size: before.size, stale: false };
 
@@ -72,7 +72,7 @@ export async function checkLink(
   if ('size' in fetched) return { ok: true, size: fetched.size, stale: false };
   if (!fetched.ok) {
     // origin is unreachable: a link it vouched for lately stands in, for STALE_SECONDS.
-    if (before && Date.now() - before.at < s.config.linkTtlMs + s.config.staleMs)
+    if (before && s.clock.now() - before.at < s.config.linkTtlMs + s.config.staleMs)
       return { ok: true, size: before.size, stale: true };
     return {
       ok: false,
@@ -88,7 +88,7 @@ export async function checkLink(
   }
   const length = Number(headers.get('content-length'));
   if (status !== 200 || !Number.isSafeInteger(length) || length < 0) return { ok: false, response: 'proxy' };
-  recordLinks(s, name, [digest], Date.now());
+  recordLinks(s, name, [digest], s.clock.now());
   s.defer(s.meta.put(sizeKey(digest), { size: length } satisfies SizeEntry, SIZE_RETAIN_MS));
   return { ok: true, size: length, stale: false };
 }

@@ -116,7 +116,7 @@ export async function getManifest(s: Services, request: ManifestRequest): Promis
   const accepted = await acceptKey(request.accept);
   const key = refKey(name, reference, accepted);
   const entry = await s.meta.get<RefEntry>(key);
-  const now = Date.now();
+  const now = s.clock.now();
   let cached: Manifest | undefined;
   let allow: AllowEntry | undefined;
   if (entry) {
@@ -202,7 +202,7 @@ function remember(
 ): void {
   const { config } = s;
   const { manifest, epoch } = outcome;
-  const at = Date.now();
+  const at = s.clock.now();
   const mapping: RefEntry = { digest: manifest.digest, at };
   if (!byDigest)
     s.defer(s.meta.put(refKey(name, reference, accepted), mapping, config.tagTtlMs + config.staleMs));

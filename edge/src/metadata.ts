@@ -4,6 +4,7 @@
 // (TTL plus the stale allowance). Behind an interface (KV would do as well); the implementation
 // here is the Cache API, with a small in-isolate copy in front so that the requests of one pull
 // do not each go to the cache.
+import type { Clock } from '../../shared/clock.ts';
 
 export interface MetadataStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -55,10 +56,12 @@ const memory = new MemoryTier(10_000);
 export class CacheApiMetadataStore implements MetadataStore {
   private readonly cache: Cache;
   private readonly base: string;
+  private readonly clock: Clock;
 
-  constructor(cache: Cache, base: string) {
+  constructor(cache: Cache, base: string, clock: Clock) {
     this.cache = cache;
     this.base = `${base}/.edge-meta/v1/`;
+    this.clock = clock;
   }
 
   private request(key: string): Request {
@@ -66,7 +69,7 @@ export class CacheApiMetadataStore implements MetadataStore {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const now = Date.now();
+    const now = this.clock.now();
     const remembered = memory.get(key, now);
     if (remembered) return remembered.value as T;
     const response = await this.cache.match(this.request(key));
@@ -78,7 +81,7 @@ export class CacheApiMetadataStore implements MetadataStore {
   }
 
   async put(key: string, value: unknown, retainMs: number): Promise<void> {
-    const entry: Remembered = { value, expires: Date.now() + retainMs };
+    const entry: Remembered = { value, expires: this.clock.now() + retainMs };
     memory.set(key, entry);
     await this.cache.put(
       this.request(key),

@@ -1,7 +1,8 @@
 // Requests to origin. Metadata requests (manifests, link checks, tags, keys) are read whole within
 // a timeout; blob ranges stream (the timeout covers their headers); everything the edge does not
 // serve is passed through as it is. "Unavailable" — a network error, a timeout or a 5xx — is
-// what lets callers fall back to what they have cached.
+// what lets callers fall back to what they have cached. The timeouts are wall-clock timers (not the
+// edge's Clock): they bound real network waits.
 import type { EdgeConfig } from './config.ts';
 
 export interface OriginAnswer {

@@ -1,6 +1,8 @@
 // What a request handler uses, put together per request from the bindings; the parts holding
 // state worth keeping between requests (signing keys, the in-isolate metadata copy) live in
 // their modules, once per isolate.
+import type { Clock } from '../../shared/clock.ts';
+import { edgeClock } from './clock.ts';
 import { type EdgeConfig, type Env, readConfig } from './config.ts';
 import { CacheApiEdgeCache, type EdgeCache } from './edge-cache.ts';
 import { KeySet } from './keys.ts';
@@ -9,6 +11,8 @@ import { OriginClient } from './origin.ts';
 
 export interface Services {
   readonly config: EdgeConfig;
+  /** What TTL, staleness and key-refresh decisions read as the time. */
+  readonly clock: Clock;
   /** Blob chunks and manifest bytes (immutable, by digest). */
   readonly cache: EdgeCache;
   /** Mappings and decisions (short-lived). */
@@ -37,10 +41,12 @@ export function createServices(
   }
   const base = new URL(request.url).origin;
   const cf = (request as { cf?: { colo?: unknown } }).cf;
+  const clock = edgeClock(env);
   return {
     config,
+    clock,
     cache: new CacheApiEdgeCache(caches.default, base),
-    meta: new CacheApiMetadataStore(caches.default, base),
+    meta: new CacheApiMetadataStore(caches.default, base, clock),
     origin: new OriginClient(config, request.headers.get('cf-connecting-ip')),
     keys,
     env,

@@ -1,7 +1,8 @@
 // Requests of one isolate asking origin the same question at the same time share one answer.
 // Only answers the caller marks shareable are shared (another client's refusal is its own);
 // the others ask again themselves. A waiter gives up after `maxWaitMs` and asks itself: a
-// promise begun by another request may never settle if that request is cancelled.
+// promise begun by another request may never settle if that request is cancelled. That wait is
+// wall-clock time, not the edge's Clock (clock.ts): it bounds a request really in flight.
 
 interface Flight {
   readonly promise: Promise<unknown>;

@@ -32,7 +32,7 @@ export async function getTags(
   const { config } = s;
   const key = `tags/${name}${search}`;
   const entry = await s.meta.get<TagsEntry>(key);
-  const now = Date.now();
+  const now = s.clock.now();
   if (entry && now - entry.at < config.tagTtlMs) return serve(entry, 'HIT');
   const fetched = await singleFlight(
     key,
@@ -46,7 +46,7 @@ export async function getTags(
   if (fetched.ok && fetched.answer.status === 200) {
     const { answer } = fetched;
     const fresh: TagsEntry = {
-      at: Date.now(),
+      at: s.clock.now(),
       body: new TextDecoder().decode(answer.body),
       contentType: answer.headers.get('content-type'),
       link: answer.headers.get('link'),

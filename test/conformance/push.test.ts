@@ -1,6 +1,7 @@
 // Conformance: push (OCI Distribution Spec, "Pushing blobs" and "Pushing manifests").
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, errorCode, OCI_MANIFEST, pushBlob, pushImage, sha256 } from '../harness/client.ts';
+import { ManualClock } from '../harness/clock.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
 
 let registry: TestRegistry;
@@ -188,16 +189,22 @@ describe('push: blobs', () => {
   });
 
   it('idle uploads expire and their staged data is removed', async () => {
+    const clock = new ManualClock();
     const short = await startTestRegistry({
-      config: { uploads: { expiry: '300ms', purge_interval: '100ms' } },
+      config: { uploads: { expiry: '1h', purge_interval: '50ms' } },
+      clock,
     });
     try {
       const post = await call(short, 'POST', `/v2/${name}/blobs/uploads/`);
       const location = post.headers.get('location') as string;
       await call(short, 'PATCH', location, { body: 'soon gone' });
       expect(await short.stagedUploads()).toEqual([location.split('/').pop()]);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      expect((await call(short, 'GET', location)).status).toBe(404);
+      clock.advance(3_600_001);
+      // The purge runs every purge_interval (wall time): wait for it.
+      await vi.waitFor(async () => expect((await call(short, 'GET', location)).status).toBe(404), {
+        timeout: 5_000,
+        interval: 50,
+      });
       expect(await short.stagedUploads()).toEqual([]);
     } finally {
       await short.close();

@@ -63,7 +63,7 @@ test('docker push prints what it always prints; the scan runs afterwards and doc
     };
     if (report.status === 'completed') break;
     if (Date.now() > deadline) throw new Error(`scan still ${report.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
   await admin('PUT', '/admin/policies', { prefix: 'policy/', threshold: 'critical' });

@@ -14,6 +14,7 @@ import {
   startEdgeFor,
   startEdgeSetup,
   startFaultyProxy,
+  within,
 } from './support.ts';
 
 const MiB = 1024 * 1024;
@@ -217,7 +218,7 @@ describe('concurrent misses are coalesced', () => {
         method === 'GET' && p === path && seen === 0 ? { delayMs: 3_000 } : 'pass';
       const started = Date.now();
       const slow = ask(edge.url, path, { auth }); // becomes the leader, stuck at origin
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await within(10_000, async () => faulty.count('GET', path) > 0, 20)).toBeGreaterThanOrEqual(0);
       const others = await Promise.all(
         Array.from({ length: 10 }, async () => {
           const response = await ask(edge.url, path, { auth });

@@ -6,18 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pushBlob, pushImage, sha256 } from '../harness/client.ts';
 import type { TestEdge } from '../harness/edge.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
-import {
-  ask,
-  bearer,
-  type FaultyProxy,
-  pullToken,
-  sleep,
-  startEdgeFor,
-  startFaultyProxy,
-} from './support.ts';
+import { ask, bearer, type FaultyProxy, pullToken, startEdgeFor, startFaultyProxy } from './support.ts';
 
 const TTL = 1;
-const STALE = 4;
+const STALE = 30;
+/** How far the tests move the edge's clock to be past the TTLs (but well within STALE_SECONDS). */
+const PAST_TTL_MS = TTL * 1000 + 200;
 const NAME = 'edge/stale';
 const MiB = 1024 * 1024;
 
@@ -87,7 +81,7 @@ describe('origin unreachable', () => {
     const { image, paths } = await warm('five');
     const fresh = await pushBlob(registry, NAME, 'never pulled through the edge');
     proxy.fault = () => '502';
-    await sleep(TTL * 1000 + 200);
+    await edge.advanceClock(PAST_TTL_MS);
     await expectServed(paths, image, 'five');
     const uncached = await ask(edge.url, `/v2/${NAME}/blobs/${fresh}`, { auth });
     expect(uncached.status).toBe(503);
@@ -99,14 +93,13 @@ describe('origin unreachable', () => {
     const { image, paths } = await warm('down');
     const unknownTag = `/v2/${NAME}/manifests/never-pulled`;
     proxy.fault = () => 'drop';
-    const down = Date.now();
-    await sleep(TTL * 1000 + 200);
+    await edge.advanceClock(PAST_TTL_MS);
     await expectServed(paths, image, 'down');
     const uncached = await ask(edge.url, unknownTag, { auth });
     expect(uncached.status).toBe(503);
 
     // Past TTL + STALE_SECONDS since origin last vouched: the edge stops standing in.
-    await sleep(Math.max(0, (TTL + STALE) * 1000 + 300 - (Date.now() - down)));
+    await edge.advanceClock((TTL + STALE) * 1000 + 300 - PAST_TTL_MS);
     for (const path of [paths.tag, paths.digest, paths.layer, paths.tags]) {
       const response = await ask(edge.url, path, { auth });
       expect(response.status, path).toBe(503);

@@ -17,3 +17,19 @@ export class ManualClock implements Clock {
     this.current += ms;
   }
 }
+
+/**
+ * A clock that runs with the system's and that the test moves forward besides: for a registry
+ * whose other times (push times, tag order) should pass as usual while one window is skipped.
+ */
+export class ShiftedClock implements Clock {
+  private offset = 0;
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}

@@ -2,7 +2,8 @@
 // would (`wrangler deploy --dry-run` at the top level, which reads the top-level wrangler.toml;
 // once per content of the sources, kept under .tmp), then run in workerd through miniflare's API
 // with the Durable Object binding and a fresh cache of its own, listening on 127.0.0.1 at a free
-// port: a real HTTP listener, so docker can pull from it.
+// port: a real HTTP listener, so docker can pull from it. The Worker gets the TEST_CLOCK binding
+// (never in wrangler.toml), so that tests move its clock forward instead of sleeping out TTLs.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Log, LogLevel, Miniflare } from 'miniflare';
+import { TEST_CLOCK_PATH } from '../../shared/clock.ts';
 import { runOk } from './tools.ts';
 
 export interface TestEdgeOptions {
@@ -31,6 +33,8 @@ export interface TestEdgeOptions {
   coalesceTimeoutSeconds?: number;
   /** How long the edge waits for origin's answer to a metadata request (default 10). */
   originTimeoutSeconds?: number;
+  /** false: run without the TEST_CLOCK binding, as deployed (default true). */
+  testClock?: boolean;
 }
 
 export interface TestEdge {
@@ -38,6 +42,8 @@ export interface TestEdge {
   readonly url: string;
   /** 127.0.0.1:PORT, as docker names the registry. */
   readonly host: string;
+  /** Moves the edge's clock `ms` forward: its TTLs run out without the test sleeping. */
+  advanceClock(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,6 +129,7 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     TOKEN_SERVICE: options.service,
     TOKEN_ISSUER: options.issuer ?? 'registry',
   };
+  if (options.testClock !== false) vars.TEST_CLOCK = 'on';
   const optional: [string, number | undefined][] = [
     ['CHUNK_SIZE', options.chunkSize],
     ['TAG_TTL', options.tagTtlSeconds],
@@ -158,6 +165,16 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
   return {
     url: url.origin,
     host: url.host,
+    async advanceClock(ms) {
+      const response = await fetch(new URL(TEST_CLOCK_PATH, url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ advanceMs: ms }),
+      });
+      if (response.status !== 200)
+        throw new Error(`the edge's clock did not move: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    },
     async close() {
       await miniflare.dispose();
       await rm(cacheDir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256 } from '../harness/client.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from '../harness/registry.ts';
 import { S3_BUCKET, S3_CREDENTIALS, type S3Server, startS3Server } from '../harness/s3.ts';
@@ -80,8 +80,9 @@ describe('an upload outlives the origin process that started it', () => {
       headers: { Authorization: AUTH, 'Content-Range': `${6 * MiB}-${content.length - 1}` },
     });
     dying.on('error', () => {});
-    dying.write(secondChunk.subarray(0, 3 * MiB));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Handed to the socket (3 MiB: the origin has been reading it), and a moment to take the rest in.
+    await new Promise((resolve) => dying.write(secondChunk.subarray(0, 3 * MiB), resolve));
+    await new Promise((resolve) => setTimeout(resolve, 100));
     await killRegistry(first);
 
     const second = await start();
@@ -107,9 +108,14 @@ describe('an upload outlives the origin process that started it', () => {
       });
       expect(sha256(new Uint8Array(await pulled.arrayBuffer()))).toBe(digest);
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const messages = second.lines.map((l) => String(l.msg));
-    expect(messages).toContain(`cache MISS for layer ${digest} (fetched from S3, cached)`);
-    expect(messages).toContain(`cache HIT for layer ${digest} (served from disk)`);
+    // The lines are written once the answers are sent: wait for them to come through the pipe.
+    await vi.waitFor(
+      () => {
+        const messages = second.lines.map((l) => String(l.msg));
+        expect(messages).toContain(`cache MISS for layer ${digest} (fetched from S3, cached)`);
+        expect(messages).toContain(`cache HIT for layer ${digest} (served from disk)`);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
   });
 });

@@ -87,7 +87,7 @@ test('a non-distributable layer without urls is required at push and read by the
     report = (await response.json()) as Report;
     if (report.status === 'completed' || report.status === 'failed') break;
     if (Date.now() > deadline) throw new Error(`the scan is still ${report.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   expect(report.error).toBeUndefined();
   expect(report.status).toBe('completed');

@@ -10,8 +10,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { call, errorCode, OCI_MANIFEST, sha256 } from '../harness/client.ts';
+import { ShiftedClock } from '../harness/clock.ts';
 import {
   buildImage,
   buildIndex,
@@ -164,16 +165,21 @@ function imageWithRawLayer(bytes: Uint8Array): Image {
 }
 
 const SECRET = 'a-webhook-secret-of-some-length';
+/** Longer than the test could wait: the retry comes only because the test moves the clock past it. */
+const WEBHOOK_BACKOFF_MS = 60_000;
 
 const env = fileSetup(async (defer) => {
   const work = mkdtempSync(path.join(tmpdir(), 'scan-test-'));
   defer(() => rmSync(work, { recursive: true, force: true }));
+  // Moved past the webhook backoff instead of waiting it out.
+  const clock = new ShiftedClock();
   const registry = await startTestRegistry({
     config: {
       scan: { concurrency: 1, poll_interval: '200ms' },
       policy: { refresh_interval: '200ms' },
-      webhooks: { initial_backoff: '200ms', max_attempts: 3 },
+      webhooks: { initial_backoff: `${WEBHOOK_BACKOFF_MS}ms`, max_attempts: 3, poll_interval: '50ms' },
     },
+    clock,
   });
   defer(() => registry.close());
   const hook = await startWebhookReceiver();
@@ -216,7 +222,7 @@ const env = fileSetup(async (defer) => {
     { 'usr/local/bin/app': { data: await goBinary(work), mode: 0o755 } },
   ];
   const debian = buildImage({ format: 'docker', layers: debianLayers });
-  return { registry, hook, debian, debianLayers, work };
+  return { registry, clock, hook, debian, debianLayers, work };
 });
 
 beforeAll(() => env.settle(280_000), 300_000);
@@ -245,7 +251,7 @@ async function waitForScan(
     )
       return report;
     if (Date.now() > deadline) throw new Error(`scan of ${name}:${ref} still ${report.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -441,7 +447,7 @@ describe('results', () => {
 
 describe('new vulnerability data', () => {
   test('an import re-matches stored inventories without reading layers, and the webhook announces the new finding, signed and retried', async () => {
-    const { registry, hook } = await env.get();
+    const { registry, clock, hook } = await env.get();
     await waitForScan(registry, 'scan/app', 'v1');
     const layersBefore = await metric(registry, 'registry_scan_layers_analyzed_total');
     hook.received.length = 0;
@@ -462,7 +468,26 @@ describe('new vulnerability data', () => {
     });
     expect(await metric(registry, 'registry_scan_layers_analyzed_total')).toBe(layersBefore);
     // Each image holding it is announced (scan/app and scan/copy). The first attempt got a 500;
-    // the retry is delivered, with the same body and a valid signature.
+    // once the backoff has passed, the retry is delivered, with the same body and a valid signature.
+    const hooks = (await (await admin(registry, 'GET', '/admin/webhooks')).json()) as {
+      webhooks: { id: number }[];
+    };
+    const deliveriesOf = async () =>
+      (
+        (await (
+          await admin(registry, 'GET', `/admin/webhooks/${hooks.webhooks[0]?.id}/deliveries`)
+        ).json()) as {
+          deliveries: { event: string; state: string; attempts: number; lastStatus: number }[];
+        }
+      ).deliveries;
+    await vi.waitFor(
+      async () =>
+        expect(await deliveriesOf()).toContainEqual(
+          expect.objectContaining({ event: 'vulnerabilities', state: 'pending', lastStatus: 500 }),
+        ),
+      { timeout: 30_000, interval: 50 },
+    );
+    clock.advance(WEBHOOK_BACKOFF_MS);
     const deadline = Date.now() + 30_000;
     const toApp = () =>
       hook.received.filter(
@@ -487,16 +512,9 @@ describe('new vulnerability data', () => {
       digest: (await env.get()).debian.manifest.digest,
     });
     expect(payload.new_findings.map((f) => f.id)).toEqual(['CVE-2021-44228']);
-    const hooks = (await (await admin(registry, 'GET', '/admin/webhooks')).json()) as {
-      webhooks: { id: number }[];
-    };
-    const deliveries = (await (
-      await admin(registry, 'GET', `/admin/webhooks/${hooks.webhooks[0]?.id}/deliveries`)
-    ).json()) as {
-      deliveries: { event: string; state: string; attempts: number; lastStatus: number }[];
-    };
+    const deliveries = await deliveriesOf();
     expect(
-      deliveries.deliveries.filter((d) => d.event === 'vulnerabilities').map((d) => [d.state, d.attempts]),
+      deliveries.filter((d) => d.event === 'vulnerabilities').map((d) => [d.state, d.attempts]),
       JSON.stringify(deliveries),
     ).toContainEqual(['delivered', 2]);
   });
