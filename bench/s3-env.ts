@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import type { BuiltImage } from './image.ts';
 import { createDatabase, dropDatabase } from './postgres.ts';
 import { launch } from './servers.ts';
-import { freePort, log, sleep } from './util.ts';
+import { listeningPort, log, sleep } from './util.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -117,7 +117,6 @@ export async function startS3Env(
     log(`deleted ${n} Redis keys under ${redisPrefix}`);
   });
 
-  const port = await freePort();
   const proc = launch(
     process.execPath,
     [
@@ -127,7 +126,7 @@ export async function startS3Env(
       '-a',
       '127.0.0.1',
       '-p',
-      String(port),
+      '0', // any free port, read back below
       '--silent',
       '--configure-bucket',
       OURS_BUCKET,
@@ -138,6 +137,7 @@ export async function startS3Env(
     process.env,
   );
   undo('s3rver', proc.stop);
+  const port = await listeningPort(proc.pid, 20_000, proc.alive);
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

@@ -34,7 +34,7 @@ import {
 } from './image.ts';
 import { checkPostgres, createDatabase, dropDatabase as dropPostgresDatabase } from './postgres.ts';
 import { machineSummary, writeMarkedBlock } from './report.ts';
-import { fixed, freePort, log, MiB, median, Resources, requireTool, sleep } from './util.ts';
+import { fixed, log, MiB, median, Resources, requireTool, sleep } from './util.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE_DIR = path.join(REPO_ROOT, '.tmp', 'bench-cache');
@@ -67,13 +67,12 @@ interface Registry {
 async function startInProcess(dir: string, extra: Record<string, unknown> = {}): Promise<Registry> {
   await mkdir(dir, { recursive: true });
   await cp(OSV_FIXTURES, path.join(dir, 'osv'), { recursive: true });
-  const port = await freePort();
   const configFile = path.join(dir, 'config.yaml');
   await writeFile(
     configFile,
     JSON.stringify({
       data_dir: path.join(dir, 'data'),
-      http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
+      http: { addr: '127.0.0.1:0', shutdown_timeout: '5s' },
       // Error only: the default credentials' warning would repeat at every start.
       log: { level: 'error' },
       // POST /admin/vulndb/import reads under vulndb_dir only: the fixtures are copied there.
@@ -85,7 +84,7 @@ async function startInProcess(dir: string, extra: Record<string, unknown> = {}):
   const loaded = loadConfig(configFile, {});
   if (!loaded.ok) throw new Error(loaded.message);
   const running = await startRegistry(loaded.config);
-  return { base: `http://127.0.0.1:${port}`, running, close: () => running.close() };
+  return { base: running.url, running, close: () => running.close() };
 }
 
 async function importOsv(base: string, location: string): Promise<ImportAnswer> {

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, sleep, waitForHttp } from './util.ts';
+import { listeningPort, sleep, waitForHttp } from './util.ts';
 
 export interface Target {
   /** Short label for tables. */
@@ -80,11 +80,11 @@ export async function startOurs(
   name = 'ours',
 ): Promise<Target> {
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
   const configFile = path.join(dir, 'config.yaml');
   const fullConfig = {
     data_dir: path.join(dir, 'data'),
-    http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
+    // Any free port: the one bound is read back (listeningPort).
+    http: { addr: '127.0.0.1:0', shutdown_timeout: '5s' },
     auth: { token_expiry: '1h' },
     log: { level: 'warn' },
     ...config,
@@ -100,13 +100,15 @@ export async function startOurs(
     path.join(dir, 'registry.log'),
     env,
   );
-  const base = `http://127.0.0.1:${port}`;
+  let port: number;
   try {
-    await waitForHttp(`${base}/healthz`, 200, 60_000, proc.alive);
+    port = await listeningPort(proc.pid, 60_000, proc.alive);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 200, 60_000, proc.alive);
   } catch (error) {
     await proc.stop();
     throw error;
   }
+  const base = `http://127.0.0.1:${port}`;
   const basic = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
   return {
     name,
@@ -131,7 +133,6 @@ export async function startOurs(
  */
 export async function startDistribution(binary: string, dir: string, storage?: string[]): Promise<Target> {
   await mkdir(path.join(dir, 'storage'), { recursive: true });
-  const port = await freePort();
   const configFile = path.join(dir, 'config.yml');
   // Quiet logs as for ours (warn, no access log); the in-memory blob descriptor cache of Debian's
   // default config.
@@ -150,7 +151,8 @@ export async function startDistribution(binary: string, dir: string, storage?: s
       '  delete:',
       '    enabled: true',
       'http:',
-      `  addr: 127.0.0.1:${port}`,
+      // Any free port: the one bound is read back (listeningPort).
+      '  addr: 127.0.0.1:0',
       '  secret: benchmark-secret',
       '',
     ].join('\n'),
@@ -161,13 +163,15 @@ export async function startDistribution(binary: string, dir: string, storage?: s
     PATH: process.env.PATH,
     HOME: dir,
   });
-  const base = `http://127.0.0.1:${port}`;
+  let port: number;
   try {
-    await waitForHttp(`${base}/v2/`, 200, 30_000, proc.alive);
+    port = await listeningPort(proc.pid, 30_000, proc.alive);
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`, 200, 30_000, proc.alive);
   } catch (error) {
     await proc.stop();
     throw error;
   }
+  const base = `http://127.0.0.1:${port}`;
   return {
     name: 'distribution',
     pid: proc.pid,

@@ -1,6 +1,6 @@
-// Small helpers for the benchmark: tools on PATH, free ports, bounded waits, number formatting.
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
+// Small helpers for the benchmark: tools on PATH, the port a server bound, bounded waits, number
+// formatting.
+import { accessSync, constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 /** The absolute path of an executable on PATH, or an Error saying how to install it. */
@@ -16,15 +16,56 @@ export function requireTool(name: string, install: string): string {
   throw new Error(`${name} is not installed (not found on PATH): ${install}`);
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+/**
+ * The TCP port process `pid` listens on, once it does. The servers the benchmark starts bind port 0
+ * (any free port) and the port is read back from /proc (Linux): a port picked here, freed, then
+ * handed to the server could be taken by someone else in between. `alive` reports an early death.
+ */
+export async function listeningPort(
+  pid: number,
+  timeoutMs: number,
+  alive: () => string | null,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const dead = alive();
+    if (dead) throw new Error(dead);
+    const ports = listeningPorts(pid);
+    if (ports.length > 1) throw new Error(`pid ${pid} listens on several ports: ${ports.join(', ')}`);
+    if (ports[0] !== undefined) return ports[0];
+    if (Date.now() > deadline)
+      throw new Error(`pid ${pid} did not listen on a TCP port within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** The ports of the listening TCP sockets among `pid`'s open files. */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {}
+  for (const fd of fds) {
+    try {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (socket) inodes.add(socket[1] as string);
+    } catch {}
+  }
+  const ports = new Set<number>();
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {}
+    // sl local_address rem_address st … inode; st 0A is LISTEN, the port is local_address's hex tail.
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (state === '0A' && inode !== undefined && inodes.has(inode) && local)
+        ports.add(Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return [...ports];
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -345,6 +345,23 @@ function derive(parsed: Parsed): Config {
   };
 }
 
+/**
+ * The config of a registry bound to `port`. With http.addr's port 0 (any free port, chosen when the
+ * server binds) the port is known only then: public_url and auth.service, when derived from
+ * http.addr, name the bound port instead of 0. A public URL on port 0 cannot be reached, so one
+ * given explicitly is treated alike.
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  if (config.http.port !== 0) return config;
+  const url = new URL(config.http.public_url);
+  if (url.port !== '0') return config;
+  const derivedService = url.host;
+  url.port = String(port);
+  const public_url = url.toString().replace(/\/$/, '');
+  const service = config.auth.service === derivedService ? url.host : config.auth.service;
+  return { ...config, http: { ...config.http, public_url }, auth: { ...config.auth, service } };
+}
+
 function diskCacheBytes(cache: Parsed['storage']['cache']): number | undefined {
   if (!cache.disk_path) return undefined;
   if (cache.disk_size_gb !== undefined) return Math.floor(cache.disk_size_gb * 1024 * MiB);

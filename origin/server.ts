@@ -3,10 +3,10 @@
 // http.shutdown_timeout), then closes the parts in the reverse order they were opened.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { Application, type ApplicationOptions } from './application.ts';
 import { DEFAULT_USER } from './auth/users.ts';
-import type { Config } from './config.ts';
+import { type Config, withBoundPort } from './config.ts';
 import { createApp } from './http/app.ts';
 import type { Services } from './services.ts';
 
@@ -22,10 +22,18 @@ export async function startRegistry(
   config: Config,
   options: ApplicationOptions = {},
 ): Promise<RunningRegistry> {
-  const application = await Application.open(config, options);
-  const { services } = application;
-  const { log } = services;
+  // Bound before anything opens: with http.addr's port 0 (any free port) the port is known only
+  // once bound, and public_url and auth.service must name it. A request that comes meanwhile
+  // waits for the application.
+  const app = deferred<AppFetch>();
+  const server = await listen(config, async (request, env) => (await app.promise)(request, env));
+  const port = (server.address() as AddressInfo).port;
+  let application: Application | undefined;
+  let serverOwned = false;
   try {
+    application = await Application.open(withBoundPort(config, port), options);
+    const { services } = application;
+    const { log } = services;
     if (await services.users.usesDefaultCredentials()) {
       log.warn(
         `no users configured: accepting the default ${DEFAULT_USER.name}/${DEFAULT_USER.password}; ` +
@@ -33,32 +41,56 @@ export async function startRegistry(
       );
     }
     await application.start();
-    const server = await listen(config, services);
     application.own('http server', server, (s) => drain(s, config.http.shutdown_timeout));
-    const port = (server.address() as AddressInfo).port;
+    serverOwned = true;
+    app.resolve(createApp(services).fetch);
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
     const url = `http://${host}:${port}`;
     log.info(
       { addr: url, database: services.db.engine, storage: config.storage.backend },
       'registry listening',
     );
+    const running = application;
     let closing: Promise<void> | undefined;
     const close = () => {
-      closing ??= application.stop().then(() => log.info('registry stopped'));
+      closing ??= running.stop().then(() => log.info('registry stopped'));
       return closing;
     };
     return { url, port, services, close };
   } catch (error) {
-    await application.stop();
+    // Requests that waited for the application are answered 500, and the server closes.
+    app.reject(error);
+    if (!serverOwned) await drain(server, 0);
+    await application?.stop();
     throw error;
   }
 }
 
+type AppFetch = ReturnType<typeof createApp>['fetch'];
+
+/** A promise and what settles it (Promise.withResolvers is ES2024). */
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(reason: unknown): void } {
+  let resolve: (value: T) => void = () => {};
+  let reject: (reason: unknown) => void = () => {};
+  const promise = new Promise<T>((settle, fail) => {
+    resolve = settle;
+    reject = fail;
+  });
+  // Rejected with nobody waiting (no request came before a failed start): not an unhandled rejection.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
 type TrackedServer = Server & { readonly inFlight: Set<Promise<void>> };
 
-async function listen(config: Config, services: Services): Promise<TrackedServer> {
-  const app = createApp(services);
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.http.host }) as Server;
+async function listen(
+  config: Config,
+  fetch: (request: Request, env: HttpBindings) => Promise<Response>,
+): Promise<TrackedServer> {
+  const server = createAdaptorServer({
+    fetch: (request, env) => fetch(request, env as HttpBindings),
+    hostname: config.http.host,
+  }) as Server;
   // Large layers take long: no request timeout; idle keep-alive connections close after 65 s.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

@@ -541,7 +541,8 @@ describe('registry user add', () => {
 });
 
 describe('registry user add while the registry runs', () => {
-  // Two processes on one database: PostgreSQL (PGlite is one process's database), in every project.
+  // Two processes on one database: PostgreSQL (PGlite is one process's database), whichever project
+  // runs the file.
   let dataDir: string;
   let databaseUrl: string;
   let configFile: string;

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Config, loadConfig } from '../origin/config.ts';
+import { type Config, loadConfig, withBoundPort } from '../origin/config.ts';
 import { runCli } from './harness/cli.ts';
 
 let dir: string;
@@ -215,6 +215,28 @@ describe('loadConfig', () => {
     expect(loaded(undefined, { REGISTRY_HTTP_ADDR: 'localhost:5003' }).http.public_url).toBe(
       'http://localhost:5003',
     );
+  });
+
+  test('port 0 binds any free port: the public URL and service derived from it name the port bound', () => {
+    const any = loaded(undefined, { REGISTRY_HTTP_ADDR: '127.0.0.1:0' });
+    expect(any.http).toMatchObject({ port: 0, public_url: 'http://127.0.0.1:0' });
+    const bound = withBoundPort(any, 41234);
+    expect(bound.http).toMatchObject({ port: 0, public_url: 'http://127.0.0.1:41234' });
+    expect(bound.auth.service).toBe('127.0.0.1:41234');
+    // Given ones are kept, and a fixed port changes nothing.
+    const given = loaded(undefined, {
+      REGISTRY_HTTP_ADDR: '[::1]:0',
+      REGISTRY_HTTP_PUBLIC_URL: 'https://registry.example/v',
+      REGISTRY_AUTH_SERVICE: 'registry.example',
+    });
+    expect(withBoundPort(given, 41234)).toEqual(given);
+    const derivedService = loaded(undefined, {
+      REGISTRY_HTTP_ADDR: '127.0.0.1:0',
+      REGISTRY_AUTH_SERVICE: 'registry.example',
+    });
+    expect(withBoundPort(derivedService, 41234).auth.service).toBe('registry.example');
+    const fixed = loaded(undefined, { REGISTRY_HTTP_ADDR: '127.0.0.1:5000' });
+    expect(withBoundPort(fixed, 41234)).toEqual(fixed);
   });
 
   test('other invalid values are refused naming their key', async () => {

@@ -1,6 +1,7 @@
 // Garbage collection on real registries over HTTP: dry run, delete, grace period, --untagged,
 // deleted manifests' bytes, expired uploads, the lease (one GC at a time), the admin endpoint,
-// the CLI, the schedule, and GC running in a loop while clients push and pull.
+// the CLI, the schedule, and GC running in a loop while clients push and pull. (What the command
+// line and gc.schedule refuse before opening anything: gc-usage.test.ts.)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -490,22 +491,6 @@ describe('registry gc (CLI)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test('needs exactly one of --dry-run and --delete; --help explains', async () => {
-    for (const args of [['gc'], ['gc', '--dry-run', '--delete']]) {
-      const run = await cli(args);
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/^registry: gc needs exactly one of --dry-run and --delete\n/);
-    }
-    const help = await cli(['gc', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(
-      /^Usage: registry gc \(--dry-run \| --delete\) \[--untagged\] \[--config FILE\]/,
-    );
-    const unknown = await cli(['gc', '--dry-run', '--everything']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("Unknown option '--everything'");
-  });
-
   test('prints what it would delete, then what it deleted, against a stopped registry', async () => {
     let reg = await start();
     const image = await pushImage(reg, 'cli/app', 'v1');
@@ -583,17 +568,6 @@ describe('registry gc (CLI)', () => {
 });
 
 describe('gc.schedule', () => {
-  test('a bad cron expression stops startup with a message naming gc.schedule', async () => {
-    const run = await cli(['serve'], {
-      REGISTRY_GC_SCHEDULE: 'every day at noon',
-      REGISTRY_HTTP_ADDR: '127.0.0.1:0',
-    });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(
-      /^registry: config key gc\.schedule: "every day at noon" is not a cron expression/,
-    );
-  });
-
   test('runs GC inside serve on its schedule', async () => {
     // Every second; the grace period keeps the blobs of a push in progress, until the test moves
     // the registry's clock past it.

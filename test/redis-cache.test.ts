@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,13 +15,12 @@ import { call, errorCode, pushImage, sha256 } from './harness/client.ts';
 import {
   createPostgresDatabase,
   dropPostgresDatabase,
-  freePort,
   startTestRegistry,
   type TestRegistry,
 } from './harness/registry.ts';
+import { killRegistry, type ServedRegistry, serveRegistry } from './harness/served-registry.ts';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
-const NODE = path.resolve('node_modules/.bin/node');
 const ADMIN = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
 const MANIFEST_ACCEPT = { Accept: 'application/vnd.oci.image.manifest.v1+json' };
 
@@ -57,7 +56,7 @@ async function removeKeys(url: string, prefix: string): Promise<void> {
 
 /**
  * Registries that share one PostgreSQL database, one blob storage (the filesystem root, or in
- * the s3 project the S3 server of `storageOf`, which must then be closed last) and one Redis
+ * the production project the S3 server of `storageOf`, which must then be closed last) and one Redis
  * key namespace.
  */
 async function sharedRegistry(
@@ -100,54 +99,70 @@ async function manifestDigest(registry: TestRegistry, name: string, reference: s
   return { status: response.status, digest: response.headers.get('docker-content-digest'), body };
 }
 
-/** A TCP relay to a Redis server that can be cut (connections dropped, port refusing) and restored. */
+/**
+ * A TCP relay to a Redis server (its TCP port, or its unix socket) that can be cut (connections
+ * dropped, new ones reset at once) and restored. It listens on 127.0.0.1:0 for its whole life: the
+ * port it was given stays its own while cut, and no one else can take it meanwhile.
+ */
 class Relay {
-  private server: Server | undefined;
+  private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  readonly port: number;
-  private readonly target: number;
+  private cutOff = false;
 
-  private constructor(port: number, target: number) {
-    this.port = port;
-    this.target = target;
+  private constructor(target: number | string) {
+    this.server = createServer((client) => {
+      if (this.cutOff) {
+        client.on('error', () => {});
+        client.resetAndDestroy();
+        return;
+      }
+      const upstream =
+        typeof target === 'number' ? tcpConnect(target, '127.0.0.1') : tcpConnect({ path: target });
+      for (const [socket, other] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        this.sockets.add(socket);
+        socket.on('error', () => {});
+        // Either side gone (a Redis killed, an upstream refused): the other goes too.
+        socket.on('close', () => {
+          this.sockets.delete(socket);
+          other.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
   }
 
-  static async start(target: number): Promise<Relay> {
-    const relay = new Relay(await freePort(), target);
-    await relay.restore();
+  static async start(target: number | string): Promise<Relay> {
+    const relay = new Relay(target);
+    await new Promise<void>((resolve, reject) => {
+      relay.server.once('error', reject);
+      relay.server.listen(0, '127.0.0.1', () => resolve());
+    });
     return relay;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   get open(): boolean {
-    return this.server !== undefined;
+    return !this.cutOff;
   }
 
   async restore(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = tcpConnect(this.target, '127.0.0.1');
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {});
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.server = server;
+    this.cutOff = false;
   }
 
   async cut(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
+    this.cutOff = true;
     for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
@@ -402,7 +417,7 @@ describe('invalidations that could not reach Redis', () => {
   afterAll(async () => {
     await direct?.close();
     await cut?.close();
-    await relay?.cut();
+    await relay?.close();
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
     if (root) await rm(root, { recursive: true, force: true });
     await removeKeys(SHARED_REDIS, prefix);
@@ -524,50 +539,26 @@ describe('invalidations that could not reach Redis', () => {
   });
 });
 
-interface Served {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly lines: Record<string, unknown>[];
-  readonly exited: Promise<unknown>;
-}
-
-/** `registry serve` in a child process, its JSON log lines collected. */
-async function serve(env: Record<string, string>): Promise<Served> {
-  const port = await freePort();
-  const child = spawn(NODE, ['origin/cli.ts', 'serve'], {
-    env: { ...process.env, ...env, REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`, REGISTRY_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let buffered = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
-        lines.push(line);
-        if (line.msg === 'registry listening') resolve();
-        buffered = buffered.slice(newline + 1);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
-  });
-  return { process: child, url: `http://127.0.0.1:${port}`, lines, exited };
-}
-
-/** A redis-server of this test's own, on `port`, without persistence. */
-async function startRedis(port: number): Promise<ChildProcess> {
+/**
+ * A redis-server of this test's own on the unix socket `socket`, without persistence. It cannot be
+ * told to bind a free TCP port and say which (port 0 means no TCP at all), so it binds none; the
+ * registry reaches it over TCP through a Relay. A restart binds the same socket again.
+ */
+async function startRedis(socket: string): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // A test process that dies without stopping it must not leave it running.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let output = '';
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
+      if (/ready to accept connections/i.test(output)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
@@ -582,35 +573,43 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 describe('Redis stopped and restarted under load', () => {
-  let redisPort: number;
+  let redisDir: string;
+  let socket: string;
   let redis: ChildProcess | undefined;
-  let served: Served | undefined;
+  let relay: Relay;
+  let served: ServedRegistry | undefined;
   let dataDir: string;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    redisPort = await freePort();
-    redis = await startRedis(redisPort);
+    redisDir = await mkdtemp(path.join(tmpdir(), 'registry-redis-own-'));
+    socket = path.join(redisDir, 'redis.sock');
+    redis = await startRedis(socket);
+    // The registry's redis:// URL: a relay that stays while Redis stops and starts behind it.
+    relay = await Relay.start(socket);
     dataDir = await mkdtemp(path.join(tmpdir(), 'registry-redis-outage-'));
     databaseUrl = await createPostgresDatabase();
-    served = await serve({
+    served = await serveRegistry({
       REGISTRY_DATA_DIR: dataDir,
       REGISTRY_DATABASE_URL: databaseUrl,
       REGISTRY_STORAGE_CACHE_TYPE: 'redis',
-      REGISTRY_STORAGE_CACHE_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REGISTRY_STORAGE_CACHE_REDIS_URL: relay.url,
+      REGISTRY_LOG_LEVEL: 'info',
     });
   });
 
   afterAll(async () => {
-    await stopProcess(served?.process);
+    await killRegistry(served);
     await stopProcess(redis);
+    await relay?.close();
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (redisDir) await rm(redisDir, { recursive: true, force: true });
   });
 
   it('serves every pull from PostgreSQL meanwhile, logs the outage and the recovery once each', async () => {
-    const registry = served as Served;
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const registry = served as ServedRegistry;
+    const redisUrl = relay.url;
     const target = { url: registry.url, adminAuth: ADMIN } as TestRegistry;
     const name = 'outage/app';
     const layerContent = 'a layer pulled through a Redis outage';
@@ -674,7 +673,7 @@ describe('Redis stopped and restarted under load', () => {
       // Keep pulling through the outage for a while: long enough to span several of ioredis's
       // reconnect attempts (100, 200, 300 ms… apart), which is what requests must not wait on.
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      redis = await startRedis(redisPort);
+      redis = await startRedis(socket);
       const restartedAt = Date.now();
       const during = requests.filter((r) => r.start >= killedAt && r.start + r.ms <= restartedAt);
       expect(during.length).toBeGreaterThan(50);

@@ -218,7 +218,6 @@ describe('origin’s keys', () => {
     const first = await startTestRegistry();
     const proxy = await startCountingProxy(first.url);
     const { auth } = first.running.services.config;
-    const port = Number(new URL(first.url).port);
     const edge = await startTestEdge({
       originUrl: proxy.url,
       originPublicUrl: first.url,
@@ -231,10 +230,12 @@ describe('origin’s keys', () => {
       const before = await ask(edge.url, '/v2/', { auth: bearer(await token(first)) });
       expect(before.status).toBe(200);
       const firstKid = (await signingKey(first)).kid;
-      // A new origin on the same address, with a new key (a fresh database).
+      // A new origin at the same address (the one the edge reaches: the proxy) for the same
+      // service, with a new key (a fresh database).
       firstOpen = false;
       await first.close();
-      second = await startTestRegistry({ port });
+      second = await startTestRegistry({ config: { auth: { service: auth.service } } });
+      proxy.retarget(second.url);
       expect((await signingKey(second)).kid).not.toBe(firstKid);
       const after = await ask(edge.url, '/v2/', { auth: bearer(await token(second)) });
       expect(after.status).toBe(200);

@@ -8,6 +8,8 @@ export interface CountingProxy {
   /** Requests seen, as "METHOD path" (without the query). */
   readonly requests: string[];
   count(method: string, pathIncludes: string): number;
+  /** Sends later requests to `target` instead (another server behind the same address). */
+  retarget(target: string): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,7 @@ export function forward(
 }
 
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const upstream = new URL(target);
+  let upstream = new URL(target);
   const requests: string[] = [];
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
@@ -54,6 +56,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     requests,
     count: (method, pathIncludes) =>
       requests.filter((r) => r.startsWith(`${method} `) && r.includes(pathIncludes)).length,
+    retarget(to) {
+      upstream = new URL(to);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

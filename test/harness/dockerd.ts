@@ -1,9 +1,9 @@
 // A Docker engine for the end-to-end tests, shared by every test file and vitest project of a
 // run (and by concurrent runs on the machine): one dockerd on a fixed socket, vfs storage, no
 // networking (images are built FROM scratch, nothing is run). Whoever needs it takes a lease;
-// the first lease starts it, the release of the last live lease stops it. The vitest global
-// setup holds a lease for the whole run, so the engine stays up between files and stops when
-// the run ends. Leases are files named by the holder's pid, so those of crashed processes
+// the first lease starts it, the release of the last live lease stops it. The global setup of
+// the vitest project whose files use it (setup-dockerd.ts) holds a lease for the whole run, so
+// the engine stays up between files and stops when the run ends. Leases are files named by the holder's pid, so those of crashed processes
 // do not keep it running; a lock directory serializes starting and stopping.
 //
 // Docker treats 127.0.0.0/8 as an insecure registry by default, so the test registries on
@@ -224,7 +224,7 @@ export async function acquireDockerd(holder: string): Promise<DockerdLease> {
   }
 }
 
-/** Keeps the engine (if anything starts it) up until released; for the vitest global setup. */
+/** Keeps the engine (if anything starts it) up until released; for a vitest global setup. */
 export function holdDockerdForRun(): Promise<DockerdLease> {
   return takeLease('vitest run', false);
 }

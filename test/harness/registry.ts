@@ -1,14 +1,15 @@
-// Starts a real registry for a test file: its own data directory, its own port, and either
-// PGlite or a fresh database on the PostgreSQL server (TEST_DATABASE=postgres).
+// Starts a real registry for a test file: its own data directory, its own port (127.0.0.1:0: the
+// port the server binds, read back), and either PGlite (a copy of the run's template database, see
+// pglite-template.ts) or a fresh database on the PostgreSQL server (TEST_DATABASE=postgres).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../origin/config.ts';
 import { type RunningRegistry, startRegistry } from '../../origin/server.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { seedPgliteDatabase } from './pglite-template.ts';
 import { listKeys, putKey, type S3Server, s3StorageConfig, startS3Server } from './s3.ts';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -60,20 +61,8 @@ export interface TestRegistryOptions {
   storage?: TestStorage;
   /** Reuse an S3 server (and its bucket) of another registry. */
   s3?: S3Server;
-  port?: number;
   /** The registry's clock (default: the system's). */
   clock?: Clock;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 export async function createPostgresDatabase(): Promise<string> {
@@ -109,13 +98,13 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const storage = options.storage ?? testStorage();
   const ownsS3 = storage === 's3' && options.s3 === undefined;
   const s3 = storage === 's3' ? (options.s3 ?? (await startS3Server())) : undefined;
-  const port = options.port ?? (await freePort());
+  if (database === 'pglite') await seedPgliteDatabase(dataDir);
   const env: NodeJS.ProcessEnv = {};
   const configFile = path.join(dataDir, 'config.yaml');
   const raw = mergeConfig(
     {
       data_dir: dataDir,
-      http: { addr: `127.0.0.1:${port}`, shutdown_timeout: '5s' },
+      http: { addr: '127.0.0.1:0', shutdown_timeout: '5s' },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
       ...(databaseUrl ? { database: { url: databaseUrl, pool_size: 10 } } : {}),
       ...(s3 ? { storage: s3StorageConfig(s3) } : {}),
@@ -139,9 +128,10 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const loaded = loadConfig(configFile, env);
   if (!loaded.ok) throw new Error(loaded.message);
   const running = await startRegistry(loaded.config, options.clock ? { clock: options.clock } : {});
+  const host = `127.0.0.1:${running.port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url: `http://${host}`,
+    host,
     dataDir,
     databaseUrl,
     s3,

@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { freePort } from './registry.ts';
 
 export const S3_BUCKET = 'registry-test';
 export const S3_CREDENTIALS = { access_key_id: 'S3RVER', secret_access_key: 'S3RVER' } as const;
@@ -18,23 +17,12 @@ export interface S3Server {
 
 export async function startS3Server(): Promise<S3Server> {
   const directory = await mkdtemp(path.join(tmpdir(), 'registry-s3-'));
-  const port = await freePort();
   const bin = path.resolve('node_modules/.bin/s3rver');
+  // Port 0: s3rver binds any free port and prints which once it serves (buckets configured).
   const child: ChildProcess = spawn(
     path.resolve('node_modules/.bin/node'),
-    [
-      bin,
-      '-d',
-      directory,
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '--silent',
-      '--configure-bucket',
-      S3_BUCKET,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    [bin, '-d', directory, '-a', '127.0.0.1', '-p', '0', '--silent', '--configure-bucket', S3_BUCKET],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // A test process that dies without stopping it must not leave it running.
   const reap = () => child.kill('SIGKILL');
@@ -43,20 +31,34 @@ export async function startS3Server(): Promise<S3Server> {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`s3rver exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const response = await fetch(`${endpoint}/${S3_BUCKET}`);
-      if (response.status < 500) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`s3rver did not answer on ${endpoint} within 20 s: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(
+        () => reject(new Error('s3rver did not say where it listens within 20 s')),
+        20_000,
+      );
+      child.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const listening = /S3rver listening on [^\s]+:(\d+)/.exec(stdout);
+        if (listening) {
+          clearTimeout(timer);
+          resolve(Number(listening[1]));
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`s3rver exited with ${code}`));
+      });
+    });
+  } catch (error) {
+    process.off('exit', reap);
+    child.kill('SIGKILL');
+    await rm(directory, { recursive: true, force: true });
+    throw new Error(`${(error as Error).message}: ${stderr}`);
   }
+  const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     directory,

@@ -1,8 +1,8 @@
 // The registry as its users run it: `registry serve` in its own process, configured through
-// REGISTRY_* variables, its JSON log lines collected for the test to read.
+// REGISTRY_* variables, its JSON log lines collected for the test to read. It listens on
+// 127.0.0.1:0 (any free port) unless told otherwise, and says which in its `registry listening` line.
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from './registry.ts';
 
 const NODE = path.resolve('node_modules/.bin/node');
 
@@ -23,21 +23,20 @@ export async function serveRegistry(
   env: Record<string, string>,
   args: readonly string[] = [],
 ): Promise<ServedRegistry> {
-  const port = await freePort();
   const child = spawn(NODE, ['origin/cli.ts', 'serve', ...args], {
-    env: { ...process.env, REGISTRY_HTTP_ADDR: `127.0.0.1:${port}`, ...env },
+    env: { ...process.env, REGISTRY_HTTP_ADDR: '127.0.0.1:0', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: Record<string, unknown>[] = [];
   let buffered = '';
-  const listening = new Promise<void>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline = buffered.indexOf('\n');
       while (newline >= 0) {
         const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
         lines.push(line);
-        if (line.msg === 'registry listening') resolve();
+        if (line.msg === 'registry listening') resolve(String(line.addr));
         buffered = buffered.slice(newline + 1);
         newline = buffered.indexOf('\n');
       }
@@ -45,8 +44,8 @@ export async function serveRegistry(
     child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await listening;
-  return { process: child, url: `http://127.0.0.1:${port}`, port, lines, exited };
+  const url = await listening;
+  return { process: child, url, port: Number(new URL(url).port), lines, exited };
 }
 
 /** Stops a served registry at once (SIGKILL) if it still runs. */

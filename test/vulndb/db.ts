@@ -1,10 +1,12 @@
 // Support for the vulndb tests: a fresh database for a test file, on the engine the project runs (TEST_DATABASE):
-// PGlite under a temporary directory, or a new database on the PostgreSQL server.
+// PGlite under a temporary directory (a copy of the run's template, see pglite-template.ts), or a new
+// database on the PostgreSQL server.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Database, openDatabase } from '../../origin/metadata/database.ts';
+import { seedPgliteDatabase } from '../harness/pglite-template.ts';
 import { createPostgresDatabase, dropPostgresDatabase, testDatabase } from '../harness/registry.ts';
 
 export interface TestDb {
@@ -15,6 +17,7 @@ export interface TestDb {
 export async function openTestDatabase(): Promise<TestDb> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vulndb-test-'));
   const url = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
+  if (!url) await seedPgliteDatabase(dataDir);
   const db = await openDatabase({ url, dataDir, poolSize: 4 });
   return {
     db,
