@@ -593,7 +593,10 @@ describe('gc.schedule', () => {
 });
 
 describe('GC racing pushes and pulls', () => {
-  const RACE_MS = 12_000;
+  // The race runs until it has done enough to mean something (pushes, GC runs, at least
+  // RACE_MIN_MS), so that a busy machine makes it longer rather than emptier; RACE_MAX_MS caps it.
+  const RACE_MIN_MS = 10_000;
+  const RACE_MAX_MS = 90_000;
   const CLIENTS = 4;
 
   test('no manifest ever ends up with a blob that is gone', async () => {
@@ -622,7 +625,10 @@ describe('GC racing pushes and pulls', () => {
       }),
     );
     const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)] as T;
-    const deadline = Date.now() + RACE_MS;
+    const started = Date.now();
+    const racing = () =>
+      Date.now() - started < RACE_MAX_MS &&
+      (Date.now() - started < RACE_MIN_MS || stats.pushes < 20 || stats.gcRuns < 8);
 
     async function pushOrMount(repo: string, from: string, content: string): Promise<void> {
       const digest = sha256(content);
@@ -648,7 +654,7 @@ describe('GC racing pushes and pulls', () => {
       const repo = `race/c${i}`;
       const neighbour = `race/c${(i + 1) % CLIENTS}`;
       let previous: string | undefined;
-      for (let n = 0; Date.now() < deadline; n += 1) {
+      for (let n = 0; racing(); n += 1) {
         const config = pick(configs);
         const layers = [pick(pool), pick(pool), `unique ${i} ${n} ${Math.random()}`];
         const manifest = JSON.stringify({
@@ -706,7 +712,7 @@ describe('GC racing pushes and pulls', () => {
     }
 
     async function collector(): Promise<void> {
-      for (let k = 1; Date.now() < deadline; k += 1) {
+      for (let k = 1; racing(); k += 1) {
         const report = await collectGarbage(gcDependencies(s), {
           mode: 'delete',
           untagged: k % 3 === 0,
@@ -760,5 +766,5 @@ describe('GC racing pushes and pulls', () => {
     } finally {
       await reg.close();
     }
-  }, 120_000);
+  }, 180_000);
 });
