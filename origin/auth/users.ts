@@ -14,6 +14,8 @@ export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
 
 // Verified credentials are remembered (with the hash they matched) so that Basic auth on every
 // request costs a lookup of the user's hash, not a scrypt derivation; only successes are kept.
+// Logins with the same credentials while one derivation runs wait for it: a client that opens
+// many connections at once (or all clients, after a restart) costs one derivation, not one each.
 
 export type LoginResult = { ok: true } | { ok: false; retryAfter: number };
 
@@ -21,9 +23,11 @@ export class UserDirectory {
   private readonly fixed = new Map<string, string>();
   /** name + sha256 of a password -> the hash it was verified against. */
   private readonly verified = new LruCache<string, string>(10_000);
+  /** name + sha256 of a password + hash -> the derivation under way. */
+  private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly db: Queryable;
   private readonly throttle: LoginThrottle;
-  private defaultHash: string | undefined;
+  private defaultHash: Promise<string> | undefined;
 
   constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle) {
     this.db = db;
@@ -67,12 +71,22 @@ export class UserDirectory {
     const throttled = [`user:${name}`, `client:${client}`];
     const retryAfter = this.throttle.retryAfter(throttled);
     if (retryAfter > 0) return { ok: false, retryAfter };
-    if (hash === undefined || !(await verifyPassword(password, hash))) {
+    if (hash === undefined || !(await this.verifyOnce(key, password, hash))) {
       this.throttle.recordFailure(throttled);
       return { ok: false, retryAfter: 0 };
     }
     this.verified.set(key, hash);
     return { ok: true };
+  }
+
+  private verifyOnce(key: string, password: string, hash: string): Promise<boolean> {
+    const flight = `${key}\0${hash}`;
+    let pending = this.verifying.get(flight);
+    if (!pending) {
+      pending = verifyPassword(password, hash).finally(() => this.verifying.delete(flight));
+      this.verifying.set(flight, pending);
+    }
+    return pending;
   }
 
   private async hashOf(name: string): Promise<string | undefined> {
@@ -83,7 +97,8 @@ export class UserDirectory {
     const stored = await findPasswordHash(this.db, name);
     if (stored !== undefined) return stored;
     if (name === DEFAULT_USER.name && (await this.usesDefaultCredentials())) {
-      this.defaultHash ??= await hashPassword(DEFAULT_USER.password);
+      // One hash for every login: computed once, however many requests come before it is ready.
+      this.defaultHash ??= hashPassword(DEFAULT_USER.password);
       return this.defaultHash;
     }
     return undefined;
