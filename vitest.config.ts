@@ -1,9 +1,10 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// Tests of the S3 backend itself run once, in the s3 project; unit tests (no database, store or
-// cache) run once, in the unit project.
+// Tests of the S3 backend itself and the fault suite (its own PostgreSQL, S3 and Redis, the
+// production setup) run once, in the s3 project; unit tests (no database, store or cache) run
+// once, in the unit project.
 const UNIT = 'test/unit/**';
-const S3_ONLY = [...configDefaults.exclude, 'test/s3/**', UNIT];
+const S3_ONLY = [...configDefaults.exclude, 'test/s3/**', 'test/faults/**', UNIT];
 
 // The whole suite runs three times: on the embedded default (PGlite, filesystem, in-process
 // cache), on the PostgreSQL server, and on the production setup (PostgreSQL, S3 via s3rver, Redis).

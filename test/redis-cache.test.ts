@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisMetadataCache } from '../origin/cache/redis-metadata-cache.ts';
 import { call, errorCode, pushImage, sha256 } from './harness/client.ts';
+import { type RedisServer, startRedisServer } from './harness/redis-server.ts';
 import {
   createPostgresDatabase,
   dropPostgresDatabase,
@@ -556,24 +557,6 @@ async function serve(env: Record<string, string>): Promise<Served> {
   return { process: child, url: `http://127.0.0.1:${port}`, lines, exited };
 }
 
-/** A redis-server of this test's own, on `port`, without persistence. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-  });
-  return child;
-}
-
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -582,35 +565,34 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 describe('Redis stopped and restarted under load', () => {
-  let redisPort: number;
-  let redis: ChildProcess | undefined;
+  let redis: RedisServer | undefined;
   let served: Served | undefined;
   let dataDir: string;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    redisPort = await freePort();
-    redis = await startRedis(redisPort);
+    redis = await startRedisServer();
     dataDir = await mkdtemp(path.join(tmpdir(), 'registry-redis-outage-'));
     databaseUrl = await createPostgresDatabase();
     served = await serve({
       REGISTRY_DATA_DIR: dataDir,
       REGISTRY_DATABASE_URL: databaseUrl,
       REGISTRY_STORAGE_CACHE_TYPE: 'redis',
-      REGISTRY_STORAGE_CACHE_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REGISTRY_STORAGE_CACHE_REDIS_URL: redis.url,
     });
   });
 
   afterAll(async () => {
     await stopProcess(served?.process);
-    await stopProcess(redis);
+    await redis?.kill();
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('serves every pull from PostgreSQL meanwhile, logs the outage and the recovery once each', async () => {
     const registry = served as Served;
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const ownRedis = redis as RedisServer;
+    const redisUrl = ownRedis.url;
     const target = { url: registry.url, adminAuth: ADMIN } as TestRegistry;
     const name = 'outage/app';
     const layerContent = 'a layer pulled through a Redis outage';
@@ -665,7 +647,7 @@ describe('Redis stopped and restarted under load', () => {
         interval: 50,
       });
 
-      await stopProcess(redis);
+      await ownRedis.kill();
       const killedAt = Date.now();
       await vi.waitFor(
         () => expect(registry.lines.some((l) => String(l.msg).startsWith('redis unreachable'))).toBe(true),
@@ -674,7 +656,7 @@ describe('Redis stopped and restarted under load', () => {
       // Keep pulling through the outage for a while: long enough to span several of ioredis's
       // reconnect attempts (100, 200, 300 ms… apart), which is what requests must not wait on.
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      redis = await startRedis(redisPort);
+      await ownRedis.restart();
       const restartedAt = Date.now();
       const during = requests.filter((r) => r.start >= killedAt && r.start + r.ms <= restartedAt);
       expect(during.length).toBeGreaterThan(50);

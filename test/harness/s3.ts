@@ -37,8 +37,7 @@ export async function startS3Server(): Promise<S3Server> {
     directory,
     halt,
     async restart() {
-      // The port was ours until `halt`: someone may hold it for a moment (a client's socket in
-      // connect), so a refused bind is tried again for a while.
+      // The port was ours until `halt`: should someone hold it meanwhile, try again for a while.
       const deadline = Date.now() + 10_000;
       for (;;) {
         try {

@@ -30,14 +30,14 @@ export async function serveRegistry(
   });
   const lines: Record<string, unknown>[] = [];
   let buffered = '';
-  const listening = new Promise<void>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       let newline = buffered.indexOf('\n');
       while (newline >= 0) {
         const line = JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>;
         lines.push(line);
-        if (line.msg === 'registry listening') resolve();
+        if (line.msg === 'registry listening') resolve(String(line.addr));
         buffered = buffered.slice(newline + 1);
         newline = buffered.indexOf('\n');
       }
@@ -45,8 +45,9 @@ export async function serveRegistry(
     child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await listening;
-  return { process: child, url: `http://127.0.0.1:${port}`, port, lines, exited };
+  // Where it says it listens: `env` may name the address (a restart on the same port).
+  const url = await listening;
+  return { process: child, url, port: Number(new URL(url).port), lines, exited };
 }
 
 /** Stops a served registry at once (SIGKILL) if it still runs. */
