@@ -51,6 +51,7 @@ const ONCE_EMBEDDED = [
   'test/scan/cli.test.ts', // `registry vulndb import` and `registry scan` beside a stopped registry
   'test/password-hashing.test.ts', // password checks on their own threads, away from file reads
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
+  'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
 ];
 
 /** The same on every backend, once on the PostgreSQL server. */
@@ -68,6 +69,7 @@ const ONCE_PRODUCTION = [
   'test/scan/scanning.test.ts', // the scanner's analysis and policies; layers read from production's S3
   'test/scan/non-distributable.test.ts', // a layer the scan must read from the store: production's S3
   'test/scan/trivy.test.ts', // the OCI layout handed to Trivy, exported from production's S3
+  'test/faults/*.test.ts', // PostgreSQL, Redis, S3 and the origin failing under load: each its own
 ];
 
 /** Checks, once per run, the services a project talks to; the PGlite template its registries copy. */

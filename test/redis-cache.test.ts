@@ -1,10 +1,8 @@
 // The Redis metadata cache: shared by several origin processes (one never serves what another
 // changed), and a Redis outage costs no request (the registry falls back to PostgreSQL/storage,
 // says so once, and uses Redis again when it is back, with nothing stale left in it).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,12 +10,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisMetadataCache } from '../origin/cache/redis-metadata-cache.ts';
 import { call, errorCode, pushImage, sha256 } from './harness/client.ts';
+import { type RedisServer, startRedisServer } from './harness/redis-server.ts';
 import {
   createPostgresDatabase,
   dropPostgresDatabase,
   startTestRegistry,
   type TestRegistry,
 } from './harness/registry.ts';
+import { Relay } from './harness/relay.ts';
 import { killRegistry, type ServedRegistry, serveRegistry } from './harness/served-registry.ts';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
@@ -97,73 +97,6 @@ async function manifestDigest(registry: TestRegistry, name: string, reference: s
   });
   const body = await response.text();
   return { status: response.status, digest: response.headers.get('docker-content-digest'), body };
-}
-
-/**
- * A TCP relay to a Redis server (its TCP port, or its unix socket) that can be cut (connections
- * dropped, new ones reset at once) and restored. It listens on 127.0.0.1:0 for its whole life: the
- * port it was given stays its own while cut, and no one else can take it meanwhile.
- */
-class Relay {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  private cutOff = false;
-
-  private constructor(target: number | string) {
-    this.server = createServer((client) => {
-      if (this.cutOff) {
-        client.on('error', () => {});
-        client.resetAndDestroy();
-        return;
-      }
-      const upstream =
-        typeof target === 'number' ? tcpConnect(target, '127.0.0.1') : tcpConnect({ path: target });
-      for (const [socket, other] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.sockets.add(socket);
-        socket.on('error', () => {});
-        // Either side gone (a Redis killed, an upstream refused): the other goes too.
-        socket.on('close', () => {
-          this.sockets.delete(socket);
-          other.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-  }
-
-  static async start(target: number | string): Promise<Relay> {
-    const relay = new Relay(target);
-    await new Promise<void>((resolve, reject) => {
-      relay.server.once('error', reject);
-      relay.server.listen(0, '127.0.0.1', () => resolve());
-    });
-    return relay;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  get open(): boolean {
-    return !this.cutOff;
-  }
-
-  async restore(): Promise<void> {
-    this.cutOff = false;
-  }
-
-  async cut(): Promise<void> {
-    this.cutOff = true;
-    for (const socket of this.sockets) socket.destroy();
-  }
-
-  async close(): Promise<void> {
-    await this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 }
 
 describe('two origin processes sharing one Redis', () => {
@@ -539,77 +472,35 @@ describe('invalidations that could not reach Redis', () => {
   });
 });
 
-/**
- * A redis-server of this test's own on the unix socket `socket`, without persistence. It cannot be
- * told to bind a free TCP port and say which (port 0 means no TCP at all), so it binds none; the
- * registry reaches it over TCP through a Relay. A restart binds the same socket again.
- */
-async function startRedis(socket: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  // A test process that dies without stopping it must not leave it running.
-  const reap = () => child.kill('SIGKILL');
-  process.once('exit', reap);
-  child.once('exit', () => process.off('exit', reap));
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/ready to accept connections/i.test(output)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-  });
-  return child;
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
 describe('Redis stopped and restarted under load', () => {
-  let redisDir: string;
-  let socket: string;
-  let redis: ChildProcess | undefined;
-  let relay: Relay;
+  let redis: RedisServer | undefined;
   let served: ServedRegistry | undefined;
   let dataDir: string;
   let databaseUrl: string;
 
   beforeAll(async () => {
-    redisDir = await mkdtemp(path.join(tmpdir(), 'registry-redis-own-'));
-    socket = path.join(redisDir, 'redis.sock');
-    redis = await startRedis(socket);
-    // The registry's redis:// URL: a relay that stays while Redis stops and starts behind it.
-    relay = await Relay.start(socket);
+    redis = await startRedisServer();
     dataDir = await mkdtemp(path.join(tmpdir(), 'registry-redis-outage-'));
     databaseUrl = await createPostgresDatabase();
     served = await serveRegistry({
       REGISTRY_DATA_DIR: dataDir,
       REGISTRY_DATABASE_URL: databaseUrl,
       REGISTRY_STORAGE_CACHE_TYPE: 'redis',
-      REGISTRY_STORAGE_CACHE_REDIS_URL: relay.url,
-      REGISTRY_LOG_LEVEL: 'info',
+      REGISTRY_STORAGE_CACHE_REDIS_URL: redis.url,
     });
   });
 
   afterAll(async () => {
     await killRegistry(served);
-    await stopProcess(redis);
-    await relay?.close();
+    await redis?.stop();
     if (databaseUrl) await dropPostgresDatabase(databaseUrl);
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (redisDir) await rm(redisDir, { recursive: true, force: true });
   });
 
   it('serves every pull from PostgreSQL meanwhile, logs the outage and the recovery once each', async () => {
     const registry = served as ServedRegistry;
-    const redisUrl = relay.url;
+    const ownRedis = redis as RedisServer;
+    const redisUrl = ownRedis.url;
     const target = { url: registry.url, adminAuth: ADMIN } as TestRegistry;
     const name = 'outage/app';
     const layerContent = 'a layer pulled through a Redis outage';
@@ -664,7 +555,7 @@ describe('Redis stopped and restarted under load', () => {
         interval: 50,
       });
 
-      await stopProcess(redis);
+      await ownRedis.kill();
       const killedAt = Date.now();
       await vi.waitFor(
         () => expect(registry.lines.some((l) => String(l.msg).startsWith('redis unreachable'))).toBe(true),
@@ -673,7 +564,7 @@ describe('Redis stopped and restarted under load', () => {
       // Keep pulling through the outage for a while: long enough to span several of ioredis's
       // reconnect attempts (100, 200, 300 ms… apart), which is what requests must not wait on.
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      redis = await startRedis(socket);
+      await ownRedis.restart();
       const restartedAt = Date.now();
       const during = requests.filter((r) => r.start >= killedAt && r.start + r.ms <= restartedAt);
       expect(during.length).toBeGreaterThan(50);

@@ -36,7 +36,7 @@ export class UserDirectory {
   private readonly db: Queryable;
   private readonly throttle: LoginThrottle;
   private readonly checks: PasswordChecks;
-  private defaultHash: string | undefined;
+  private defaultHash: Promise<string> | undefined;
 
   constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle, checks: PasswordChecks) {
     this.db = db;
@@ -119,7 +119,8 @@ export class UserDirectory {
     const stored = await findPasswordHash(this.db, name);
     if (stored !== undefined) return stored;
     if (name === DEFAULT_USER.name && (await this.usesDefaultCredentials())) {
-      this.defaultHash ??= await hashPassword(DEFAULT_USER.password);
+      // One hash for every login: computed once, however many requests come before it is ready.
+      this.defaultHash ??= hashPassword(DEFAULT_USER.password);
       return this.defaultHash;
     }
     return undefined;

@@ -10,6 +10,7 @@ import { isRepositoryName } from '../../shared/reference.ts';
 import { type HttpMethod, type Requirement, requirementFor } from '../../shared/requirement.ts';
 import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
+import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
 import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-scanning.ts';
 import { authenticate, authorize } from './authorize.ts';
@@ -141,6 +142,12 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.notFound((c) => c.text('404 page not found\n', 404));
   app.onError((error, c) => {
     if (error instanceof OciFailure) return errorResponse(error.error, c.req.method);
+    if (error instanceof Unavailable) {
+      // Not a defect of the registry: a part it needs is down (said once per request, no stack).
+      s.log.warn({ request_id: c.get('requestId'), path: c.req.path, err: error.message }, 'request failed');
+      const message = `${error.dependency === 'database' ? 'the database' : 'the blob store'} is unavailable, try again`;
+      return errorResponse(ociError('UNAVAILABLE', { message }), c.req.method);
+    }
     s.log.error({ err: error, request_id: c.get('requestId'), path: c.req.path }, 'request failed');
     return c.json({ errors: [{ code: 'UNKNOWN', message: 'internal server error' }] }, 500);
   });

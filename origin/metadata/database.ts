@@ -2,6 +2,7 @@
 // worker thread) and a PostgreSQL server through a pg pool. Everything above this module sees only `Database`.
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
+import { isNetworkError, Unavailable } from '../unavailable.ts';
 import { migrate } from './migrations.ts';
 import { openPgliteThread } from './pglite-thread.ts';
 import type { Database } from './queryable.ts';
@@ -41,6 +42,33 @@ const types = {
   },
 };
 
+// SQLSTATEs of a server that cannot serve now: a connection exception (class 08), shutting down
+// or starting up (57P01–57P03), no connection slot left (53300).
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+function isUnreachable(error: unknown): boolean {
+  if (error instanceof pg.DatabaseError)
+    return error.code?.startsWith('08') === true || UNAVAILABLE_STATES.has(error.code ?? '');
+  if (isNetworkError(error)) return true;
+  // A server on a unix socket that is not running: its socket file is gone.
+  if (
+    (error as { code?: unknown }).code === 'ENOENT' &&
+    (error as { syscall?: unknown }).syscall === 'connect'
+  )
+    return true;
+  // The driver's own words for a connection that went away; it gives them no code.
+  return error instanceof Error && /^Connection terminated|is not queryable/.test(error.message);
+}
+
+/** A call to the server: a server that cannot be reached fails it with Unavailable. */
+async function onServer<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isUnreachable(error) ? new Unavailable('database', error) : error;
+  }
+}
+
 function openPostgres(url: string, poolSize: number): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -48,24 +76,33 @@ function openPostgres(url: string, poolSize: number): Database {
   return {
     engine: 'postgres',
     async query<T extends object>(sql: string, params: readonly unknown[] = []) {
-      return (await pool.query<T>(sql, params as unknown[])).rows;
+      return onServer(async () => (await pool.query<T>(sql, params as unknown[])).rows);
     },
     async transaction(work) {
-      const client = await pool.connect();
+      const client = await onServer(() => pool.connect());
+      // The pool listens for a lost connection only on idle clients: one lost while the work
+      // awaits something else (the blob store) is an 'error' event here, which, unheard, would
+      // end the process. Heard, the next query fails the transaction, and the client is dropped.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        await onServer(() => client.query('BEGIN'));
         const result = await work({
           async query<T extends object>(sql: string, params: readonly unknown[] = []) {
-            return (await client.query<T>(sql, params as unknown[])).rows;
+            return onServer(async () => (await client.query<T>(sql, params as unknown[])).rows);
           },
         });
-        await client.query('COMMIT');
+        await onServer(() => client.query('COMMIT'));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     async ping() {

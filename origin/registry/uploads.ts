@@ -213,16 +213,22 @@ export class Uploads {
     this.hashes.delete(session.id);
     let received = 0;
     let overflow = false;
+    let bodyFailed = false;
     async function* hashing(source: AsyncIterable<Uint8Array>) {
-      for await (const chunk of source) {
-        received += chunk.byteLength;
-        if (received > limit) {
-          // Refused at once: the rest of a body longer than announced is not stored.
-          overflow = true;
-          throw new Error(`body longer than the ${limit} bytes announced`);
+      try {
+        for await (const chunk of source) {
+          received += chunk.byteLength;
+          if (received > limit) {
+            // Refused at once: the rest of a body longer than announced is not stored.
+            overflow = true;
+            throw new Error(`body longer than the ${limit} bytes announced`);
+          }
+          state.hash.update(chunk);
+          yield chunk;
         }
-        state.hash.update(chunk);
-        yield chunk;
+      } catch (error) {
+        bodyFailed = true;
+        throw error;
       }
     }
     const result = await this.store.writeUpload(session.id, session.size, hashing(body));
@@ -238,6 +244,9 @@ export class Uploads {
     if (!result.ok) {
       // The hash saw bytes that may not have reached storage: it is rebuilt next time.
       await recordUploadSize(this.db, session.id, result.size, null, this.clock.now());
+      // The body broke off (the client's side); otherwise the store failed, which is no fault of
+      // the request (an unreachable store answers 503, anything else 500).
+      if (!bodyFailed) throw result.cause;
       return fail(
         ociError('BLOB_UPLOAD_INVALID', { message: `upload interrupted: ${result.cause.message}` }),
       );

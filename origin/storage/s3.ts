@@ -32,6 +32,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isNetworkError, Unavailable } from '../unavailable.ts';
 import type { BlobStore, ByteRange, UploadWrite } from './blob-store.ts';
 
 export interface S3Options {
@@ -75,6 +76,17 @@ export class S3BlobStore implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    // Outermost, so it sees what is left after the SDK's own retries.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          throw isUnreachable(error) ? new Unavailable('storage', error) : error;
+        }
+      },
+      { step: 'initialize', name: 'storageUnavailable' },
+    );
   }
 
   private get bucket(): string {
@@ -562,6 +574,16 @@ class SegmentWriter {
 
 function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** The statuses of a server that cannot serve now (not 501: a call it does not implement). */
+const UNAVAILABLE_STATUSES = new Set([500, 502, 503, 504]);
+
+/** No answer (refused, dropped, timed out), or a server error that says to come back later. */
+function isUnreachable(error: unknown): boolean {
+  if (error instanceof S3ServiceException)
+    return UNAVAILABLE_STATUSES.has(error.$metadata?.httpStatusCode ?? 0);
+  return isNetworkError(error) || (error instanceof Error && error.name === 'TimeoutError');
 }
 
 function isNotFound(error: unknown): boolean {

@@ -44,6 +44,7 @@ export async function serveRegistry(
     child.once('exit', (code) => reject(new Error(`registry exited early with ${code}`)));
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Where it says it listens: `env` may name the address (a restart on the same port).
   const url = await listening;
   return { process: child, url, port: Number(new URL(url).port), lines, exited };
 }
