@@ -81,7 +81,7 @@ function served(request: Request, path: string): Served | undefined {
   const route = matchRoute(path);
   if (!route) return undefined;
   if ('name' in route && !isRepositoryName(route.name)) return undefined;
-  const requirement = requirementFor(route, method);
+  const requirement = requirementFor(route, method, new URL(request.url).searchParams);
   const handle = requirement ? handlerFor(request, route) : undefined;
   return requirement && handle ? { requirement, handle } : undefined;
 }
