@@ -1,8 +1,9 @@
 // The edge's HTTP surface: the read path of the OCI Distribution API (GET/HEAD of /v2/, manifests
 // and blobs, GET of tags lists) answered here, with the caller's token verified locally; every
 // other request (pushes, deletes, catalog, referrers, scans, /token, /admin) passed to origin.
-// /v2/ paths are recognised by shared/route.ts, as origin does. Requests origin would refuse for
-// their form (an invalid name, reference or digest) go to origin too, which answers them exactly.
+// /v2/ paths are recognised by shared/route.ts, as origin does. Requests whose name, reference or
+// digest is not of a valid form go to origin too, which answers them exactly (400 for an invalid
+// name or a malformed blob digest, 404 for a reference or digest that can name nothing there).
 // A manifest PUT or DELETE passed to origin renews the repository's generation before its answer
 // goes back (generation.ts), so the next pull through this data centre sees the write.
 // Under test only (the TEST_CLOCK binding), TEST_CLOCK_PATH moves the edge's clock (clock.ts).
