@@ -6,7 +6,10 @@
 //   - the origin requests each cached pull through the edge causes (a counting proxy sits between
 //     edge and origin): the issue's target is no blob request and at most one tag revalidation;
 //   - first byte and throughput of one GET of a cached 64 MiB blob from the edge, against origin
-//     and distribution.
+//     and distribution;
+//   - what revalidating every tag costs: the same cached pull through an edge with TAG_TTL=0
+//     (every tag request a conditional GET to origin) against the edge with the default TAG_TTL,
+//     taking turns, and a cached manifest GET by tag through each.
 // Distribution is Debian's docker-registry; without it the section measures the edge against
 // origin only and says why. The Docker engine is the end-to-end tests' (test/harness/dockerd.ts).
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,7 @@ import path from 'node:path';
 import { startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { buildScratchImage, type DockerCli, startDockerSession } from '../test/harness/dockerd.ts';
 import { startTestEdge } from '../test/harness/edge.ts';
+import { ACCEPT_ALL_MANIFESTS } from '../test/harness/oci-image.ts';
 import { startTlsProbeGuard } from '../test/harness/tls-probe-guard.ts';
 import { generateBlob, getBlob, pushBlob, type TimedGet } from './blob.ts';
 import { machineSummary, writeMarkedBlock } from './report.ts';
@@ -36,6 +40,13 @@ const PULL_TARGET_MS = 1000;
 const REPOSITORY = 'bench/edge-image';
 const TAG = '1';
 const BLOB_REPOSITORY = 'bench/edge-blob';
+/** Timed docker pulls per TAG_TTL setting, and cached manifest GETs by tag per setting. */
+const TTL_PULLS = 20;
+const TTL_GETS = 200;
+/** wrangler.toml's TAG_TTL, which the main edge runs with. */
+const DEFAULT_TAG_TTL_SECONDS = 3;
+/** A TAG_TTL (and POLICY_TTL) the comparison cannot outlast: every tag request is answered from the cache. */
+const FRESH_TAG_TTL_SECONDS = 3600;
 
 type Where = 'edge' | 'origin' | 'distribution';
 
@@ -75,6 +86,21 @@ export interface EdgeResult {
   readonly blobCold: TimedGet;
   readonly blobGets: Partial<Record<Where, TimedGet[]>>;
   readonly blobOrigin: OriginRequests;
+  readonly tagTtl: TagTtlResult;
+}
+
+/** An edge that finds the tag fresh (within its TAG_TTL), and one with TAG_TTL=0 (every tag request revalidated). */
+type Revalidation = 'fresh' | 'always';
+
+export interface TagTtlResult {
+  /** ms of each timed docker pull of the cached image, in order. */
+  readonly pulls: Record<Revalidation, number[]>;
+  /** Origin manifest requests during each of those pulls. */
+  readonly manifests: Record<Revalidation, number[]>;
+  /** ms of each GET of the cached manifest by tag, with a pull token and docker's Accept. */
+  readonly gets: Record<Revalidation, number[]>;
+  /** Origin manifest requests during those GETs. */
+  readonly getManifests: Record<Revalidation, number>;
 }
 
 function classify(requests: string[], repository: string): OriginRequests {
@@ -208,8 +234,8 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
     throw new Error(`image ${id} is still in the engine after removing its names`);
 
   const order: Where[] = ['edge', 'origin', ...(distribution ? (['distribution'] as const) : [])];
-  const pullAndForget = async (where: Where): Promise<{ ms: number; origin: string[] }> => {
-    const ref = refs[where] as string;
+  const pullAndForget = (where: Where) => pullRef(refs[where] as string);
+  async function pullRef(ref: string): Promise<{ ms: number; origin: string[] }> {
     const mark = proxy.requests.length;
     const ms = await dockerPull(docker, ref, digest);
     names.add(ref);
@@ -217,7 +243,7 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
     await dockerForget(docker, ref, id);
     names.delete(ref);
     return { ms, origin: seen };
-  };
+  }
 
   // First pulls: the edge's is cold (it fetches from origin and fills its cache); origin's and
   // distribution's warm their page caches.
@@ -253,6 +279,49 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
   log(`pull from the edge without the guard: ${fixed(unguardedMs, 0)} ms`);
   const cliFloorMs: number[] = [];
   for (let i = 0; i < PULLS; i++) cliFloorMs.push((await timed(() => docker.ok(['version']))).ms);
+
+  // TAG_TTL=0 against a tag the edge holds fresh: two more edges, also through the counting
+  // proxy, one revalidating every tag request, one whose TAG_TTL and POLICY_TTL outlast the
+  // measurement (as the default 3 s do for a tag pulled at least every 3 s: the pulls here are
+  // further apart than that); pulls and GETs take turns between them.
+  const startComparedEdge = async (setting: Revalidation, tagTtlSeconds: number) => {
+    const started = await startTestEdge({
+      originUrl: proxy.url,
+      originPublicUrl: origin.base,
+      service: originHost,
+      issuer: 'registry',
+      tagTtlSeconds,
+      // A cached answer also needs a fresh pull decision: the fresh edge's outlasts the
+      // measurement too; the TAG_TTL=0 edge's is renewed by every revalidation anyway.
+      ...(setting === 'fresh' ? { policyTtlSeconds: tagTtlSeconds } : {}),
+      testClock: false,
+    });
+    const stop = resources.add(`edge, TAG_TTL ${tagTtlSeconds} s (workerd)`, () => started.close());
+    const guarded = await startTlsProbeGuard(started.url);
+    const stopGuarded = resources.add(`TLS probe guard (TAG_TTL ${tagTtlSeconds} s)`, () => guarded.close());
+    const login = await docker.login(guarded.host, 'admin', 'secret');
+    if (login.code !== 0) throw new Error(`docker login ${guarded.host} failed: ${login.stderr}`);
+    log(`edge with TAG_TTL=${tagTtlSeconds} (${setting}) on ${started.url} (docker: ${guarded.host})`);
+    return {
+      url: started.url,
+      ref: `${guarded.host}/${REPOSITORY}:${TAG}`,
+      stop: async () => {
+        await stopGuarded();
+        await stop();
+      },
+    };
+  };
+  const fresh = await startComparedEdge('fresh', FRESH_TAG_TTL_SECONDS);
+  const always = await startComparedEdge('always', 0);
+  const tagTtl = await measureTagTtl({
+    pull: (ref) => pullRef(ref),
+    refs: { fresh: fresh.ref, always: always.ref },
+    bases: { fresh: fresh.url, always: always.url },
+    proxy,
+    pullAuth: await origin.auth(REPOSITORY, 'pull'),
+  });
+  await always.stop();
+  await fresh.stop();
 
   // One 64 MiB blob, pushed to origin and distribution, fetched once through the edge (cold),
   // then GET from each in turn.
@@ -315,7 +384,64 @@ export async function runEdgeSection(options: EdgeSectionOptions): Promise<EdgeR
     blobCold,
     blobGets,
     blobOrigin,
+    tagTtl,
   };
+}
+
+interface TagTtlRun {
+  /** A timed docker pull (then rmi) of `ref`, with the origin requests seen during it. */
+  readonly pull: (ref: string) => Promise<{ ms: number; origin: string[] }>;
+  readonly refs: Record<Revalidation, string>;
+  /** Each edge's URL, for the manifest GETs. */
+  readonly bases: Record<Revalidation, string>;
+  readonly proxy: { readonly requests: string[] };
+  readonly pullAuth: Record<string, string>;
+}
+
+async function measureTagTtl(run: TagTtlRun): Promise<TagTtlResult> {
+  const settings: Revalidation[] = ['fresh', 'always'];
+  const manifestRequests = (requests: string[]) =>
+    requests.filter((r) => r.includes(`/v2/${REPOSITORY}/manifests/`)).length;
+  // The first pull through each is cold: not counted.
+  for (const setting of settings) {
+    const first = await run.pull(run.refs[setting]);
+    log(`first pull through the ${setting} edge (cold): ${fixed(first.ms, 0)} ms`);
+  }
+  await sleep(2000);
+  const pulls: Record<Revalidation, number[]> = { fresh: [], always: [] };
+  const manifests: Record<Revalidation, number[]> = { fresh: [], always: [] };
+  for (let round = 0; round < TTL_PULLS; round++) {
+    for (const setting of settings) {
+      const pull = await run.pull(run.refs[setting]);
+      pulls[setting].push(pull.ms);
+      manifests[setting].push(manifestRequests(pull.origin));
+    }
+    log(
+      `TAG_TTL pull ${round + 1}/${TTL_PULLS}: fresh ${fixed(pulls.fresh.at(-1) ?? 0, 0)} ms, ` +
+        `TAG_TTL=0 ${fixed(pulls.always.at(-1) ?? 0, 0)} ms`,
+    );
+  }
+  const gets: Record<Revalidation, number[]> = { fresh: [], always: [] };
+  const getManifests: Record<Revalidation, number> = { fresh: 0, always: 0 };
+  const headers = { ...run.pullAuth, Accept: ACCEPT_ALL_MANIFESTS };
+  for (let round = 0; round < TTL_GETS; round++) {
+    for (const setting of settings) {
+      const mark = run.proxy.requests.length;
+      const { ms: elapsed, value: status } = await timed(async () => {
+        const response = await fetch(`${run.bases[setting]}/v2/${REPOSITORY}/manifests/${TAG}`, { headers });
+        await response.arrayBuffer();
+        return response.status;
+      });
+      if (status !== 200) throw new Error(`manifest GET through the ${setting} edge: ${status}`);
+      gets[setting].push(elapsed);
+      getManifests[setting] += manifestRequests(run.proxy.requests.slice(mark));
+    }
+  }
+  log(
+    `cached manifest GET by tag, median: fresh ${fixed(median(gets.fresh), 2)} ms, ` +
+      `TAG_TTL=0 ${fixed(median(gets.always), 2)} ms`,
+  );
+  return { pulls, manifests, gets, getManifests };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,6 +587,42 @@ export function edgeTable(r: EdgeResult): string {
   return lines.join('\n');
 }
 
+/** A fresh tag against TAG_TTL=0: docker pulls and manifest GETs, with the difference. */
+export function tagTtlTable(t: TagTtlResult): string {
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const p99 = (values: number[]) => percentile(sorted(values), 99);
+  const rows: [string, (pick: Revalidation) => number, number][] = [
+    [
+      `\`docker pull\` of the cached image, median of ${t.pulls.fresh.length} (ms)`,
+      (w) => median(t.pulls[w]),
+      0,
+    ],
+    [`\`docker pull\` of the cached image, p99 of ${t.pulls.fresh.length} (ms)`, (w) => p99(t.pulls[w]), 0],
+    ['Origin manifest requests per pull (mean)', (w) => mean(t.manifests[w]), 2],
+    [`Cached manifest GET by tag, median of ${t.gets.fresh.length} (ms)`, (w) => median(t.gets[w]), 2],
+    [`Cached manifest GET by tag, p99 of ${t.gets.fresh.length} (ms)`, (w) => p99(t.gets[w]), 2],
+    [`Origin manifest requests during those ${t.gets.fresh.length} GETs`, (w) => t.getManifests[w], 0],
+  ];
+  const lines = [
+    '| Measurement | answered from the cache | TAG_TTL 0 | difference |',
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const [label, value, digits] of rows) {
+    const base = value('fresh');
+    const zero = value('always');
+    const sign = zero - base >= 0 ? '+' : '−';
+    lines.push(
+      `| ${label} | ${fixed(base, digits)} | ${fixed(zero, digits)} | ${sign}${fixed(Math.abs(zero - base), digits)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** How many of the main edge's cached pulls revalidated the tag with origin. */
+function revalidatedPulls(r: EdgeResult): number {
+  return r.cachedOrigin.filter((o) => o.manifests > 0).length;
+}
+
 /** "N × METHOD path" for each distinct request, most frequent first. */
 function tally(requests: string[]): string {
   const counts = new Map<string, number>();
@@ -493,7 +655,7 @@ ${loads(r.loadEnd)} at the end. Machine: ${machineSummary()}; Docker engine ${r.
 (the end-to-end tests' dockerd: vfs storage driver, no networking).
 
 \`\`\`sh
-BENCH_SECTIONS=edge npm run bench   # about 1 minute; needs dockerd (docker.io), curl, docker-registry
+BENCH_SECTIONS=edge npm run bench   # a few minutes; needs dockerd (docker.io), curl, docker-registry
 \`\`\`
 
 ${table}
@@ -501,6 +663,25 @@ ${table}
 Ratios are edge / origin and edge / distribution: lower is better for times, higher for MiB/s.
 The p99 of ${r.pulls.edge?.length ?? 0} pulls is their slowest. Each timed pull (ms):
 edge ${list(r.pulls.edge)}; origin ${list(r.pulls.origin)}${r.pulls.distribution ? `; distribution ${list(r.pulls.distribution)}` : ''}.
+
+### Revalidating every tag: TAG_TTL=0
+
+What \`TAG_TTL=0\` (every tag request a conditional \`GET\` to origin with \`If-None-Match\`; \`304\`
+keeps the cached manifest) costs a cached pull, against a pull the edge answers from its cache
+alone, as it does with the defaults (\`TAG_TTL\` and \`POLICY_TTL\` ${DEFAULT_TAG_TTL_SECONDS} s) for a tag pulled at least every
+${DEFAULT_TAG_TTL_SECONDS} s. Two more edges in front of the same origin, through the same counting proxy: one with
+\`TAG_TTL=0\`, one with \`TAG_TTL\` and \`POLICY_TTL\` ${FRESH_TAG_TTL_SECONDS} s, which the measurement cannot outlast (the
+pulls here are seconds apart, so an edge with the defaults revalidates on most of them: the main
+table's edge did on ${revalidatedPulls(r)} of its ${r.cachedOrigin.length} cached pulls). Each
+edge's cache is filled by one pull first; then ${r.tagTtl.pulls.fresh.length} rounds of one \`docker pull\` (and \`rmi\`) from
+each in turn, then ${r.tagTtl.gets.fresh.length} rounds of one \`GET /v2/${REPOSITORY}/manifests/${TAG}\` from each (a pull
+token, docker's \`Accept\`, one keep-alive client). Origin is on loopback here, so a revalidation
+costs what origin takes to answer it plus a local round trip; deployed, add the round trip from
+the data centre to origin.
+
+${tagTtlTable(r.tagTtl)}
+
+Each timed pull (ms): from the cache ${list(r.tagTtl.pulls.fresh)}; TAG_TTL 0 ${list(r.tagTtl.pulls.always)}.
 
 ### How it was measured
 

@@ -19,12 +19,18 @@ export function tokenRealm(realm: Realm): string {
   return `${realm.publicUrl}${TOKEN_PATH}`;
 }
 
-/** `Bearer realm=…,service=…[,scope=…][,error=…]`; a push asks for pull,push, as docker does. */
+/**
+ * `Bearer realm=…,service=…[,scope=…][,error=…]`; a push asks for pull,push, as docker does, and a
+ * scope the request can also use (a mount's source) follows, space-separated, as distribution
+ * writes several.
+ */
 export function challenge(realm: Realm, requirement: Requirement, error?: ChallengeError): string {
   let value = `Bearer realm="${tokenRealm(realm)}",service="${realm.service}"`;
   if (requirement.kind === 'repository') {
     const actions = requirement.action === 'push' ? 'pull,push' : requirement.action;
-    value += `,scope="repository:${requirement.name}:${actions}"`;
+    const { wanted } = requirement;
+    const also = wanted ? ` repository:${wanted.name}:${wanted.action}` : '';
+    value += `,scope="repository:${requirement.name}:${actions}${also}"`;
   } else if (requirement.kind === 'catalog' || requirement.kind === 'admin') {
     value += `,scope="registry:${requirement.kind}:*"`;
   }

@@ -13,6 +13,9 @@ export const OCI_ERROR_STATUS = {
   NAME_INVALID: 400,
   NAME_UNKNOWN: 404,
   SIZE_INVALID: 400,
+  // Listed by the spec among the legacy Docker codes clients may meet; distribution's code for a
+  // manifest pushed under a reference that is not a valid tag.
+  TAG_INVALID: 400,
   UNAUTHORIZED: 401,
   DENIED: 403,
   UNSUPPORTED: 405,
@@ -35,6 +38,7 @@ const DEFAULT_MESSAGE: Record<OciErrorCode, string> = {
   NAME_INVALID: 'invalid repository name',
   NAME_UNKNOWN: 'repository name not known to registry',
   SIZE_INVALID: 'provided length did not match content length',
+  TAG_INVALID: 'manifest tag did not match URI',
   UNAUTHORIZED: 'authentication required',
   DENIED: 'requested access to the resource is denied',
   UNSUPPORTED: 'the operation is unsupported',

@@ -326,6 +326,53 @@ describe('auth.access rules', () => {
     );
   });
 
+  test('a mount challenge asks for pull on the source too: a client that follows it gets the blob mounted (201)', async () => {
+    const content = `mountable ${Math.random()}`;
+    const digest = await pushBlob({ ...ruled, adminAuth: ADMIN }, 'public/mount-source', content);
+    const target = `team/mounted-${Math.random().toString(36).slice(2, 8)}`;
+    const path = `/v2/${target}/blobs/uploads/?mount=${digest}&from=public/mount-source`;
+    // A generic client: the scopes exactly as the challenge gives them, to the realm, then again.
+    const challenged = await call(ruled, 'POST', path, { auth: null });
+    expect(challenged.status).toBe(401);
+    const { realm, service, scope } = challengeOf(challenged);
+    const query = new URLSearchParams({ service: service as string, scope: scope as string });
+    const answer = await fetch(`${realm}?${query}`, { headers: { Authorization: BOB } });
+    expect(answer.status).toBe(200);
+    const { token } = (await answer.json()) as TokenAnswer;
+    const mounted = await call(ruled, 'POST', path, { auth: bearer(token) });
+    expect(mounted.status).toBe(201);
+    const location = mounted.headers.get('location') as string;
+    expect(location).toBe(`/v2/${target}/blobs/${digest}`);
+    const blob = await call(ruled, 'GET', location, { auth: bearer(token) });
+    expect(await blob.text()).toBe(content);
+  });
+
+  test('a client following the mount challenge without pull on the source gets an upload (202), not an error', async () => {
+    const digest = await pushBlob(
+      { ...ruled, adminAuth: ADMIN },
+      'private/mount-source',
+      `hidden ${Math.random()}`,
+    );
+    const path = `/v2/team/unmounted/blobs/uploads/?mount=${digest}&from=private/mount-source`;
+    const challenged = await call(ruled, 'POST', path, { auth: null });
+    expect(challenged.status).toBe(401);
+    const { realm, service, scope } = challengeOf(challenged);
+    expect(scope).toBe('repository:team/unmounted:pull,push repository:private/mount-source:pull');
+    const query = new URLSearchParams({ service: service as string, scope: scope as string });
+    const { token } = (await (
+      await fetch(`${realm}?${query}`, { headers: { Authorization: BOB } })
+    ).json()) as TokenAnswer;
+    expect(accessOf(decodeJwt(token))).toEqual([
+      { type: 'repository', name: 'team/unmounted', actions: ['pull', 'push'] },
+    ]);
+    const started = await call(ruled, 'POST', path, { auth: bearer(token) });
+    expect(started.status).toBe(202);
+    expect(started.headers.get('location')).toMatch(/^\/v2\/team\/unmounted\/blobs\/uploads\/[0-9a-f-]{36}/);
+    expect(
+      (await call(ruled, 'GET', `/v2/team/unmounted/blobs/${digest}`, { auth: bearer(token) })).status,
+    ).toBe(404);
+  });
+
   test('a token for one repository does not open another', async () => {
     const token = await tokenFor(ruled, ['repository:private/app:pull'], ADMIN);
     expect((await call(ruled, 'GET', '/v2/private/app/tags/list', { auth: bearer(token) })).status).toBe(200);

@@ -5,7 +5,9 @@
 //   Accept (an index is replaced by its linux/amd64 image for clients that do not accept
 //   indexes). So the mapping reference → served digest is cached per (repository, reference,
 //   accepted media types): `ref/…`. For a tag it is revalidated after TAG_TTL with a conditional
-//   GET (If-None-Match: the digest; 304 keeps it); for a digest it never changes.
+//   GET (If-None-Match: the digest; 304 keeps it); for a digest it never changes. Its key holds
+//   the repository's generation, which a manifest write through the edge replaces
+//   (generation.ts): the next request then asks origin, whatever its reference and Accept.
 // - Manifest bytes are cached by the digest they hash to (checked here), with their media type.
 // - Whether (repository, digest) may be pulled — it exists there and no policy blocks it — is
 //   what origin said within POLICY_TTL (`allow/…`); after that the reference is asked again, and a
@@ -22,6 +24,7 @@ import { manifestReferences, parseManifest } from '../../shared/manifest.ts';
 import { manifestAnswer } from '../../shared/manifest-answer.ts';
 import { acceptedTypes } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
+import { generationOf, generationScope } from './generation.ts';
 import { recordLinks } from './links.ts';
 import { type OriginAnswer, passThrough } from './origin.ts';
 import type { Services } from './services.ts';
@@ -86,7 +89,8 @@ function keepRecent(manifest: Manifest): void {
 }
 
 const manifestKey = (digest: string) => `manifest/${digest}`;
-const refKey = (name: string, reference: string, accepted: string) => `ref/${name}/${reference}/${accepted}`;
+const refKey = (scope: string, reference: string, accepted: string) =>
+  `ref/${scope}/${reference}/${accepted}`;
 const allowKey = (name: string, digest: string) => `allow/${name}/${digest}`;
 
 /** The Accept header as origin reads it; long lists are hashed to keep the key short. */
@@ -113,8 +117,9 @@ export async function getManifest(s: Services, request: ManifestRequest): Promis
   const { name, reference, method } = request;
   const { config } = s;
   const byDigest = parseReference(reference)?.kind === 'digest';
-  const accepted = await acceptKey(request.accept);
-  const key = refKey(name, reference, accepted);
+  const [generation, accepted] = await Promise.all([generationOf(s, name), acceptKey(request.accept)]);
+  const scope = generationScope(name, generation);
+  const key = refKey(scope, reference, accepted);
   const entry = await s.meta.get<RefEntry>(key);
   const now = s.clock.now();
   let cached: Manifest | undefined;
@@ -137,7 +142,7 @@ export async function getManifest(s: Services, request: ManifestRequest): Promis
   );
   switch (outcome.kind) {
     case 'current':
-      remember(s, name, reference, byDigest, accepted, outcome);
+      remember(s, name, scope, reference, byDigest, accepted, outcome);
       return serve(request, outcome.manifest, outcome.epoch, outcome.revalidated ? 'REVALIDATED' : 'MISS');
     case 'refused':
       forget(s, name, key, outcome.answer);
@@ -195,6 +200,7 @@ async function ask(s: Services, request: ManifestRequest, cached: Manifest | und
 function remember(
   s: Services,
   name: string,
+  scope: string,
   reference: string,
   byDigest: boolean,
   accepted: string,
@@ -205,9 +211,13 @@ function remember(
   const at = s.clock.now();
   const mapping: RefEntry = { digest: manifest.digest, at };
   if (!byDigest)
-    s.defer(s.meta.put(refKey(name, reference, accepted), mapping, config.tagTtlMs + config.staleMs));
+    s.defer(s.meta.put(refKey(scope, reference, accepted), mapping, config.tagTtlMs + config.staleMs));
   s.defer(
-    s.meta.put(refKey(name, byDigest ? reference : manifest.digest, accepted), mapping, DIGEST_REF_RETAIN_MS),
+    s.meta.put(
+      refKey(scope, byDigest ? reference : manifest.digest, accepted),
+      mapping,
+      DIGEST_REF_RETAIN_MS,
+    ),
   );
   // What origin stored passed this parse at push; bytes that fail it vouch for no more than themselves.
   const parsed = parseManifest(manifest.bytes, manifest.mediaType);

@@ -8,6 +8,11 @@ import type { Clock } from '../../shared/clock.ts';
 
 export interface MetadataStore {
   get<T>(key: string): Promise<T | undefined>;
+  /**
+   * The data centre's value, not the isolate's copy: for a fact another isolate may have just
+   * changed, whose change must be seen at once (a repository's generation, generation.ts).
+   */
+  getShared<T>(key: string): Promise<T | undefined>;
   /** Keeps `value` for `retainMs` (then it is gone). */
   put(key: string, value: unknown, retainMs: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -72,12 +77,21 @@ export class CacheApiMetadataStore implements MetadataStore {
     const now = this.clock.now();
     const remembered = memory.get(key, now);
     if (remembered) return remembered.value as T;
+    const stored = await this.stored(key, now);
+    if (!stored) return undefined;
+    memory.set(key, stored);
+    return stored.value as T;
+  }
+
+  async getShared<T>(key: string): Promise<T | undefined> {
+    return (await this.stored(key, this.clock.now()))?.value as T | undefined;
+  }
+
+  private async stored(key: string, now: number): Promise<Remembered | undefined> {
     const response = await this.cache.match(this.request(key));
     if (!response) return undefined;
     const stored = (await response.json()) as Remembered;
-    if (stored.expires <= now) return undefined;
-    memory.set(key, stored);
-    return stored.value as T;
+    return stored.expires <= now ? undefined : stored;
   }
 
   async put(key: string, value: unknown, retainMs: number): Promise<void> {

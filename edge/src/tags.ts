@@ -1,7 +1,9 @@
 // GET /v2/{name}/tags/list: origin's answer (per query: n, last), reused for TAG_TTL and, while
-// origin is unreachable, for STALE_SECONDS more.
+// origin is unreachable, for STALE_SECONDS more; keyed by the repository's generation, so that a
+// manifest write through the edge is listed at once (generation.ts).
 import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { errorResponse, ociError } from '../../shared/errors.ts';
+import { generationOf, generationScope } from './generation.ts';
 import { passThrough } from './origin.ts';
 import type { Services } from './services.ts';
 import { singleFlight } from './single-flight.ts';
@@ -30,7 +32,7 @@ export async function getTags(
   authorization: string | undefined,
 ): Promise<Response> {
   const { config } = s;
-  const key = `tags/${name}${search}`;
+  const key = `tags/${generationScope(name, await generationOf(s, name))}${search}`;
   const entry = await s.meta.get<TagsEntry>(key);
   const now = s.clock.now();
   if (entry && now - entry.at < config.tagTtlMs) return serve(entry, 'HIT');

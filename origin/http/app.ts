@@ -71,8 +71,12 @@ export const HANDLERS: { readonly [K in RouteKind]: Readonly<Partial<Record<Http
 };
 
 /** The endpoint for a route and method: what it requires of the caller, and its handler. */
-function endpoint(route: Route, method: string): { requirement: Requirement; handle: Handler<RouteKind> } {
-  const requirement = requirementFor(route, method);
+function endpoint(
+  route: Route,
+  method: string,
+  query: URLSearchParams,
+): { requirement: Requirement; handle: Handler<RouteKind> } {
+  const requirement = requirementFor(route, method, query);
   // The table's entry for this route's kind takes this route: the kinds are the same.
   const handlers: Partial<Record<string, Handler<RouteKind>>> = HANDLERS[route.kind] as Partial<
     Record<string, Handler<RouteKind>>
@@ -95,7 +99,7 @@ async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   if ('name' in route && !isRepositoryName(route.name)) {
     throw new OciFailure(ociError('NAME_INVALID', { detail: { name: route.name } }));
   }
-  const target = endpoint(route, c.req.method);
+  const target = endpoint(route, c.req.method, new URL(c.req.url).searchParams);
   const authn = await authenticate(
     s,
     c.req.header('authorization'),

@@ -81,7 +81,7 @@ export class Manifests {
 
   async get(repository: string, reference: string): Promise<Result<CachedManifest>> {
     const ref = parseReference(reference);
-    if (!ref) return fail(invalidReference(reference));
+    if (!ref) return fail(unknownManifest(repository, reference));
     let digest = ref.kind === 'digest' ? ref.digest : await this.cache.getTag(repository, ref.tag);
     if (digest) {
       const cached = await this.cache.getManifest(repository, digest);
@@ -91,10 +91,10 @@ export class Manifests {
       ref.kind === 'digest'
         ? await findManifest(this.db, repository, ref.digest)
         : await findTaggedManifest(this.db, repository, ref.tag);
-    if (!record) return fail(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    if (!record) return fail(unknownManifest(repository, reference));
     digest = record.digest;
     const bytes = await this.store.getManifest(repository, digest);
-    if (!bytes) return fail(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    if (!bytes) return fail(unknownManifest(repository, reference));
     const manifest = { record, bytes };
     await this.cache.setManifest(repository, manifest);
     if (ref.kind === 'tag') await this.cache.setTag(repository, ref.tag, digest);
@@ -109,7 +109,7 @@ export class Manifests {
     actor: Actor,
   ): Promise<Result<PutResult>> {
     const ref = parseReference(reference);
-    if (!ref) return fail(invalidReference(reference));
+    if (!ref) return fail(invalidPutReference(reference));
     const parsed = parseManifest(bytes, contentType);
     if (!parsed.ok) return parsed;
     const manifest = parsed.value;
@@ -200,8 +200,8 @@ export class Manifests {
   /** By tag: removes the tag. By digest: removes the manifest and every tag pointing to it. */
   async delete(repository: string, reference: string, actor: Actor): Promise<Result<void>> {
     const ref = parseReference(reference);
-    if (!ref) return fail(invalidReference(reference));
-    const unknown = fail<void>(ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } }));
+    if (!ref) return fail(unknownManifest(repository, reference));
+    const unknown = fail<void>(unknownManifest(repository, reference));
     if (ref.kind === 'tag') {
       const event = await this.db.transaction(async (tx) => {
         const digest = await deleteTag(tx, repository, ref.tag);
@@ -354,8 +354,18 @@ function wrongSize(digest: string, declared: number, size: number): OciError {
   });
 }
 
-function invalidReference(reference: string) {
-  // `sha1:<hex>` is a digest of an algorithm we lack; `bad:colon` is just not a reference.
+/**
+ * What a read or delete by `reference` finds when nothing is stored under it — also when the
+ * reference is neither a tag nor a digest of ours: no manifest can be stored under such a name.
+ */
+function unknownManifest(repository: string, reference: string): OciError {
+  return ociError('MANIFEST_UNKNOWN', { detail: { name: repository, reference } });
+}
+
+/** A push under a reference that is neither a tag nor a digest of ours. */
+function invalidPutReference(reference: string): OciError {
+  // `sha1:<hex>` is a digest of an algorithm we lack (the bytes cannot be checked against it);
+  // `bad:colon` is just not a tag.
   const digest = parseDigest(reference);
   if (!digest.ok && digest.reason === 'unsupported-algorithm' && /:[a-f0-9]{32,}$/.test(reference)) {
     return ociError('UNSUPPORTED', {
@@ -364,9 +374,8 @@ function invalidReference(reference: string) {
       detail: { reference },
     });
   }
-  return ociError('MANIFEST_INVALID', {
-    status: 400,
-    message: `invalid reference "${reference}": expected a tag or a digest`,
+  return ociError('TAG_INVALID', {
+    message: `invalid tag "${reference}": a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with . or -`,
     detail: { reference },
   });
 }

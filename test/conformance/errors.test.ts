@@ -71,6 +71,17 @@ async function expectHeadError(response: Response, status: number): Promise<void
   expect(await response.text()).toBe('');
 }
 
+/** Manifest references that are neither a tag nor a digest of an algorithm the registry supports. */
+const INVALID_REFERENCES = [
+  '-leading-dash',
+  '.leading-dot',
+  'x'.repeat(129),
+  'bad:colon',
+  'bad!tag',
+  'sha256:short',
+  `sha256:${'A'.repeat(64)}`,
+];
+
 let counter = 0;
 /** A repository name no other test uses. */
 const fresh = (prefix = 'errors') => `${prefix}/repo-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
@@ -448,7 +459,7 @@ describe('UNSUPPORTED: algorithms and methods the registry does not implement', 
     expect(done.status).toBe(201);
   });
 
-  test('a monolithic push or a blob fetch with a sha1 or md5 digest is UNSUPPORTED (400)', async () => {
+  test('a monolithic push with a sha1 or md5 digest is UNSUPPORTED (400)', async () => {
     const name = fresh();
     for (const digest of [sha1, md5]) {
       await expectError(
@@ -456,13 +467,33 @@ describe('UNSUPPORTED: algorithms and methods the registry does not implement', 
         'UNSUPPORTED',
         400,
       );
-      await expectError(await call(registry, 'GET', `/v2/${name}/blobs/${digest}`), 'UNSUPPORTED', 400);
     }
   });
 
-  test('a manifest reference with a sha1 digest is UNSUPPORTED (400)', async () => {
+  test('a manifest pushed by a sha1 or md5 digest is UNSUPPORTED (400): its bytes cannot be checked', async () => {
     const name = fresh();
-    await expectError(await call(registry, 'GET', `/v2/${name}/manifests/${sha1}`), 'UNSUPPORTED', 400);
+    const config = await pushConfig(name);
+    for (const digest of [sha1, md5]) {
+      await expectError(
+        await putManifest(name, digest, imageManifest(config.digest, config.size, [])),
+        'UNSUPPORTED',
+        400,
+      );
+    }
+  });
+
+  test('a blob or manifest asked for by a sha1 or md5 digest is unknown (404), as any content not here', async () => {
+    const name = fresh();
+    await pushImage(registry, name, 'present');
+    for (const digest of [sha1, md5]) {
+      await expectError(await call(registry, 'GET', `/v2/${name}/blobs/${digest}`), 'BLOB_UNKNOWN', 404);
+      await expectHeadError(await call(registry, 'HEAD', `/v2/${name}/blobs/${digest}`), 404);
+      await expectError(await call(registry, 'DELETE', `/v2/${name}/blobs/${digest}`), 'BLOB_UNKNOWN', 404);
+      const manifest = `/v2/${name}/manifests/${digest}`;
+      await expectError(await call(registry, 'GET', manifest), 'MANIFEST_UNKNOWN', 404);
+      await expectHeadError(await call(registry, 'HEAD', manifest), 404);
+      await expectError(await call(registry, 'DELETE', manifest), 'MANIFEST_UNKNOWN', 404);
+    }
   });
 
   test('a URL holding a NUL anywhere is refused with 400, not a server error', async () => {
@@ -695,10 +726,11 @@ describe('MANIFEST_INVALID: manifests the registry cannot accept', () => {
     expect(entry.detail).toEqual({ digest: layer.digest, declared: 5, size: layer.size });
   });
 
-  test('a manifest pushed under an invalid tag is MANIFEST_INVALID (400)', async () => {
+  test('a manifest pushed under a reference that is neither a tag nor a digest is TAG_INVALID (400)', async () => {
     const manifest = imageManifest(config.digest, config.size, []);
-    for (const tag of ['-leading-dash', 'x'.repeat(129), 'bad:colon']) {
-      await expectError(await putManifest(name, tag, manifest), 'MANIFEST_INVALID', 400);
+    for (const reference of INVALID_REFERENCES) {
+      const entry = await expectError(await putManifest(name, reference, manifest), 'TAG_INVALID', 400);
+      expect(entry.detail).toEqual({ reference });
     }
   });
 });
@@ -808,6 +840,18 @@ describe('MANIFEST_UNKNOWN: manifests the repository does not hold', () => {
       'MANIFEST_UNKNOWN',
       404,
     );
+  });
+
+  test('a reference that is neither a tag nor a digest is MANIFEST_UNKNOWN (404) on GET, HEAD and DELETE', async () => {
+    const name = fresh();
+    await pushImage(registry, name, 'present');
+    for (const reference of INVALID_REFERENCES) {
+      const path = `/v2/${name}/manifests/${reference}`;
+      const entry = await expectError(await call(registry, 'GET', path), 'MANIFEST_UNKNOWN', 404);
+      expect(entry.detail).toEqual({ name, reference });
+      await expectHeadError(await call(registry, 'HEAD', path), 404);
+      await expectError(await call(registry, 'DELETE', path), 'MANIFEST_UNKNOWN', 404);
+    }
   });
 
   test('a manifest of another repository is MANIFEST_UNKNOWN here', async () => {

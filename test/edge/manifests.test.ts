@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, OCI_INDEX, OCI_MANIFEST, type PushedImage, pushImage, sha256 } from '../harness/client.ts';
 import { ACCEPT_ALL_MANIFESTS } from '../harness/oci-image.ts';
-import { ask, bearer, type EdgeSetup, headersOf, pullToken, startEdgeSetup } from './support.ts';
+import { ask, bearer, type EdgeSetup, headersOf, pullToken, startEdgeSetup, token } from './support.ts';
 
 /** Long enough never to run out by themselves here: the tests move the edge's clock past them. */
 const TAG_TTL = 30;
@@ -147,13 +147,26 @@ describe('manifests are answered as origin answers them', () => {
     }
   });
 
-  test('a reference origin would refuse for its form is answered by origin', async () => {
-    for (const reference of ['sha256:short', 'bad!tag']) {
-      const { edge, origin, edgeBody, originBody } = await both(`/v2/${NAME}/manifests/${reference}`);
-      expect(edge.status).toBe(origin.status);
-      expect(edge.status).toBeGreaterThanOrEqual(400);
-      expect(edgeBody).toBe(originBody);
+  test('a reference that is neither a tag nor a digest is origin’s answer: 404 MANIFEST_UNKNOWN, and 400 TAG_INVALID on PUT', async () => {
+    for (const reference of ['sha256:short', 'bad!tag', '-dash', `sha1:${'a'.repeat(40)}`]) {
+      for (const method of ['GET', 'HEAD']) {
+        const { edge, origin, edgeBody, originBody } = await both(`/v2/${NAME}/manifests/${reference}`, {
+          method,
+        });
+        expect(edge.status, `${method} ${reference}`).toBe(404);
+        expect(origin.status).toBe(404);
+        expect(edgeBody).toBe(originBody);
+        if (method === 'GET') expect(JSON.parse(edgeBody).errors[0].code).toBe('MANIFEST_UNKNOWN');
+      }
     }
+    const push = bearer(await token(setup.registry, `repository:${NAME}:pull,push`));
+    const put = await fetch(`${setup.edge.url}/v2/${NAME}/manifests/bad!tag`, {
+      method: 'PUT',
+      body: image.manifest,
+      headers: { Authorization: push, 'Content-Type': OCI_MANIFEST },
+    });
+    expect(put.status).toBe(400);
+    expect(((await put.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('TAG_INVALID');
     const unknown = await both(`/v2/${NAME}/manifests/never-pushed`);
     expect(unknown.edge.status).toBe(404);
     expect(unknown.edgeBody).toBe(unknown.originBody);

@@ -77,6 +77,19 @@ describe('the challenge', () => {
     );
   });
 
+  it('a mount asks for pull on its source too, after the push scope, space-separated', () => {
+    const mount = {
+      kind: 'repository',
+      name: 'a',
+      action: 'push',
+      wanted: { name: 'b/c', action: 'pull' },
+    } as const;
+    expect(challenge(realm, mount)).toBe(`${base},scope="repository:a:pull,push repository:b/c:pull"`);
+    expect(challenge(realm, mount, 'insufficient_scope')).toBe(
+      `${base},scope="repository:a:pull,push repository:b/c:pull",error="insufficient_scope"`,
+    );
+  });
+
   it('each refusal says what went wrong, and the token errors name themselves in the challenge', () => {
     const pull = { kind: 'repository', name: 'a', action: 'pull' } as const;
     const answer = (refusal: Parameters<typeof unauthorized>[2]) => {
@@ -143,7 +156,7 @@ describe('what each endpoint requires', () => {
 
   it('reads need pull, writes push, deletes delete; the ping any caller who signed in', () => {
     const need = (route: Route, method: string) => {
-      const r = requirementFor(route, method);
+      const r = requirementFor(route, method, new URLSearchParams());
       return r === null ? null : r.kind === 'repository' ? `${r.action} ${r.name}` : r.kind;
     };
     const table = Object.fromEntries(
@@ -164,6 +177,38 @@ describe('what each endpoint requires', () => {
       upload: { GET: 'push a', PATCH: 'push a', PUT: 'push a', DELETE: 'push a' },
       referrers: { GET: 'pull a' },
     });
+  });
+
+  it('a mount wants pull on its source without needing it; nothing else wants more', () => {
+    const uploads: Route = { kind: 'uploads', name: 'a' };
+    const mount = (query: string) => requirementFor(uploads, 'POST', new URLSearchParams(query));
+    const digest = `sha256:${H64}`;
+    expect(mount(`mount=${digest}&from=b/c`)).toEqual({
+      kind: 'repository',
+      name: 'a',
+      action: 'push',
+      wanted: { name: 'b/c', action: 'pull' },
+    });
+    // No mount, no source, the target itself, or a source that is no repository name: push alone.
+    for (const query of [
+      '',
+      `from=b`,
+      `mount=${digest}`,
+      `mount=${digest}&from=a`,
+      `mount=${digest}&from=B@d`,
+    ])
+      expect(mount(query), query).toEqual({ kind: 'repository', name: 'a', action: 'push' });
+    const manifest: Route = { kind: 'manifest', name: 'a', reference: 'v1' };
+    expect(requirementFor(manifest, 'PUT', new URLSearchParams(`mount=${digest}&from=b`))).toEqual({
+      kind: 'repository',
+      name: 'a',
+      action: 'push',
+    });
+    // Met by push on the target alone: the source is only asked for.
+    const push = [{ type: 'repository', name: 'a', actions: ['push'] }];
+    expect(grantMeets(push, mount(`mount=${digest}&from=b`) as NonNullable<ReturnType<typeof mount>>)).toBe(
+      true,
+    );
   });
 
   it('a token meets a requirement only with the grant it names', () => {
