@@ -52,6 +52,7 @@ const ONCE_EMBEDDED = [
   'test/password-hashing.test.ts', // password checks on their own threads, away from file reads
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
+  'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
 ];
 
 /** The same on every backend, once on the PostgreSQL server. */

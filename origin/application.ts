@@ -8,11 +8,13 @@
 //   events      domain events and the listeners that keep rows: webhook outbox, scan queue
 //   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories
 //   scanning    scanner, scans (results, rematch), scan worker
-//   serving     users, permissions, tokens, pull policy, webhook dispatcher, metrics,
+//   serving     users, robot accounts, permissions, tokens, pull policy, webhook dispatcher, metrics,
 //               background jobs (upload expiry, scheduled GC)
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { Permissions } from './auth/permissions.ts';
+import { robotWriteLog } from './auth/robot-write-log.ts';
+import { RobotAccounts } from './auth/robots.ts';
 import { TokenService } from './auth/token-service.ts';
 import { UserDirectory } from './auth/users.ts';
 import { InMemoryMetadataCache, type MetadataCache } from './cache/metadata-cache.ts';
@@ -74,7 +76,10 @@ export async function openStore(core: Core): Promise<BlobStore> {
   return core.lifecycle.own('blob store', await createBlobStore(core), (s) => s.close?.());
 }
 
-/** The domain events and their listeners that keep rows: the webhook outbox and the scan queue. */
+/**
+ * The domain events and their listeners: those that keep rows (the webhook outbox and the scan
+ * queue), and the log line of each push and delete made by a robot account.
+ */
 export interface EventParts {
   readonly events: DomainEvents;
   readonly outbox: WebhookOutbox;
@@ -84,7 +89,7 @@ export interface EventParts {
 export function openEvents(core: Core): EventParts {
   const outbox = new WebhookOutbox(core.clock);
   const scanQueue = new ScanQueue(core.config.scan.on_push);
-  return { events: new DomainEvents([outbox, scanQueue]), outbox, scanQueue };
+  return { events: new DomainEvents([outbox, scanQueue, robotWriteLog(core.log)]), outbox, scanQueue };
 }
 
 /** What reads and writes images: the metadata cache and the registry's domain. */
@@ -201,14 +206,16 @@ export class Application {
       metrics,
     });
     const permissions = new Permissions(config.auth.access, config.auth.admins);
-    const users = core.lifecycle.own('password checks', await UserDirectory.create(config, db, clock), (u) =>
-      u.close(),
+    const robots = new RobotAccounts(db, clock);
+    const users = core.lifecycle.own(
+      'password checks',
+      await UserDirectory.create(config, db, clock, robots),
+      (u) => u.close(),
     );
     const tokens = await TokenService.create(db, {
       issuer: config.auth.issuer,
       service: config.auth.service,
       lifetimeMs: config.auth.token_expiry,
-      permissions,
       clock,
     });
     const dispatcher = new WebhookDispatcher(db, log, clock, events.outbox.queued, {
@@ -229,6 +236,7 @@ export class Application {
       blobs: registry.blobs,
       repositories: registry.repositories,
       users,
+      robots,
       permissions,
       tokens,
       metrics,

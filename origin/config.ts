@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isRobotLogin } from './auth/robot-names.ts';
 import { parseDurationMs } from './duration.ts';
 import { cronProblem } from './gc/cron.ts';
 
@@ -51,7 +52,10 @@ const accessRule = z
 
 const userEntry = z
   .object({
-    name: z.string().min(1),
+    name: z
+      .string()
+      .min(1)
+      .refine((name) => !isRobotLogin(name), "robot$… is a robot account's name, not a user's"),
     password_hash: z.string().min(1),
   })
   .strict();

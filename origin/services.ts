@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.ts';
 import type { Permissions } from './auth/permissions.ts';
+import type { RobotAccounts } from './auth/robots.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { UserDirectory } from './auth/users.ts';
 import type { Config } from './config.ts';
@@ -31,6 +32,7 @@ export interface Services {
   readonly blobs: Blobs;
   readonly repositories: Repositories;
   readonly users: UserDirectory;
+  readonly robots: RobotAccounts;
   readonly permissions: Permissions;
   readonly tokens: TokenService;
   readonly metrics: Metrics;

@@ -16,7 +16,7 @@ import type { AccessEntry, RepositoryAction, TokenClaims } from '../../shared/sc
 import { LruCache } from '../cache/lru.ts';
 import type { Queryable } from '../metadata/database.ts';
 import { addSigningKey, oldestSigningKey, type SigningKey } from '../metadata/signing-keys.ts';
-import type { Permissions } from './permissions.ts';
+import type { Grantee } from './permissions.ts';
 
 type Key = Awaited<ReturnType<typeof importJWK>>;
 
@@ -36,7 +36,6 @@ export class TokenService {
   private readonly privateKey: Key;
   private readonly publicKey: VerifyKey;
   private readonly publicJwk: JWK;
-  private readonly permissions: Permissions;
   private readonly clock: Clock;
 
   private constructor(options: {
@@ -47,7 +46,6 @@ export class TokenService {
     privateKey: Key;
     publicKey: VerifyKey;
     publicJwk: JWK;
-    permissions: Permissions;
     clock: Clock;
   }) {
     this.issuer = options.issuer;
@@ -57,13 +55,12 @@ export class TokenService {
     this.privateKey = options.privateKey;
     this.publicKey = options.publicKey;
     this.publicJwk = options.publicJwk;
-    this.permissions = options.permissions;
     this.clock = options.clock;
   }
 
   static async create(
     db: Queryable,
-    options: { issuer: string; service: string; lifetimeMs: number; permissions: Permissions; clock: Clock },
+    options: { issuer: string; service: string; lifetimeMs: number; clock: Clock },
   ): Promise<TokenService> {
     const { kid, privateJwk, publicJwk } = await loadOrCreateKey(db);
     return new TokenService({
@@ -74,7 +71,6 @@ export class TokenService {
       privateKey: await importJWK(privateJwk, TOKEN_ALGORITHM),
       publicKey: await importVerifyKey(publicJwk),
       publicJwk: { ...publicJwk, kid, alg: TOKEN_ALGORITHM, use: 'sig' },
-      permissions: options.permissions,
       clock: options.clock,
     });
   }
@@ -83,20 +79,20 @@ export class TokenService {
     return { keys: [this.publicJwk] };
   }
 
-  /** What `user` (null: anonymous) is granted of `requested`. */
-  grant(user: string | null, requested: readonly AccessEntry[]): AccessEntry[] {
+  /** What `grantee` is granted of `requested`. */
+  grant(grantee: Grantee, requested: readonly AccessEntry[]): AccessEntry[] {
     const granted: AccessEntry[] = [];
     for (const entry of requested) {
       if (entry.type === 'repository' && isRepositoryName(entry.name)) {
-        const allowed = this.permissions.actionsFor(user, entry.name);
+        const allowed = grantee.actionsFor(entry.name);
         const actions = entry.actions.flatMap((a) =>
           a === '*' ? [...allowed] : allowed.has(a as RepositoryAction) ? [a] : [],
         );
         if (actions.length > 0)
           granted.push({ type: entry.type, name: entry.name, actions: [...new Set(actions)] });
-      } else if (entry.type === 'registry' && entry.name === 'catalog' && user !== null) {
+      } else if (entry.type === 'registry' && entry.name === 'catalog' && grantee.catalog) {
         granted.push({ type: 'registry', name: 'catalog', actions: ['*'] });
-      } else if (entry.type === 'registry' && entry.name === 'admin' && this.permissions.isAdmin(user)) {
+      } else if (entry.type === 'registry' && entry.name === 'admin' && grantee.admin) {
         // Only asked for: a token for a pull or a push carries no admin power.
         granted.push({ type: 'registry', name: 'admin', actions: ['*'] });
       }
@@ -104,13 +100,13 @@ export class TokenService {
     return granted;
   }
 
-  async issue(user: string | null, requested: readonly AccessEntry[]): Promise<IssuedToken> {
-    const access = this.grant(user, requested);
+  async issue(grantee: Grantee, requested: readonly AccessEntry[]): Promise<IssuedToken> {
+    const access = this.grant(grantee, requested);
     const now = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: this.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
-      .setSubject(user ?? '')
+      .setSubject(grantee.name ?? '')
       .setAudience(this.service)
       .setIssuedAt(now)
       .setNotBefore(now - 1)

@@ -1,25 +1,35 @@
 // Who can log in: users from the config file, an htpasswd file, and `registry user add` (the
-// database). With none of them configured, the documented default admin/secret applies.
+// database); with none of them configured, the documented default admin/secret. And robot
+// accounts (robots.ts), by their robot$NAME, under the same throttle.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Clock } from '../../shared/clock.ts';
 import { LruCache } from '../cache/lru.ts';
 import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
+import type { StoredRobot } from '../metadata/robots.ts';
 import { countUsers, findPasswordHash, saveUserHash } from '../metadata/users.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { type CheckOutcome, PasswordChecks } from './password-checks.ts';
 import { hashPassword, isSupportedHash } from './passwords.ts';
+import { isRobotLogin } from './robot-names.ts';
+import { secretMatches } from './robot-secrets.ts';
+import { type Robot, type RobotAccounts, robotOf } from './robots.ts';
 
 export const DEFAULT_USER = { name: 'admin', password: 'secret' } as const;
 
 // Verified credentials are remembered (with the hash they matched) so that Basic auth on every
 // request costs a lookup of the user's hash, not a scrypt derivation; only successes are kept.
+// (A robot's secret is cheap to check, but remembered all the same: credentials verified before an
+// attack keep working while it is throttled, for robots as for users.)
 // The same credentials arriving while they are being checked wait for that check (a burst of
 // clients logging in at once costs one hash, not a queue full).
 
 export type LoginResult =
-  | { ok: true }
+  /** `robot`: the caller is that robot account; absent: a user. */
+  | { ok: true; robot?: Robot }
+  /** A robot account whose expiry has passed (its secret was right). */
+  | { ok: false; reason: 'expired'; robot: Robot }
   /** Wrong user name or password. */
   | { ok: false; reason: 'incorrect' }
   /** Too many failures for this user or client address: retry in `retryAfter` seconds. */
@@ -36,16 +46,29 @@ export class UserDirectory {
   private readonly db: Queryable;
   private readonly throttle: LoginThrottle;
   private readonly checks: PasswordChecks;
+  private readonly robots: RobotAccounts;
   private defaultHash: Promise<string> | undefined;
 
-  constructor(db: Queryable, fixed: Map<string, string>, throttle: LoginThrottle, checks: PasswordChecks) {
-    this.db = db;
-    this.fixed = fixed;
-    this.throttle = throttle;
-    this.checks = checks;
+  constructor(options: {
+    db: Queryable;
+    fixed: Map<string, string>;
+    throttle: LoginThrottle;
+    checks: PasswordChecks;
+    robots: RobotAccounts;
+  }) {
+    this.db = options.db;
+    this.fixed = options.fixed;
+    this.throttle = options.throttle;
+    this.checks = options.checks;
+    this.robots = options.robots;
   }
 
-  static async create(config: Config, db: Queryable, clock: Clock): Promise<UserDirectory> {
+  static async create(
+    config: Config,
+    db: Queryable,
+    clock: Clock,
+    robots: RobotAccounts,
+  ): Promise<UserDirectory> {
     const fixed = new Map<string, string>();
     if (config.auth.htpasswd) {
       for (const [name, hash] of readHtpasswd(config.auth.htpasswd)) fixed.set(name, hash);
@@ -59,12 +82,13 @@ export class UserDirectory {
       fixed.set(user.name, user.password_hash);
     }
     const { max_failures, window } = config.auth.login_throttle;
-    return new UserDirectory(
+    return new UserDirectory({
       db,
       fixed,
-      new LoginThrottle(max_failures, window, clock),
-      new PasswordChecks(config.auth.password_checks),
-    );
+      throttle: new LoginThrottle(max_failures, window, clock),
+      checks: new PasswordChecks(config.auth.password_checks),
+      robots,
+    });
   }
 
   /** Stops the password-check threads. */
@@ -79,15 +103,17 @@ export class UserDirectory {
   }
 
   /**
-   * Checks a user's password. `client` (the caller's address) and the name are throttled after
-   * repeated failures; checks are refused while the password-check threads are saturated.
+   * Checks a user's password or a robot's secret. `client` (the caller's address) and the name are
+   * throttled after repeated failures; password checks are refused while the password-check
+   * threads are saturated.
    */
   async login(name: string, password: string, client: string): Promise<LoginResult> {
-    // The current hash, every time: a changed password, or the first user replacing the default
-    // admin/secret, takes effect at once.
-    const hash = await this.hashOf(name);
+    // The current hash, every time: a changed password, the first user replacing the default
+    // admin/secret, or a deleted robot takes effect at once.
+    const robot = isRobotLogin(name) ? await this.robots.find(name) : undefined;
+    const hash = isRobotLogin(name) ? robot?.secretHash : await this.hashOf(name);
     const key = `${name}\0${createHash('sha256').update(password).digest('base64')}`;
-    if (hash !== undefined && this.verified.get(key) === hash) return { ok: true };
+    if (hash !== undefined && this.verified.get(key) === hash) return this.admit(robot);
     const flight = `${key}\0${hash}`;
     const inFlight = this.checking.get(flight);
     if (inFlight) return inFlight;
@@ -95,13 +121,16 @@ export class UserDirectory {
     const attempt = this.throttle.begin([`user:${name}`, `client:${client}`]);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfter: attempt.retryAfter };
     if (hash === undefined) return { ok: false, reason: 'incorrect' };
-    const check = this.checks.check(password, hash).then((outcome: CheckOutcome): LoginResult => {
+    const checked: Promise<CheckOutcome> = robot
+      ? Promise.resolve(secretMatches(password, hash) ? 'match' : 'mismatch')
+      : this.checks.check(password, hash);
+    const check = checked.then((outcome: CheckOutcome): LoginResult | Promise<LoginResult> => {
       if (outcome === 'mismatch') return { ok: false, reason: 'incorrect' };
       // A success, or a check that never ran, is no failure.
       this.throttle.giveBack(attempt.attempt);
       if (outcome === 'busy') return { ok: false, reason: 'busy' };
       this.verified.set(key, hash);
-      return { ok: true };
+      return this.admit(robot);
     });
     this.checking.set(flight, check);
     try {
@@ -109,6 +138,14 @@ export class UserDirectory {
     } finally {
       this.checking.delete(flight);
     }
+  }
+
+  /** A login whose credentials are right: a user's, or a robot's that has not expired (its use recorded). */
+  private async admit(robot: StoredRobot | undefined): Promise<LoginResult> {
+    if (!robot) return { ok: true };
+    if (this.robots.expired(robot)) return { ok: false, reason: 'expired', robot: robotOf(robot) };
+    await this.robots.used(robot);
+    return { ok: true, robot: robotOf(robot) };
   }
 
   private async hashOf(name: string): Promise<string | undefined> {
@@ -150,7 +187,13 @@ function readHtpasswd(file: string): Map<string, string> {
         `config key auth.htpasswd: line ${index + 1} of ${file} is not "user:bcrypt-or-scrypt-hash"`,
       );
     }
-    users.set(trimmed.slice(0, colon), hash);
+    const name = trimmed.slice(0, colon);
+    if (isRobotLogin(name)) {
+      throw new Error(
+        `config key auth.htpasswd: line ${index + 1} of ${file} names a robot account (robot$…), not a user`,
+      );
+    }
+    users.set(name, hash);
   }
   return users;
 }

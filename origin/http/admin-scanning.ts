@@ -23,8 +23,9 @@ import { type DataUpdate, updateVulnerabilityData } from '../scan/data-update.ts
 import type { Services } from '../services.ts';
 import { importLocation } from '../vulndb/import-location.ts';
 import { requireAdmin } from './admin.ts';
+import { body, invalid } from './admin-body.ts';
 import type { AppContext } from './context.ts';
-import { readBoundedBody, saveBoundedBody } from './request-body.ts';
+import { saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
 const policyBody = z
@@ -56,27 +57,6 @@ const webhookBody = z
       .default([...WEBHOOK_EVENTS]),
   })
   .strict();
-
-/** Admin bodies are small JSON documents; anything larger is refused before it is read whole. */
-const MAX_BODY_BYTES = 64 * 1024;
-
-async function body<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
-  const bytes = unwrap(await readBoundedBody(c, MAX_BODY_BYTES));
-  let raw: unknown;
-  try {
-    raw = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw invalid('the body must be JSON');
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
-
-const invalid = (message: string) => new OciFailure(ociError('UNSUPPORTED', { status: 400, message }));
 
 export async function adminPolicies(c: AppContext, s: Services): Promise<Response> {
   const user = await requireAdmin(c, s);

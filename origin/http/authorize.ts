@@ -2,8 +2,9 @@
 // header, the requirements and every 401 come from shared/ (the edge answers from the same code).
 import { readCredentials } from '../../shared/authorization-header.ts';
 import { type Realm, type Refusal, unauthorized } from '../../shared/challenge.ts';
-import { type OciError, ociError } from '../../shared/errors.ts';
+import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
 import { grantMeets, type Requirement } from '../../shared/requirement.ts';
+import type { Grantee } from '../auth/permissions.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from './context.ts';
 
@@ -22,8 +23,9 @@ export function refuse(services: Services, requirement: Requirement, refusal: Re
 const BUSY_RETRY_SECONDS = 1;
 
 /**
- * Checks a password, throttled per user and client address: null when it is right, 429 while the
- * user or address is throttled, 503 while the password checks are saturated, otherwise `incorrect`.
+ * Checks a password (or a robot's secret), throttled per user and client address: who logged in
+ * when it is right; 429 while the user or address is throttled, 503 while the password checks are
+ * saturated, otherwise `incorrect` (with its message saying so for a robot that has expired).
  */
 export async function checkLogin(
   services: Services,
@@ -31,23 +33,38 @@ export async function checkLogin(
   password: string,
   client: string,
   incorrect: OciError,
-): Promise<OciError | null> {
+): Promise<Result<Grantee>> {
   const login = await services.users.login(user, password, client);
-  if (login.ok) return null;
+  if (login.ok) {
+    return ok(
+      login.robot
+        ? services.permissions.robot(login.robot.login, login.robot.scopes)
+        : services.permissions.user(user),
+    );
+  }
   switch (login.reason) {
     case 'incorrect':
-      return incorrect;
-    case 'throttled':
-      return ociError('TOOMANYREQUESTS', {
-        message: `too many failed logins: retry in ${login.retryAfter} s`,
-        headers: { 'Retry-After': String(login.retryAfter) },
+      return fail(incorrect);
+    case 'expired':
+      return fail({
+        ...incorrect,
+        message: `robot account ${login.robot.login} expired at ${new Date(login.robot.expiresAt ?? 0).toISOString()}`,
       });
+    case 'throttled':
+      return fail(
+        ociError('TOOMANYREQUESTS', {
+          message: `too many failed logins: retry in ${login.retryAfter} s`,
+          headers: { 'Retry-After': String(login.retryAfter) },
+        }),
+      );
     case 'busy':
       // The server's capacity, shared by every client, not this client's rate: 503, not 429.
-      return ociError('UNAVAILABLE', {
-        message: 'too many logins being checked: retry shortly',
-        headers: { 'Retry-After': String(BUSY_RETRY_SECONDS) },
-      });
+      return fail(
+        ociError('UNAVAILABLE', {
+          message: 'too many logins being checked: retry shortly',
+          headers: { 'Retry-After': String(BUSY_RETRY_SECONDS) },
+        }),
+      );
   }
 }
 
@@ -76,6 +93,8 @@ export async function authenticate(
       const claims = await services.tokens.verify(credentials.token);
       if (!claims) return { ok: false, error: refuse(services, requirement, 'invalid-token') };
       const user = claims.sub === '' ? null : claims.sub;
+      // A token is honoured until it expires (auth.token_expiry), even its robot deleted since: the
+      // edge verifies tokens without calling origin, so no tier could honour a revocation sooner.
       return {
         ok: true,
         principal: {
@@ -91,16 +110,17 @@ export async function authenticate(
     case 'basic': {
       const { user, password } = credentials;
       const incorrect = refuse(services, requirement, 'incorrect-login');
-      const refused = await checkLogin(services, user, password, client, incorrect);
-      if (refused) return { ok: false, error: refused };
+      const login = await checkLogin(services, user, password, client, incorrect);
+      if (!login.ok) return login;
+      const grantee = login.value;
       return {
         ok: true,
         principal: {
-          user,
+          user: grantee.name,
           via: 'basic',
-          can: (name, action) => services.permissions.allows(user, name, action),
-          catalog: true,
-          admin: services.permissions.isAdmin(user),
+          can: (name, action) => grantee.actionsFor(name).has(action),
+          catalog: grantee.catalog,
+          admin: grantee.admin,
         },
       };
     }

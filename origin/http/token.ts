@@ -4,44 +4,45 @@ import { readCredentials } from '../../shared/authorization-header.ts';
 import { INCORRECT_LOGIN } from '../../shared/challenge.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { parseScopes } from '../../shared/scope.ts';
+import type { Grantee } from '../auth/permissions.ts';
 import type { Services } from '../services.ts';
 import { checkLogin } from './authorize.ts';
 import type { AppContext } from './context.ts';
 
-/** Throws UNAUTHORIZED (or TOOMANYREQUESTS) unless the credentials are right. */
+/** Who logged in; throws UNAUTHORIZED (or TOOMANYREQUESTS) unless the credentials are right. */
 async function requireLogin(
   c: AppContext,
   s: Services,
   user: string | undefined,
   password: string | undefined,
-) {
+): Promise<Grantee> {
   const challenge = { 'WWW-Authenticate': `Basic realm="${s.config.auth.service}"` };
-  const refused =
-    user === undefined || password === undefined
-      ? ociError('UNAUTHORIZED', { message: 'malformed credentials', headers: challenge })
-      : await checkLogin(
-          s,
-          user,
-          password,
-          c.env.incoming.socket.remoteAddress ?? 'unknown',
-          ociError('UNAUTHORIZED', { message: INCORRECT_LOGIN, headers: challenge }),
-        );
-  if (refused) throw new OciFailure(refused);
-  return user as string;
+  if (user === undefined || password === undefined) {
+    throw new OciFailure(ociError('UNAUTHORIZED', { message: 'malformed credentials', headers: challenge }));
+  }
+  const login = await checkLogin(
+    s,
+    user,
+    password,
+    c.env.incoming.socket.remoteAddress ?? 'unknown',
+    ociError('UNAUTHORIZED', { message: INCORRECT_LOGIN, headers: challenge }),
+  );
+  if (!login.ok) throw new OciFailure(login.error);
+  return login.value;
 }
 
 export async function getToken(c: AppContext, s: Services): Promise<Response> {
   const credentials = readCredentials(c.req.header('authorization'));
-  let user: string | null = null;
+  let grantee = s.permissions.user(null);
   if (credentials.kind !== 'none') {
     // Only Basic credentials log in here: a token is not a way to get another.
     const basic = credentials.kind === 'basic' ? credentials : undefined;
-    user = await requireLogin(c, s, basic?.user, basic?.password);
+    grantee = await requireLogin(c, s, basic?.user, basic?.password);
   }
-  const issued = await s.tokens.issue(user, parseScopes(c.req.queries('scope') ?? []));
+  const issued = await s.tokens.issue(grantee, parseScopes(c.req.queries('scope') ?? []));
   c.set('principal', {
-    user,
-    via: user ? 'basic' : 'anonymous',
+    user: grantee.name,
+    via: grantee.name ? 'basic' : 'anonymous',
     can: () => false,
     catalog: false,
     admin: false,
@@ -68,8 +69,8 @@ export async function postToken(c: AppContext, s: Services): Promise<Response> {
       400,
     );
   }
-  const user = await requireLogin(c, s, field('username') || undefined, field('password'));
-  const issued = await s.tokens.issue(user, parseScopes([field('scope') ?? '']));
+  const grantee = await requireLogin(c, s, field('username') || undefined, field('password'));
+  const issued = await s.tokens.issue(grantee, parseScopes([field('scope') ?? '']));
   return c.json({
     access_token: issued.token,
     token: issued.token,

@@ -276,6 +276,22 @@ ALTER TABLE upload_sessions ADD COLUMN owner text;
 CREATE INDEX upload_sessions_owner ON upload_sessions (owner);
 `,
   },
+  {
+    version: 7,
+    sql: `
+-- Robot accounts: credentials for CI, limited to their scopes ([{prefix, actions}]). The secret is
+-- kept only as a salted SHA-256 (origin/auth/robot-secrets.ts says why that is enough). Last use
+-- is written at most once a minute per robot.
+CREATE TABLE robots (
+  name text PRIMARY KEY,
+  secret_hash text NOT NULL,
+  scopes jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz,
+  last_used_at timestamptz
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.
