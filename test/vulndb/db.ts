@@ -15,7 +15,7 @@ export interface TestDb {
 export async function openTestDatabase(): Promise<TestDb> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vulndb-test-'));
   const url = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
-  const db = await openDatabase({ url, dataDir, poolSize: 4 });
+  const db = await openDatabase({ url, dataDir, poolSize: 4, holder: 'vulndb test' });
   return {
     db,
     async close() {
