@@ -20,10 +20,10 @@ import { startCountingProxy } from '../test/harness/counting-proxy.ts';
 import { buildScratchImage, type DockerCli, startDockerSession } from '../test/harness/dockerd.ts';
 import { startTestEdge } from '../test/harness/edge.ts';
 import { ACCEPT_ALL_MANIFESTS } from '../test/harness/oci-image.ts';
-import { startTlsProbeGuard } from '../test/harness/tls-probe-guard.ts';
 import { generateBlob, getBlob, pushBlob, type TimedGet } from './blob.ts';
 import { machineSummary, writeMarkedBlock } from './report.ts';
 import { startDistribution, startOurs, type Target } from './servers.ts';
+import { startTlsProbeGuard } from './tls-probe-guard.ts';
 import { fixed, log, MiB, median, percentile, type Resources, sleep } from './util.ts';
 
 const BEGIN = '<!-- bench section edge: begin -->';
@@ -693,15 +693,17 @@ Each timed pull (ms): from the cache ${list(r.tagTtl.pulls.fresh)}; TAG_TTL 0 ${
   records every request the edge sends to origin; docker gets its tokens from origin's \`/token\`
   directly, as the edge's 401 challenge tells it. ${distributionLine}
 - **Docker reaches the edge through a TLS probe guard** (\`startTlsProbeGuard\` in
-  bench/edge.ts), a byte-for-byte TCP pass-through in the benchmark's process that closes every
+  bench/tls-probe-guard.ts), a byte-for-byte TCP pass-through in the benchmark's process that closes every
   connection opening with a TLS handshake. Docker tries HTTPS first for a 127.0.0.0/8 registry
   and falls back to plain HTTP when that fails. Origin's and distribution's HTTP servers
   refuse the ClientHello at once, so the fallback is immediate; workerd's listener
   keeps waiting for a request line until docker's 10 s TLS handshake timeout, which adds 10 s to
   every docker command that talks to workerd directly (the row "straight to workerd": one pull
   without the guard). That is the local set-up, not the edge: deployed, the edge is reached over
-  HTTPS. The guard is one extra loopback hop for the edge's bytes; origin and distribution have
-  none.
+  HTTPS (and the tests and the README's local recipe run workerd over HTTPS, which docker takes
+  at once). The benchmark keeps plain HTTP so that the edge, origin and distribution are compared
+  over the same protocol. The guard is one extra loopback hop for the edge's bytes; origin and
+  distribution have none.
 - **The image**: \`FROM scratch\` and one \`COPY\` per layer, ${r.imageLayers} layers of random bytes
   (${LAYER_SIZES.map((s) => fixed(s / MiB, 1)).join(', ')} MiB: ${fixed(r.imageBytes / MiB, 1)} MiB, as the load tests' image), built with
   \`docker build\`, pushed with \`docker push\` to origin${r.distributionSkipped ? '' : ' and to distribution'}, then removed from the engine.

@@ -49,6 +49,8 @@ import { WebhookSubscriptions } from './webhooks/subscriptions.ts';
 export interface ApplicationOptions {
   /** Where time comes from (tests pass a clock they move). */
   readonly clock?: Clock;
+  /** Who opens the database, as another process would be told (PGlite); default: `registry serve`. */
+  readonly holder?: string;
 }
 
 /** What every command needs. Close `lifecycle` to close everything opened on top of it. */
@@ -67,6 +69,7 @@ export async function openCore(config: Config, options: ApplicationOptions = {})
     url: config.database.url,
     dataDir: config.data_dir,
     poolSize: config.database.pool_size,
+    holder: options.holder ?? `registry serve on ${config.http.addr}`,
   });
   lifecycle.own('database', db, (d) => d.close());
   return { config, log, clock: options.clock ?? systemClock, db, lifecycle };
@@ -286,6 +289,9 @@ async function createBlobStore({ config, log }: Core): Promise<BlobStore> {
   if (config.storage.backend !== 's3' || !s3) {
     const { root } = config.storage.filesystem;
     const store = new FilesystemBlobStore(root);
+    // Found now rather than by the first push (a 500): a root that is a file, or not writable.
+    const problem = await store.writeProblem();
+    if (problem) throw new Error(`storage.filesystem.root: ${problem}`);
     const moved = await store.upgradeLayout();
     if (moved > 0)
       log.info({ moved, root }, 'manifest files moved to the {repository}/{algorithm}:{hex} layout');

@@ -1,15 +1,24 @@
 // The `registry` command: serve, gc, scan, vulndb import, user add, robot create|list|delete.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../shared/clock.ts';
 import { parseManifest, scanSubject } from '../shared/manifest.ts';
-import { openCore, openEvents, openRegistry, openScanning, openStore } from './application.ts';
+import { type Core, openCore, openEvents, openRegistry, openScanning, openStore } from './application.ts';
 import { robotLogin } from './auth/robot-names.ts';
 import { parseRobotRequest, type Robot, RobotAccounts } from './auth/robots.ts';
-import { saveUser } from './auth/users.ts';
+import {
+  configuredUsers,
+  DEFAULT_USER,
+  defaultAccountApplies,
+  existingUsers,
+  saveUser,
+} from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
+import { parseDurationMs } from './duration.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
+import { DataDirInUseError } from './metadata/pglite-lock.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import { startRegistry } from './server.ts';
@@ -18,17 +27,23 @@ const USAGE = `Usage: registry <command> [options]
 
 Commands:
   serve [--config FILE]          run the registry (default: 127.0.0.1:5000, data in ./data)
-  gc --dry-run | --delete [--untagged] [--config FILE]
+  gc (--dry-run | --delete) [--untagged] [--grace-period DURATION] [--config FILE]
                                  garbage collection: list or delete unreferenced blobs
-  scan NAME:REF [--config FILE]  scan an image now and print what was found
+  scan NAME:TAG | NAME@DIGEST [--config FILE] [--json]
+                                 scan an image now and print what was found
   vulndb import PATH [--config FILE]
                                  import OSV vulnerability data (all.zip, directory, .json)
-  user add NAME [--config FILE]  add a user or change its password (read from stdin)
+  user add NAME [--config FILE] [--password-stdin]
+                                 add a user or change its password (read from stdin)
   robot create NAME --prefix PREFIX --actions ACTIONS [--prefix … --actions …] [--expires 90d]
                                  create a robot account for CI; prints its secret, once
   robot list [--config FILE]     list robot accounts: scopes, created, expires, last used
   robot delete NAME [--config FILE]
                                  delete (revoke) a robot account
+
+Options:
+  -h, --help                     show this help
+  -V, --version                  print the version
 
 Every config key can also be set by environment: REGISTRY_<KEY_PATH>, e.g.
 REGISTRY_HTTP_ADDR=0.0.0.0:5000 or REGISTRY_DATABASE_URL=postgres://localhost/registry.
@@ -79,28 +94,31 @@ Options:
   -h, --help             show this help
 `;
 
-const GC_USAGE = `Usage: registry gc (--dry-run | --delete) [--untagged] [--config FILE]
+const GC_USAGE = `Usage: registry gc (--dry-run | --delete) [--untagged] [--grace-period DURATION] [--config FILE]
 
 Garbage collection, online: safe while the registry serves pushes and pulls. Removes blobs that no
-kept manifest references and that nobody pushed or mounted within gc.grace_period (default 24h),
+kept manifest references and that nobody pushed or mounted within the grace period (default 24h),
 the stored bytes of deleted manifests, and expired uploads. Only one GC runs at a time.
-With PGlite (no database.url) run it while the registry is stopped, or use POST /admin/gc.
+With PGlite (no database.url) it runs only while the registry is stopped (it refuses otherwise):
+use POST /admin/gc on a running registry.
 
 Options:
-      --dry-run       list what would be deleted and its size; delete nothing
-      --delete        delete it
-      --untagged      also delete manifests no tag reaches (through an index or as a referrer),
-                      and what only they reference (default: gc.untagged)
-  -c, --config FILE   YAML config file, to find the database and the storage
-  -h, --help          show this help
+      --dry-run                  list what would be deleted and its size; delete nothing
+      --delete                   delete it
+      --untagged                 also delete manifests no tag reaches (through an index or as a
+                                 referrer), and what only they reference (default: gc.untagged)
+      --grace-period DURATION    keep unreferenced blobs pushed or mounted within DURATION
+                                 (e.g. 1h, 30m, 0s; default: gc.grace_period, 24h)
+  -c, --config FILE              YAML config file, to find the database and the storage
+  -h, --help                     show this help
 `;
 
 const SCAN_USAGE = `Usage: registry scan NAME:TAG | NAME@DIGEST [--config FILE] [--json]
 
 Scans an image (or each image of an index) now, stores the result as a push-triggered scan would,
 and prints the vulnerabilities found. Layers already analysed are not read again.
-With PGlite (no database.url) run it while the registry is stopped, or use
-POST /v2/NAME/manifests/REF/scan.
+With PGlite (no database.url) it runs only while the registry is stopped (it refuses otherwise):
+use POST /v2/NAME/manifests/REF/scan on a running registry.
 
 Options:
   -c, --config FILE   YAML config file, to find the database and the storage
@@ -114,12 +132,37 @@ Imports vulnerability records in the OSV format: an osv.dev export (e.g. Debian/
 directory of OSV .json files, or one .json file. Incremental: records not modified since the last
 import are skipped. Stored image inventories are then matched again (no layer is read), and
 images that gain vulnerabilities fire the vulnerabilities webhook.
-With PGlite (no database.url) run it while the registry is stopped, or use POST /admin/vulndb/import.
+With PGlite (no database.url) it runs only while the registry is stopped (it refuses otherwise):
+use POST /admin/vulndb/import on a running registry.
 
 Options:
   -c, --config FILE   YAML config file, to find the database
   -h, --help          show this help
 `;
+
+/** "registry 0.1.0 (Node v24.21.0)": the package's version and the Node it runs on. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return `registry ${pkg.version} (Node ${process.version})`;
+}
+
+/**
+ * Opens a part a command needs; what stops it (a database in use by another process, a data
+ * directory or blob root that cannot be written, a database that does not answer) ends the
+ * command with its message, not a stack trace. `core`, when given, is closed first.
+ */
+async function opening<T>(open: () => Promise<T>, core?: Core): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    await core?.lifecycle.close().catch(() => {});
+    process.stderr.write(`registry: ${(error as Error).message}\n`);
+    // In use by another process is a conflict, as a GC already running is (1); the rest is setup (2).
+    process.exit(error instanceof DataDirInUseError ? 1 : 2);
+  }
+}
 
 function fail(message: string): never {
   process.stderr.write(`registry: ${message}\n`);
@@ -159,6 +202,7 @@ async function gc(args: string[]): Promise<void> {
       'dry-run': { type: 'boolean' },
       delete: { type: 'boolean' },
       untagged: { type: 'boolean' },
+      'grace-period': { type: 'string' },
       config: { type: 'string', short: 'c' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -167,16 +211,21 @@ async function gc(args: string[]): Promise<void> {
   if (Boolean(values['dry-run']) === Boolean(values.delete)) {
     fail(`gc needs exactly one of --dry-run and --delete\n\n${GC_USAGE}`);
   }
+  const gracePeriod = values['grace-period'];
+  const gracePeriodMs = gracePeriod === undefined ? undefined : parseDurationMs(gracePeriod);
+  if (gracePeriodMs === null)
+    fail(`--grace-period: "${gracePeriod}" is not a duration (examples: 90s, 30m, 1h)`);
   const cfg = config(values.config);
   // The service logs (JSON on stdout) would mix with the report.
-  const core = await openCore({ ...cfg, log: { level: 'silent' } });
+  const core = await opening(() => openCore({ ...cfg, log: { level: 'silent' } }, { holder: 'registry gc' }));
   const progress = process.stdout.isTTY ? terminalProgress(process.stdout) : undefined;
   try {
-    const registry = await openRegistry(core, await openStore(core), openEvents(core));
+    const store = await opening(() => openStore(core), core);
+    const registry = await openRegistry(core, store, openEvents(core));
     const report = await collectGarbage(gcDependencies({ ...core, ...registry }), {
       mode: values.delete ? 'delete' : 'dry-run',
       untagged: values.untagged ?? cfg.gc.untagged,
-      gracePeriodMs: cfg.gc.grace_period,
+      gracePeriodMs: gracePeriodMs ?? cfg.gc.grace_period,
       onProgress: progress?.update,
     });
     progress?.clear();
@@ -208,13 +257,14 @@ async function scan(args: string[]): Promise<void> {
   const target = positionals.length === 1 ? splitImageReference(positionals[0] as string) : null;
   if (!target) fail(`scan takes one NAME:TAG or NAME@DIGEST\n\n${SCAN_USAGE}`);
   const cfg = config(values.config);
-  const core = await openCore({
-    ...cfg,
-    log: { level: 'silent' },
-    scan: { ...cfg.scan, concurrency: 1, poll_interval: 200 },
-  });
+  const core = await opening(() =>
+    openCore(
+      { ...cfg, log: { level: 'silent' }, scan: { ...cfg.scan, concurrency: 1, poll_interval: 200 } },
+      { holder: 'registry scan' },
+    ),
+  );
   try {
-    const store = await openStore(core);
+    const store = await opening(() => openStore(core), core);
     const events = openEvents(core);
     const registry = await openRegistry(core, store, events);
     const { scans, worker } = await openScanning(core, store, events);
@@ -261,10 +311,13 @@ async function vulndb(args: string[]): Promise<void> {
   if (positionals[0] !== 'import' || positionals.length !== 2)
     fail(`expected: vulndb import PATH\n\n${VULNDB_USAGE}`);
   const cfg = config(values.config);
-  const core = await openCore({ ...cfg, log: { level: 'silent' } });
+  const core = await opening(() =>
+    openCore({ ...cfg, log: { level: 'silent' } }, { holder: 'registry vulndb import' }),
+  );
   const tty = process.stderr.isTTY;
   try {
-    const { scans } = await openScanning(core, await openStore(core), openEvents(core));
+    const store = await opening(() => openStore(core), core);
+    const { scans } = await openScanning(core, store, openEvents(core));
     const update = await updateVulnerabilityData({ db: core.db, scans }, positionals[1] as string, {
       progress: {
         imported: (p) => {
@@ -314,14 +367,50 @@ async function userAdd(args: string[]): Promise<void> {
   if (!/^[A-Za-z0-9._@-]{1,128}$/.test(name)) fail(`invalid user name "${name}" (letters, digits, . _ @ -)`);
   const password = await readPassword();
   if (password.length < 8) fail('the password must have at least 8 characters');
-  await withDatabase(values.config, (db) => saveUser(db, name, password));
+  const cfg = config(values.config);
+  let configured: Map<string, string>;
+  try {
+    configured = configuredUsers(cfg);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const db = await opening(() =>
+    openDatabase({ url: cfg.database.url, dataDir: cfg.data_dir, poolSize: 1, holder: 'registry user add' }),
+  );
+  let endsDefault: boolean;
+  let admins: string[];
+  try {
+    endsDefault = await defaultAccountApplies(db, configured);
+    await saveUser(db, name, password);
+    admins = await existingUsers(db, configured, cfg.auth.admins);
+  } finally {
+    await db.close();
+  }
   process.stdout.write(`user ${name} saved\n`);
+  if (endsDefault) {
+    process.stdout.write(
+      `the default account ${DEFAULT_USER.name}/${DEFAULT_USER.password} is no longer accepted: ` +
+        'it applies only while no user is configured or added\n',
+    );
+  }
+  if (admins.length === 0) {
+    process.stderr.write(
+      `registry: warning: auth.admins (${cfg.auth.admins.join(', ') || 'empty'}) names no user that exists: ` +
+        `the /admin/ endpoints accept nobody; add one of them, or list ${name} in auth.admins\n`,
+    );
+  }
 }
 
 /** The database of the config file, for the commands that only read or write rows. */
-async function withDatabase<T>(file: string | undefined, work: (db: Database) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  file: string | undefined,
+  holder: string,
+  work: (db: Database) => Promise<T>,
+): Promise<T> {
   const cfg = config(file);
-  const db = await openDatabase({ url: cfg.database.url, dataDir: cfg.data_dir, poolSize: 1 });
+  const db = await opening(() =>
+    openDatabase({ url: cfg.database.url, dataDir: cfg.data_dir, poolSize: 1, holder }),
+  );
   try {
     return await work(db);
   } finally {
@@ -353,7 +442,9 @@ async function robot(args: string[]): Promise<void> {
   }
   if (command === 'list') {
     if (positionals.length > 0) fail(`robot list takes no NAME\n\n${ROBOT_USAGE}`);
-    const robots = await withDatabase(values.config, (db) => new RobotAccounts(db, systemClock).list());
+    const robots = await withDatabase(values.config, `registry robot ${command}`, (db) =>
+      new RobotAccounts(db, systemClock).list(),
+    );
     const rows = [
       ['NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED'],
       ...robots.map((r) => [
@@ -376,7 +467,7 @@ async function robot(args: string[]): Promise<void> {
   const name = positionals[0];
   if (name === undefined || positionals.length > 1) fail(`robot ${command} takes one NAME\n\n${ROBOT_USAGE}`);
   if (command === 'delete') {
-    const removed = await withDatabase(values.config, (db) =>
+    const removed = await withDatabase(values.config, `registry robot ${command}`, (db) =>
       new RobotAccounts(db, systemClock).remove(name),
     );
     if (!removed) fail(`no robot account ${name}`);
@@ -400,7 +491,7 @@ async function robot(args: string[]): Promise<void> {
     ...(values.expires === undefined ? {} : { expires_in: values.expires }),
   });
   if (!parsed.ok) fail(parsed.message);
-  const created = await withDatabase(values.config, (db) =>
+  const created = await withDatabase(values.config, `registry robot ${command}`, (db) =>
     new RobotAccounts(db, systemClock).create(parsed.request),
   );
   if (!created.ok) fail(`robot account ${robotLogin(name)} exists: delete it first to make a new secret`);
@@ -425,9 +516,11 @@ export async function main(argv: string[]): Promise<void> {
       return void process.stdout.write(USER_ADD_USAGE);
     }
     if (command === 'robot') return await robot(rest);
-    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    if (command === '--help' || command === '-h' || command === 'help')
       return void process.stdout.write(USAGE);
-    }
+    if (command === '--version' || command === '-V') return void process.stdout.write(`${version()}\n`);
+    // No command is a usage error: the help, on stderr, and status 2.
+    if (command === undefined) fail(`a command is needed\n\n${USAGE}`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) fail((error as Error).message);
     throw error;

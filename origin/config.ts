@@ -319,12 +319,17 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const parsed = schema.safeParse(merged.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const key = issue?.path.join('.') || '(top level)';
+    const issuePath = issue?.path.map(String) ?? [];
+    const key = issuePath.join('.') || '(top level)';
     const message =
       issue?.code === 'unrecognized_keys'
         ? `unknown key ${issue.keys.join(', ')}`
         : (issue?.message ?? 'invalid');
-    return { ok: false, message: `config key ${key}: ${message}` };
+    // A value from the environment: say which variable it came from.
+    const variable = [...merged.fromEnvironment].find(([keyPath]) =>
+      keyPath.every((part, i) => issuePath[i] === part),
+    )?.[1];
+    return { ok: false, message: `config key ${key}${variable ? ` (from ${variable})` : ''}: ${message}` };
   }
   return { ok: true, config: derive(parsed.data) };
 }
@@ -372,14 +377,44 @@ function diskCacheBytes(cache: Parsed['storage']['cache']): number | undefined {
   return Math.floor((cache.disk_size_mb as number) * MiB);
 }
 
+/**
+ * REGISTRY_* variables that belong to other programs: podman, skopeo and buildah read their
+ * credentials file from REGISTRY_AUTH_FILE (containers-auth.json(5)).
+ */
+const FOREIGN_VARIABLES: ReadonlySet<string> = new Set(['REGISTRY_AUTH_FILE']);
+
+/** The variable of each leaf: REGISTRY_ + the key path in capitals, joined by `_`. */
+function environmentNames(): Map<string, string[]> {
+  return new Map(
+    leafPaths(schema).map((keyPath) => [`REGISTRY_${keyPath.join('_').toUpperCase()}`, keyPath]),
+  );
+}
+
 // Every leaf of the schema can be set as REGISTRY_<PATH>; values are YAML scalars (or JSON for lists).
+// Any other REGISTRY_* variable is a mistake (a typo would otherwise be ignored) and stops startup.
 function applyEnvironment(
   raw: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
-): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
+):
+  | { ok: true; value: Record<string, unknown>; fromEnvironment: Map<string[], string> }
+  | { ok: false; message: string } {
+  const names = environmentNames();
+  const unknown = Object.keys(env)
+    .filter((name) => name.startsWith('REGISTRY_') && !names.has(name) && !FOREIGN_VARIABLES.has(name))
+    .sort();
+  if (unknown.length > 0) {
+    const name = unknown[0] as string;
+    const near = closest(name, [...names.keys()]);
+    return {
+      ok: false,
+      message:
+        `environment variable ${name} is not a config key` +
+        (near ? ` (did you mean ${near}?)` : ' (REGISTRY_ followed by a key path, e.g. REGISTRY_HTTP_ADDR)'),
+    };
+  }
   const result = structuredClone(raw);
-  for (const keyPath of leafPaths(schema)) {
-    const name = `REGISTRY_${keyPath.join('_').toUpperCase()}`;
+  const fromEnvironment = new Map<string[], string>();
+  for (const [name, keyPath] of names) {
     const value = env[name];
     if (value === undefined) continue;
     let parsedValue: unknown = value;
@@ -398,8 +433,37 @@ function applyEnvironment(
       node = node[key] as Record<string, unknown>;
     }
     node[keyPath[keyPath.length - 1] as string] = parsedValue;
+    fromEnvironment.set(keyPath, name);
   }
-  return { ok: true, value: result };
+  return { ok: true, value: result, fromEnvironment };
+}
+
+/** The name among `names` nearest to `name` (at most 3 edits away), for a typo. */
+function closest(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of names) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 function leafPaths(type: z.ZodType, prefix: string[] = []): string[][] {

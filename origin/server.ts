@@ -40,6 +40,7 @@ export async function startRegistry(
           'add users (registry user add, auth.users or auth.htpasswd) before exposing this registry',
       );
     }
+    await logAdministrators(services);
     await application.start();
     application.own('http server', server, (s) => drain(s, config.http.shutdown_timeout));
     serverOwned = true;
@@ -64,6 +65,31 @@ export async function startRegistry(
     await application?.stop();
     throw error;
   }
+}
+
+/**
+ * Says who may call the /admin/ endpoints: the users of auth.admins that exist. Adding the first user
+ * ends the default account, and with it the default administrator: a warning says when nobody is left.
+ */
+async function logAdministrators({ config, users, log }: Services): Promise<void> {
+  const named = config.auth.admins;
+  const existing = await users.existing(named);
+  const missing = named.filter((name) => !existing.includes(name));
+  if (existing.length === 0) {
+    log.warn(
+      { admins: [], missing },
+      `auth.admins names no user that exists (${named.join(', ') || 'none'}): ` +
+        'the /admin/ endpoints accept nobody; add one of them, or name an existing user in auth.admins',
+    );
+    return;
+  }
+  log.info(
+    { admins: existing, missing },
+    `administrators (the /admin/ endpoints): ${existing.join(', ')}` +
+      (missing.length > 0
+        ? `; auth.admins also names ${missing.join(', ')}, who ${missing.length === 1 ? 'does' : 'do'} not exist`
+        : ''),
+  );
 }
 
 type AppFetch = ReturnType<typeof createApp>['fetch'];

@@ -563,9 +563,21 @@ describe('registry user add', () => {
 
   test('after `registry user add bob`, bob can log in and the default admin/secret stops working', async () => {
     const added = await userAdd(configFile, 'bob', 'bob-password');
-    expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    expect(added.stdout).toBe('user bob saved\n');
+    // It says that it ended the default account, and that auth.admins (admin) names nobody now.
+    expect(added.stdout).toBe(
+      'user bob saved\nthe default account admin/secret is no longer accepted: ' +
+        'it applies only while no user is configured or added\n',
+    );
+    expect(added.stderr).toBe(
+      'registry: warning: auth.admins (admin) names no user that exists: the /admin/ endpoints ' +
+        'accept nobody; add one of them, or list bob in auth.admins\n',
+    );
+    // Adding admin itself: the default account is already gone, and auth.admins names a user again.
+    const admin = await userAdd(configFile, 'admin', 'admin-password');
+    expect(admin.code).toBe(0);
+    expect(admin.stdout).toBe('user admin saved\n');
+    expect(admin.stderr).toBe('');
 
     registry = await startTestRegistry({
       dataDir,

@@ -1,12 +1,18 @@
 // The configuration (one YAML file, every key also settable as REGISTRY_<KEY_PATH>) and the
 // `registry` command line: what is accepted, and that what is not is refused with one clear
 // message naming the key.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Config, loadConfig, withBoundPort } from '../origin/config.ts';
 import { runCli } from './harness/cli.ts';
+import { run } from './harness/tools.ts';
+
+/** The version of the Node the CLI runs on (the project's own). */
+const nodeVersion = async () =>
+  (await run(path.resolve('node_modules/.bin/node'), ['--version'])).stdout.trim();
 
 let dir: string;
 
@@ -142,9 +148,46 @@ describe('loadConfig', () => {
     expect(config.data_dir).toBe('/srv/data: with a colon');
   });
 
-  test('a variable of the wrong type is refused naming the key', () => {
+  test('a variable of the wrong type is refused naming the key and the variable it came from', async () => {
     expect(refused(undefined, { REGISTRY_DATABASE_POOL_SIZE: 'many' })).toMatch(
-      /^config key database\.pool_size: /,
+      /^config key database\.pool_size \(from REGISTRY_DATABASE_POOL_SIZE\): /,
+    );
+    // The variable overrides a good value of the file: the variable is named.
+    const file = await configFile('uploads:\n  expiry: 1h\n');
+    expect(refused(file, { REGISTRY_UPLOADS_EXPIRY: 'forever' })).toBe(
+      'config key uploads.expiry (from REGISTRY_UPLOADS_EXPIRY): "forever" is not a duration (examples: 90s, 30m, 1h)',
+    );
+    // Deeper than the variable's key (a list given as JSON): still the variable's.
+    expect(
+      refused(undefined, {
+        REGISTRY_AUTH_ACCESS: '[{"prefix": "a/", "actions": ["pull"], "user": ["bob"]}]',
+      }),
+    ).toBe('config key auth.access.0 (from REGISTRY_AUTH_ACCESS): unknown key user');
+    // A bad value in the file, with unrelated variables set: no variable is named.
+    expect(refused(await configFile('uploads:\n  expiry: forever\n'), { REGISTRY_LOG_LEVEL: 'warn' })).toBe(
+      'config key uploads.expiry: "forever" is not a duration (examples: 90s, 30m, 1h)',
+    );
+  });
+
+  test('a REGISTRY_* variable that names no key stops startup, naming it (and the key it resembles)', () => {
+    expect(refused(undefined, { REGISTRY_HTTP_ADR: '1' })).toBe(
+      'environment variable REGISTRY_HTTP_ADR is not a config key (did you mean REGISTRY_HTTP_ADDR?)',
+    );
+    expect(refused(undefined, { REGISTRY_STORAGE_S3_BUCKE: 'b', REGISTRY_HTTP_ADDR: ':5000' })).toBe(
+      'environment variable REGISTRY_STORAGE_S3_BUCKE is not a config key (did you mean REGISTRY_STORAGE_S3_BUCKET?)',
+    );
+    expect(refused(undefined, { REGISTRY_COLOUR: 'blue' })).toBe(
+      'environment variable REGISTRY_COLOUR is not a config key (REGISTRY_ followed by a key path, e.g. REGISTRY_HTTP_ADDR)',
+    );
+    // A parent of keys is no key either: its leaves are.
+    expect(refused(undefined, { REGISTRY_HTTP: 'x' })).toMatch(
+      /^environment variable REGISTRY_HTTP is not a config key/,
+    );
+  });
+
+  test("REGISTRY_AUTH_FILE, podman's and skopeo's credentials file, is not the registry's and is left alone", () => {
+    expect(loaded(undefined, { REGISTRY_AUTH_FILE: '/run/containers/auth.json' }).auth.issuer).toBe(
+      'registry',
     );
   });
 
@@ -195,7 +238,9 @@ describe('loadConfig', () => {
       const message = refused(await configFile(`http:\n  addr: "${addr}"\n`));
       expect(message).toBe('config key http.addr: expected HOST:PORT, e.g. 127.0.0.1:5000');
     }
-    expect(refused(undefined, { REGISTRY_HTTP_ADDR: 'nonsense' })).toMatch(/^config key http\.addr: /);
+    expect(refused(undefined, { REGISTRY_HTTP_ADDR: 'nonsense' })).toMatch(
+      /^config key http\.addr \(from REGISTRY_HTTP_ADDR\): /,
+    );
   });
 
   test('a port beyond 65535 is refused naming http.addr', async () => {
@@ -302,8 +347,19 @@ describe('the registry command', () => {
     expect(unknown.stderr).toBe('registry: config key storage: unknown key bucket\n');
     expect(variable.code).toBe(2);
     expect(variable.stderr).toBe(
-      'registry: config key uploads.expiry: "forever" is not a duration (examples: 90s, 30m, 1h)\n',
+      'registry: config key uploads.expiry (from REGISTRY_UPLOADS_EXPIRY): "forever" is not a duration (examples: 90s, 30m, 1h)\n',
     );
+  });
+
+  test('`registry serve` with a mistyped variable (REGISTRY_HTTP_ADR) exits 2 naming it, before opening anything', async () => {
+    const dataDir = path.join(dir, 'typo-data');
+    const run = await registry(['serve'], { REGISTRY_HTTP_ADR: '1', REGISTRY_DATA_DIR: dataDir });
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      'registry: environment variable REGISTRY_HTTP_ADR is not a config key (did you mean REGISTRY_HTTP_ADDR?)\n',
+    );
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   test('`registry serve` with a port beyond 65535 names http.addr', async () => {
@@ -321,15 +377,14 @@ describe('the registry command', () => {
   });
 
   test('--help on registry, registry serve and registry user add exits 0 and prints usage', async () => {
-    const [top, short, bare, serve, userAdd, user] = await Promise.all([
+    const [top, short, serve, userAdd, user] = await Promise.all([
       registry(['--help']),
       registry(['-h']),
-      registry([]),
       registry(['serve', '--help']),
       registry(['user', 'add', '--help']),
       registry(['user', '--help']),
     ]);
-    for (const run of [top, short, bare]) {
+    for (const run of [top, short]) {
       expect(run.code).toBe(0);
       expect(run.stderr).toBe('');
       expect(run.stdout).toMatch(/^Usage: registry <command> \[options\]/);
@@ -343,6 +398,39 @@ describe('the registry command', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: registry user add NAME/);
       expect(run.stdout).toContain('--password-stdin');
+    }
+  });
+
+  test('`registry` with no command prints the help on stderr and exits 2', async () => {
+    const bare = await registry([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toMatch(/^registry: a command is needed\n\nUsage: registry <command> \[options\]/);
+  });
+
+  test('`registry --version` (and -V) prints the version and the Node it runs on', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    for (const run of await Promise.all([registry(['--version']), registry(['-V'])])) {
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe(`registry ${version} (Node ${await nodeVersion()})\n`);
+    }
+  });
+
+  test("the top-level help lists every command with all its flags, as the command's own help does", async () => {
+    const commands = [['serve'], ['gc'], ['scan'], ['vulndb'], ['user', 'add']];
+    const [top, ...helps] = await Promise.all([
+      registry(['--help']),
+      ...commands.map((command) => registry([...command, '--help'])),
+    ]);
+    for (const [i, help] of helps.entries()) {
+      expect(help.code, commands[i]?.join(' ')).toBe(0);
+      const usage = /^Usage: registry (.+)$/m.exec(help.stdout)?.[1] ?? '';
+      expect(usage, help.stdout).toMatch(new RegExp(`^${commands[i]?.join(' ')}\\b`));
+      expect(top.stdout).toContain(`\n  ${usage}`);
+      // Every option the command's help explains (but --help) is in its usage line.
+      const flags = [...help.stdout.matchAll(/^ +(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1] as string);
+      for (const flag of flags.filter((f) => f !== '--help')) expect(usage, flag).toContain(flag);
     }
   });
 

@@ -74,7 +74,7 @@ const compose = fileSetup(async (defer) => {
     const missing = error.message.includes('is not installed');
     throw new Error(
       `docker-compose ${missing ? 'is not installed' : 'could not run'}: this test validates docker-compose.yml with it; ` +
-        `install it with apt-get install -y docker-compose (see .ci/run)${missing ? '' : `: ${error.message}`}`,
+        `install it with apt-get install -y docker-compose (or run npm run test:all, which does)${missing ? '' : `: ${error.message}`}`,
     );
   });
   if (result.code !== 0) {

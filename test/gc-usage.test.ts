@@ -16,7 +16,7 @@ describe('registry gc (CLI)', () => {
     const help = await cli(['gc', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(
-      /^Usage: registry gc \(--dry-run \| --delete\) \[--untagged\] \[--config FILE\]/,
+      /^Usage: registry gc \(--dry-run \| --delete\) \[--untagged\] \[--grace-period DURATION\] \[--config FILE\]/,
     );
     const unknown = await cli(['gc', '--dry-run', '--everything']);
     expect(unknown.code).toBe(2);
@@ -32,7 +32,7 @@ describe('gc.schedule', () => {
     });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(
-      /^registry: config key gc\.schedule: "every day at noon" is not a cron expression/,
+      /^registry: config key gc\.schedule \(from REGISTRY_GC_SCHEDULE\): "every day at noon" is not a cron expression/,
     );
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
 import { collectGarbage, gcDependencies } from '../origin/gc/collect.ts';
-import { formatBytes } from '../origin/gc/format.ts';
+import { counted, formatBytes } from '../origin/gc/format.ts';
 import { acquireGcLease } from '../origin/gc/lease.ts';
 import { runCli } from './harness/cli.ts';
 import {
@@ -45,6 +45,7 @@ interface GcAnswer {
   manifests: { count: number; items: { repository: string; digest: string }[] };
   manifestBytes: { count: number; items: { repository: string; digest: string }[] };
   uploads: { count: number };
+  youngBlobs: { count: number; bytes: number; summary: string | null };
 }
 
 /** Grace period 1 h: tests age what they want collected (see age()). */
@@ -268,6 +269,12 @@ describe('mark and sweep', () => {
     expect(listed).toContain(pushedAgain);
     expect(listed).not.toContain(young);
     expect(listed).not.toContain(mountedAgain);
+    // What the grace period kept is counted, and the answer says why (other tests' young blobs too).
+    expect(dry.youngBlobs.count).toBeGreaterThanOrEqual(2);
+    expect(dry.youngBlobs.summary).toBe(
+      `Kept ${counted(dry.youngBlobs.count, 'unreferenced blob')} (${formatBytes(dry.youngBlobs.bytes)}): ` +
+        'younger than the 1h grace period',
+    );
 
     // The same content pushed again (here into another repository): young again.
     expect(await pushBlob(registry, 'grace/other', again)).toBe(pushedAgain);
@@ -543,6 +550,38 @@ describe('registry gc (CLI)', () => {
     expect(nothing.stdout.trimEnd().split('\n').at(-1)).toBe('Would delete 0 unreferenced blobs (0 B)');
   });
 
+  test('a run within the grace period says what it kept and why, in the singular for one; --grace-period overrides gc.grace_period', async () => {
+    const reg = await start();
+    const layer = `young layer ${Math.random()}`;
+    const image = await pushImage(reg, 'cli/young', 'v1', { layers: [layer] });
+    // Deleted with its tag: its layer is referenced by nothing now, but was pushed just now.
+    expect((await call(reg, 'DELETE', `/v2/cli/young/manifests/${image.digest}`)).status).toBe(202);
+    await reg.close();
+    const size = formatBytes(Buffer.byteLength(layer));
+
+    const kept = await cli(['gc', '--dry-run', '--grace-period', '1h', '--config', configFile]);
+    expect(kept.stderr).toBe('');
+    expect(kept.code).toBe(0);
+    expect(kept.stdout.trimEnd().split('\n')).toEqual([
+      `would delete stored bytes of deleted manifest cli/young@${image.digest}`,
+      'Would also delete 0 expired uploads and the stored bytes of 1 deleted manifest',
+      `Kept 1 unreferenced blob (${size}): younger than the 1h grace period`,
+      'Would delete 0 unreferenced blobs (0 B)',
+    ]);
+
+    // gc.grace_period of this config is 0s: the layer goes.
+    const collected = await cli(['gc', '--delete', '--config', configFile]);
+    expect(collected.stderr).toBe('');
+    const lines = collected.stdout.trimEnd().split('\n');
+    expect(lines).toContain(`deleted blob ${image.layers[0]} (${size})`);
+    expect(lines).not.toContainEqual(expect.stringMatching(/^Kept /));
+    expect(lines.at(-1)).toBe(`Deleted 1 blob, reclaimed ${size}`);
+
+    const bad = await cli(['gc', '--dry-run', '--grace-period', 'soon', '--config', configFile]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('registry: --grace-period: "soon" is not a duration (examples: 90s, 30m, 1h)\n');
+  });
+
   test('on a terminal it shows its progress, then clears it before the report', async () => {
     const reg = await start();
     const blob = await pushBlob(reg, 'cli/progress', new Uint8Array(300_000).fill(3));
@@ -563,7 +602,7 @@ describe('registry gc (CLI)', () => {
     expect(run.stdout).toContain('\r\x1b[Kgc: sweeping blobs 1/1 (100%)');
     // Cleared before the report, whose lines stand alone.
     expect(run.stdout).toContain(`\r\x1b[Kdeleted blob ${blob} (300.0 kB)`);
-    expect(run.stdout).toContain('Deleted 1 blobs, reclaimed 300.0 kB');
+    expect(run.stdout).toContain('Deleted 1 blob, reclaimed 300.0 kB');
   });
 });
 

@@ -69,22 +69,10 @@ export class UserDirectory {
     clock: Clock,
     robots: RobotAccounts,
   ): Promise<UserDirectory> {
-    const fixed = new Map<string, string>();
-    if (config.auth.htpasswd) {
-      for (const [name, hash] of readHtpasswd(config.auth.htpasswd)) fixed.set(name, hash);
-    }
-    for (const user of config.auth.users) {
-      if (!isSupportedHash(user.password_hash)) {
-        throw new Error(
-          `config key auth.users: the password_hash of ${user.name} is not a scrypt or bcrypt hash`,
-        );
-      }
-      fixed.set(user.name, user.password_hash);
-    }
     const { max_failures, window } = config.auth.login_throttle;
     return new UserDirectory({
       db,
-      fixed,
+      fixed: configuredUsers(config),
       throttle: new LoginThrottle(max_failures, window, clock),
       checks: new PasswordChecks(config.auth.password_checks),
       robots,
@@ -97,9 +85,13 @@ export class UserDirectory {
   }
 
   /** True while no user is configured anywhere and admin/secret is accepted. */
-  async usesDefaultCredentials(): Promise<boolean> {
-    if (this.fixed.size > 0) return false;
-    return (await countUsers(this.db)) === 0;
+  usesDefaultCredentials(): Promise<boolean> {
+    return defaultAccountApplies(this.db, this.fixed);
+  }
+
+  /** Those of `names` who can log in now. */
+  existing(names: readonly string[]): Promise<string[]> {
+    return existingUsers(this.db, this.fixed, names);
   }
 
   /**
@@ -162,6 +154,49 @@ export class UserDirectory {
     }
     return undefined;
   }
+}
+
+/** The users of the config file (auth.users) and of its htpasswd file, by name with their hash. */
+export function configuredUsers(config: Config): Map<string, string> {
+  const fixed = new Map<string, string>();
+  if (config.auth.htpasswd) {
+    for (const [name, hash] of readHtpasswd(config.auth.htpasswd)) fixed.set(name, hash);
+  }
+  for (const user of config.auth.users) {
+    if (!isSupportedHash(user.password_hash)) {
+      throw new Error(
+        `config key auth.users: the password_hash of ${user.name} is not a scrypt or bcrypt hash`,
+      );
+    }
+    fixed.set(user.name, user.password_hash);
+  }
+  return fixed;
+}
+
+/** Whether admin/secret is accepted: no user configured (`configured`) or stored. */
+export async function defaultAccountApplies(
+  db: Queryable,
+  configured: ReadonlyMap<string, string>,
+): Promise<boolean> {
+  return configured.size === 0 && (await countUsers(db)) === 0;
+}
+
+/** Those of `names` who can log in: configured, stored, or the default account while it applies. */
+export async function existingUsers(
+  db: Queryable,
+  configured: ReadonlyMap<string, string>,
+  names: readonly string[],
+): Promise<string[]> {
+  const existing: string[] = [];
+  for (const name of names) {
+    if (
+      configured.has(name) ||
+      (!name.includes('\u0000') && (await findPasswordHash(db, name)) !== undefined) ||
+      (name === DEFAULT_USER.name && (await defaultAccountApplies(db, configured)))
+    )
+      existing.push(name);
+  }
+  return existing;
 }
 
 /** Adds or replaces a user in the database (`registry user add`). */

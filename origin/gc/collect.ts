@@ -55,6 +55,8 @@ export interface GcReport {
   readonly uploads: { count: number };
   /** Candidates of the mark that were in use, young or locked by a push when their turn came. */
   readonly kept: { blobs: number; manifests: number };
+  /** Unreferenced blobs kept because they were pushed or mounted within the grace period. */
+  readonly youngBlobs: { count: number; bytes: number };
   readonly manifestsTotal: number;
   readonly aborted: boolean;
   readonly durationMs: number;
@@ -157,6 +159,7 @@ async function run(deps: GcDependencies, options: GcOptions, lease: GcLease): Pr
     gracePeriodMs: options.gracePeriodMs,
     ...report,
     uploads: { count: uploads },
+    youngBlobs: { ...marked.youngBlobs },
     manifestsTotal: marked.manifests,
     aborted,
     durationMs: Math.round(performance.now() - started),

@@ -1,4 +1,5 @@
-// Sizes as people read them: decimal units (1 kB = 1000 B), one decimal place.
+// Numbers as people read them: sizes in decimal units (1 kB = 1000 B, one decimal place), counts
+// with their noun in the singular or the plural.
 
 const UNITS = ['kB', 'MB', 'GB', 'TB', 'PB'] as const;
 
@@ -12,4 +13,9 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** "1 blob", "3 blobs"; `plural` for nouns that do not take an s. */
+export function counted(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`;
 }

@@ -5,6 +5,7 @@ import type { Queryable } from '../metadata/database.ts';
 import {
   type BlobCandidate,
   blobsLinkedBefore,
+  blobsLinkedSince,
   type ManifestCandidate,
   type ManifestEdge,
   type ManifestNode,
@@ -22,6 +23,8 @@ export interface MarkResult {
   readonly removableManifests: ManifestCandidate[];
   /** Blobs no kept manifest references, last linked before the cutoff. */
   readonly blobs: BlobCandidate[];
+  /** Blobs no kept manifest references either, but linked since the cutoff: the grace period keeps them. */
+  readonly youngBlobs: { readonly count: number; readonly bytes: number };
   /** Bytes of deleted manifests awaiting removal (no record of them exists again). */
   readonly deletedManifests: ManifestCandidate[];
 }
@@ -45,8 +48,14 @@ export async function mark(q: Queryable, untagged: boolean, cutoff: number): Pro
   }
 
   const blobs = (await blobsLinkedBefore(q, cutoff)).filter((b) => !referenced.has(b.digest));
+  const youngBlobs = { count: 0, bytes: 0 };
+  for (const b of await blobsLinkedSince(q, cutoff)) {
+    if (referenced.has(b.digest)) continue;
+    youngBlobs.count += 1;
+    youngBlobs.bytes += b.size;
+  }
   const deletedManifests = [...(await pendingManifestBytes(q)), ...removable];
-  return { manifests: manifests.length, removableManifests: removable, blobs, deletedManifests };
+  return { manifests: manifests.length, removableManifests: removable, blobs, youngBlobs, deletedManifests };
 }
 
 /**

@@ -1,6 +1,9 @@
-// A GC report as the CLI prints it: one line per item, then the totals, the blob total last.
+// A GC report as the CLI prints it: one line per item, then the totals, what the grace period
+// kept (so that a run that deletes nothing says why), the blob total last.
+
+import { formatDuration } from '../duration.ts';
 import type { GcProgress, GcReport } from './collect.ts';
-import { formatBytes } from './format.ts';
+import { counted, formatBytes } from './format.ts';
 
 export function reportLines(report: GcReport): string[] {
   const dry = report.mode === 'dry-run';
@@ -11,22 +14,40 @@ export function reportLines(report: GcReport): string[] {
     lines.push(`${verb} stored bytes of deleted manifest ${m.repository}@${m.digest}`);
   for (const b of report.blobs.items) lines.push(`${verb} blob ${b.digest} (${formatBytes(b.size)})`);
   const parts = [
-    ...(report.untagged ? [`${report.manifests.count} untagged manifests`] : []),
-    `${report.uploads.count} expired uploads`,
-    `the stored bytes of ${report.manifestBytes.count} deleted manifests`,
+    ...(report.untagged ? [counted(report.manifests.count, 'untagged manifest')] : []),
+    counted(report.uploads.count, 'expired upload'),
+    `the stored bytes of ${counted(report.manifestBytes.count, 'deleted manifest')}`,
   ];
   const others = `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
   const kept = report.kept.blobs + report.kept.manifests;
-  if (dry) {
-    lines.push(`Would also delete ${others}`);
-    lines.push(`Would delete ${report.blobs.count} unreferenced blobs (${formatBytes(report.blobs.bytes)})`);
-  } else {
-    lines.push(`Also deleted ${others}`);
-    if (kept > 0) lines.push(`Kept ${kept} candidates that a push was using or that became referenced`);
+  lines.push(`${dry ? 'Would also delete' : 'Also deleted'} ${others}`);
+  const young = youngLine(report);
+  if (young) lines.push(young);
+  if (!dry) {
+    if (kept > 0)
+      lines.push(`Kept ${counted(kept, 'candidate')} that a push was using or that became referenced`);
     if (report.aborted) lines.push('Stopped early: the run was interrupted');
-    lines.push(`Deleted ${report.blobs.count} blobs, reclaimed ${formatBytes(report.blobs.bytes)}`);
   }
+  lines.push(summaryLine(report));
   return lines;
+}
+
+/** The blob total: the report's last line, and the `summary` of POST /admin/gc. */
+export function summaryLine(report: GcReport): string {
+  const { count, bytes } = report.blobs;
+  return report.mode === 'dry-run'
+    ? `Would delete ${counted(count, 'unreferenced blob')} (${formatBytes(bytes)})`
+    : `Deleted ${counted(count, 'blob')}, reclaimed ${formatBytes(bytes)}`;
+}
+
+/** Why unreferenced blobs stayed: pushed or mounted within the grace period (none: undefined). */
+export function youngLine(report: GcReport): string | undefined {
+  const { count, bytes } = report.youngBlobs;
+  if (count === 0) return undefined;
+  return (
+    `Kept ${counted(count, 'unreferenced blob')} (${formatBytes(bytes)}): ` +
+    `younger than the ${formatDuration(report.gracePeriodMs)} grace period`
+  );
 }
 
 /** Progress on a terminal: one line rewritten in place, at most ten times a second. */

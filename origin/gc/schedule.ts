@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { collectGarbage, GcBusyError, type GcDependencies } from './collect.ts';
 import { CRON_MODE } from './cron.ts';
-import { formatBytes } from './format.ts';
+import { summaryLine } from './report.ts';
 
 export interface GcSchedule {
   /** Stops scheduling; a run in progress stops between two removals and is waited for. */
@@ -39,8 +39,9 @@ export function scheduleGc(
           uploads: report.uploads.count,
           duration_ms: Math.round(performance.now() - started),
           aborted: report.aborted,
+          young_blobs: report.youngBlobs.count,
         },
-        `scheduled gc: deleted ${report.blobs.count} blobs, reclaimed ${formatBytes(report.blobs.bytes)}`,
+        `scheduled gc: ${summaryLine(report)}`,
       );
     } catch (error) {
       if (error instanceof GcBusyError)

@@ -5,7 +5,7 @@
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import type { Requirement } from '../../shared/requirement.ts';
 import { collectGarbage, GcBusyError, type GcReport, gcDependencies } from '../gc/collect.ts';
-import { formatBytes } from '../gc/format.ts';
+import { summaryLine, youngLine } from '../gc/report.ts';
 import type { Services } from '../services.ts';
 import { authenticate, authorize } from './authorize.ts';
 import type { AppContext } from './context.ts';
@@ -73,17 +73,16 @@ export async function adminGc(c: AppContext, s: Services): Promise<Response> {
       bytes: report.blobs.bytes,
       manifests: report.manifests.count,
     },
-    `gc (${mode}) by ${user}: ${report.blobs.count} blobs, ${formatBytes(report.blobs.bytes)}`,
+    `gc (${mode}) by ${user}: ${summaryLine(report)}`,
   );
   const trim = <T>(items: T[]) => ({ items: items.slice(0, MAX_ITEMS), truncated: items.length > MAX_ITEMS });
   return c.json({
     ...report,
-    summary:
-      mode === 'delete'
-        ? `Deleted ${report.blobs.count} blobs, reclaimed ${formatBytes(report.blobs.bytes)}`
-        : `Would delete ${report.blobs.count} unreferenced blobs (${formatBytes(report.blobs.bytes)})`,
+    summary: summaryLine(report),
     blobs: { ...report.blobs, ...trim(report.blobs.items) },
     manifests: { ...report.manifests, ...trim(report.manifests.items) },
     manifestBytes: { ...report.manifestBytes, ...trim(report.manifestBytes.items) },
+    // Why unreferenced blobs stayed, in the CLI's words (null when the grace period kept none).
+    youngBlobs: { ...report.youngBlobs, summary: youngLine(report) ?? null },
   });
 }

@@ -1,4 +1,4 @@
-// /healthz (the process is up), /readyz (database and storage reachable), /metrics.
+// /healthz (the process is up), /readyz (the database answers and storage takes a write), /metrics.
 import type { Services } from '../services.ts';
 import type { AppContext } from './context.ts';
 
@@ -7,7 +7,10 @@ export function healthz(c: AppContext): Response {
 }
 
 export async function readyz(c: AppContext, s: Services): Promise<Response> {
-  const [database, storage] = await Promise.all([s.db.ping(), s.store.ping()]);
+  const [database, problem] = await Promise.all([s.db.ping(), s.store.writeProblem()]);
+  // The reason goes to the log, not to this unauthenticated answer (it names paths and buckets).
+  if (problem) s.log.warn({ problem }, `not ready: storage ${problem}`);
+  const storage = problem === null;
   const ready = database && storage;
   return c.json({ status: ready ? 'ready' : 'not ready', database, storage }, ready ? 200 : 503);
 }

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { isNetworkError, Unavailable } from '../unavailable.ts';
 import { migrate } from './migrations.ts';
+import { DataDirInUseError, lockDataDir } from './pglite-lock.ts';
 import { openPgliteThread } from './pglite-thread.ts';
 import type { Database } from './queryable.ts';
 
@@ -14,10 +15,14 @@ export interface DatabaseOptions {
   url?: string | undefined;
   dataDir: string;
   poolSize: number;
+  /** Who opens it, as a second PGlite opener is told (e.g. "registry serve on 127.0.0.1:5000"). */
+  holder: string;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const db = options.url ? openPostgres(options.url, options.poolSize) : await openPglite(options.dataDir);
+  const db = options.url
+    ? openPostgres(options.url, options.poolSize)
+    : await openPglite(options.dataDir, options.holder);
   try {
     await migrate(db);
   } catch (error) {
@@ -27,10 +32,42 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return db;
 }
 
-// PGlite runs in a worker thread (see pglite-worker.ts for why).
-async function openPglite(dataDir: string): Promise<Database> {
-  mkdirSync(dataDir, { recursive: true });
-  return openPgliteThread(dataDir);
+// PGlite runs in a worker thread (see pglite-worker.ts for why), for one process at a time
+// (pglite-lock.ts).
+async function openPglite(dataDir: string, holder: string): Promise<Database> {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // mkdir says "EEXIST: file already exists" of a data_dir that is a file.
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new Error(`data_dir ${dataDir} is not a directory (a file is in the way)`);
+    throw new Error(`data_dir ${dataDir} cannot be created: ${(error as Error).message}`);
+  }
+  let release: () => void;
+  try {
+    release = lockDataDir(dataDir, holder);
+  } catch (error) {
+    if (error instanceof DataDirInUseError) throw error;
+    throw new Error(`data_dir ${dataDir} cannot be written: ${(error as Error).message}`);
+  }
+  let db: Database;
+  try {
+    db = await openPgliteThread(dataDir);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return {
+    ...db,
+    async close() {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    },
+  };
 }
 
 // int8 and numeric arrive as strings from pg; sizes fit a JS number (< 2^53), as PGlite returns them.

@@ -90,6 +90,15 @@ export async function blobsLinkedBefore(q: Queryable, cutoff: number): Promise<B
   return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
 }
 
+/** Blobs last pushed or mounted at or after `cutoff` (ms): those the grace period keeps. */
+export async function blobsLinkedSince(q: Queryable, cutoff: number): Promise<BlobCandidate[]> {
+  const rows = await q.query<{ digest: string; size: number }>(
+    'SELECT digest, size FROM blobs WHERE linked_at >= $1',
+    [new Date(cutoff)],
+  );
+  return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+}
+
 /** Tombstones whose manifest has no record (again). */
 export async function pendingManifestBytes(q: Queryable): Promise<ManifestCandidate[]> {
   const rows = await q.query<{ repository_id: number; name: string; digest: string }>(

@@ -53,7 +53,11 @@ export interface BlobStore {
   getManifest(repository: string, digest: string): Promise<Uint8Array | null>;
   deleteManifest(repository: string, digest: string): Promise<void>;
 
-  ping(): Promise<boolean>;
+  /**
+   * Why the store cannot be written, or null when it can: writes (and removes) a small probe
+   * object, so that a store that answers reads but refuses writes is found before a push is.
+   */
+  writeProblem(): Promise<string | null>;
   /** Releases connections (the S3 client's sockets); the store is not used afterwards. */
   close?(): void | Promise<void>;
 }

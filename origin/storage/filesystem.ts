@@ -5,7 +5,6 @@
 // was, before; upgradeLayout moves such files).
 import { createReadStream, createWriteStream } from 'node:fs';
 import {
-  access,
   type FileHandle,
   link,
   lstat,
@@ -243,13 +242,22 @@ export class FilesystemBlobStore implements BlobStore {
     });
   }
 
-  async ping(): Promise<boolean> {
+  async writeProblem(): Promise<string | null> {
+    // A name no blob, manifest or upload has (they live under blobs/, manifests/ and uploads/).
+    const probe = path.join(this.root, `.probe-${process.pid}`);
     try {
       await mkdir(this.root, { recursive: true });
-      await access(this.root);
-      return true;
-    } catch {
-      return false;
+      await writeFile(probe, 'probe');
+      await rm(probe, { force: true });
+      return null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // mkdir of a path that is (or runs through) a file says "EEXIST: file already exists".
+      if (code === 'EEXIST' || code === 'ENOTDIR') {
+        const found = await stat(this.root).catch(() => null);
+        if (!found?.isDirectory()) return `${this.root} is not a directory (a file is in the way)`;
+      }
+      return `${this.root} cannot be written: ${(error as Error).message}`;
     }
   }
 }

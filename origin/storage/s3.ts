@@ -22,7 +22,6 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -397,12 +396,15 @@ export class S3BlobStore implements BlobStore {
     );
   }
 
-  async ping(): Promise<boolean> {
+  async writeProblem(): Promise<string | null> {
+    // One small object, {prefix}probe, overwritten by every probe: a bucket that answers reads but
+    // refuses writes shows.
+    const key = `${this.options.prefix}probe`;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-      return true;
-    } catch {
-      return false;
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: 'probe' }));
+      return null;
+    } catch (error) {
+      return `s3://${this.bucket}/${key} cannot be written: ${(error as Error).name}: ${(error as Error).message}`;
     }
   }
 

@@ -1,9 +1,10 @@
 // The edge tier with the real Docker CLI: images are pushed to origin with docker push and pulled
 // through the edge Worker (workerd, under miniflare) with docker pull. A counting proxy sits between
 // the edge and origin, so each test can tell which requests reached origin; docker gets its tokens
-// from origin's /token directly (the edge's 401 challenge names it), not through the proxy. Docker
-// reaches the edge through a pass-through that refuses its HTTPS probe (see startTlsProbeGuard).
-//   - docker login to the edge works (the challenge sends docker to origin's token service);
+// from origin's /token directly (the edge's 401 challenge names it), not through the proxy. The edge
+// listens over HTTPS, as `wrangler dev --local-protocol https` does in the README's recipe: docker
+// tries HTTPS first, and over plain HTTP it would wait 10 s on every command (test/harness/edge.ts).
+//   - docker login to the edge works, at once (the challenge sends docker to origin's token service);
 //   - a cold pull through the edge gives the pushed image; after rmi, a cached pull sends no blob
 //     GET to origin and at most one tag revalidation;
 //   - a tag moved at origin is seen through the edge after the tag TTL;
@@ -29,7 +30,6 @@ import {
 import { startTestEdge } from '../harness/edge.ts';
 import type { Files } from '../harness/oci-image.ts';
 import { startTestRegistry } from '../harness/registry.ts';
-import { startTlsProbeGuard } from '../harness/tls-probe-guard.ts';
 import { fileSetup } from '../harness/tools.ts';
 
 /** Keeps this file's local image names apart from other files' in the shared engine. */
@@ -86,12 +86,11 @@ const env = fileSetup(async (defer) => {
     tagTtlSeconds: TAG_TTL_SECONDS,
     policyTtlSeconds: POLICY_TTL_SECONDS,
     staleSeconds: 3600,
+    https: true,
   });
   defer(() => edge.close());
-  const guard = await startTlsProbeGuard(edge.url);
-  defer(() => guard.close());
-  /** The edge as docker names it in these tests: through the guard (see startTlsProbeGuard). */
-  const edgeHost = guard.host;
+  /** The edge as docker names it. */
+  const edgeHost = edge.host;
 
   const { session, docker, workDir, images } = await startDockerWorkspace(defer, 'edge-docker-');
   // Pushes go to origin; pulls through the edge log in there in their own test first.
@@ -226,10 +225,13 @@ function coldPull(): Promise<ColdPull> {
   return cold;
 }
 
+/** Docker's TLS handshake timeout: a docker command that waited it out fell back from HTTPS. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 describe('docker login through the edge', () => {
-  test("docker login <edge> with admin/secret succeeds: the edge's 401 challenge sends docker to origin's /token", async () => {
+  test("docker login <edge> with admin/secret succeeds at once, over HTTPS: the edge's 401 challenge sends docker to origin's /token", async () => {
     const { session, edge, edgeHost, registry } = await env.get();
-    const challenge = await fetch(new URL('/v2/', edge.url));
+    const challenge = await edge.fetch('/v2/');
     await challenge.arrayBuffer();
     expect(challenge.status).toBe(401);
     const header = challenge.headers.get('www-authenticate') ?? '';
@@ -237,13 +239,16 @@ describe('docker login through the edge', () => {
     expect(header).toContain(`realm="${registry.url}/token"`);
     expect(header).toContain(`service="${registry.running.services.config.auth.service}"`);
 
-    // Straight to workerd's listener (about 10 s: see startTlsProbeGuard).
     const cli = await session.newCli();
-    const login = await cli.login(edge.host, 'admin', 'secret');
+    const started = performance.now();
+    const login = await cli.login(edgeHost, 'admin', 'secret');
+    const elapsed = performance.now() - started;
     expect(login.code, login.stderr).toBe(0);
     expect(login.stdout).toContain('Login Succeeded');
+    // Over plain HTTP, docker's HTTPS attempt would have waited out its handshake timeout first.
+    expect(elapsed).toBeLessThan(TLS_HANDSHAKE_TIMEOUT_MS);
     const config = JSON.parse(await readFile(path.join(cli.configDir, 'config.json'), 'utf8'));
-    expect(config.auths[edge.host].auth).toBe(Buffer.from('admin:secret').toString('base64'));
+    expect(config.auths[edgeHost].auth).toBe(Buffer.from('admin:secret').toString('base64'));
 
     const wrong = await (await session.newCli()).login(edgeHost, 'admin', 'not-the-password');
     expect(wrong.code).not.toBe(0);

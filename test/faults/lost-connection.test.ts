@@ -14,7 +14,7 @@ let admin: pg.Client;
 
 beforeAll(async () => {
   url = await createPostgresDatabase();
-  db = await openDatabase({ url, dataDir: '.tmp/unused', poolSize: 2 });
+  db = await openDatabase({ url, dataDir: '.tmp/unused', poolSize: 2, holder: 'lost-connection test' });
   admin = new pg.Client({ connectionString: url });
   await admin.connect();
 });

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Log, LogLevel, Miniflare } from 'miniflare';
+import { Agent, type RequestInit, type Response, fetch as undiciFetch } from 'undici';
 import { TEST_CLOCK_PATH } from '../../shared/clock.ts';
 import { runOk } from './tools.ts';
 
@@ -35,13 +36,25 @@ export interface TestEdgeOptions {
   originTimeoutSeconds?: number;
   /** false: run without the TEST_CLOCK binding, as deployed (default true). */
   testClock?: boolean;
+  /**
+   * true: listen over HTTPS (miniflare's self-signed certificate for 127.0.0.1), as docker needs:
+   * docker tries HTTPS first, and over plain HTTP workerd does not refuse the TLS handshake, so
+   * every docker command would wait out docker's 10 s handshake timeout before falling back.
+   * Docker does not verify the certificate of a 127.0.0.0/8 registry (an insecure registry).
+   */
+  https?: boolean;
 }
 
 export interface TestEdge {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with the `https` option. */
   readonly url: string;
   /** 127.0.0.1:PORT, as docker names the registry. */
   readonly host: string;
+  /**
+   * fetch of `path` through the edge's listener; over HTTPS without checking the self-signed
+   * certificate, as docker does for a 127.0.0.0/8 registry.
+   */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Moves the edge's clock `ms` forward: its TTLs run out without the test sleeping. */
   advanceClock(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -153,6 +166,7 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     cachePersist: cacheDir,
     // No request to Cloudflare for the request.cf object; colo stays fixed.
     cf: { colo: 'TST' },
+    ...(options.https ? { https: true } : {}),
     log: new Log(process.env.TEST_LOG_LEVEL === 'debug' ? LogLevel.DEBUG : LogLevel.WARN),
   });
   let url: URL;
@@ -162,11 +176,16 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     await rm(cacheDir, { recursive: true, force: true });
     throw error;
   }
+  // The self-signed certificate is not checked: the test trusts its own listener, as docker does.
+  const agent = options.https ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined;
+  const edgeFetch = (target: string, init: RequestInit = {}): Promise<Response> =>
+    undiciFetch(new URL(target, url), agent ? { ...init, dispatcher: agent } : init);
   return {
     url: url.origin,
     host: url.host,
+    fetch: edgeFetch,
     async advanceClock(ms) {
-      const response = await fetch(new URL(TEST_CLOCK_PATH, url), {
+      const response = await edgeFetch(TEST_CLOCK_PATH, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ advanceMs: ms }),
@@ -177,6 +196,7 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     },
     async close() {
       await miniflare.dispose();
+      await agent?.close();
       await rm(cacheDir, { recursive: true, force: true });
     },
   };

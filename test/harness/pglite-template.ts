@@ -27,7 +27,7 @@ const pgliteDir = (dataDir: string) => path.join(dataDir, 'pglite');
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'registry-pglite-template-'));
   try {
-    const db = await openDatabase({ dataDir, poolSize: 1 });
+    const db = await openDatabase({ dataDir, poolSize: 1, holder: 'the PGlite template' });
     await db.close();
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });

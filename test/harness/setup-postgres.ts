@@ -10,7 +10,7 @@ export default async function setup(): Promise<void> {
     await client.query('SELECT 1');
   } catch (error) {
     throw new Error(
-      `the tests need PostgreSQL at ${POSTGRES_URL} (start it, see .ci/run): ${(error as Error).message}`,
+      `the tests need PostgreSQL at ${POSTGRES_URL} (start it, or run npm run test:all, which does): ${(error as Error).message}`,
     );
   } finally {
     await client.end().catch(() => {});

@@ -14,7 +14,7 @@ export default async function setup(): Promise<void> {
     await redis.ping();
   } catch (error) {
     throw new Error(
-      `the tests need Redis at ${REDIS_URL} (start it, see .ci/run): ${(error as Error).message}`,
+      `the tests need Redis at ${REDIS_URL} (start it, or run npm run test:all, which does): ${(error as Error).message}`,
     );
   } finally {
     redis.disconnect();

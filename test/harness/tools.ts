@@ -13,7 +13,7 @@ const PACKAGES: Record<string, string> = {
 
 export function installHint(command: string): string {
   const pkg = PACKAGES[command] ?? command;
-  return `the end-to-end tests need ${command}: install it with apt-get install -y ${pkg} (see .ci/run)`;
+  return `the end-to-end tests need ${command}: install it with apt-get install -y ${pkg} (or run npm run test:all, which installs it)`;
 }
 
 export interface RunResult {

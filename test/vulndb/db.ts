@@ -18,7 +18,7 @@ export async function openTestDatabase(): Promise<TestDb> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vulndb-test-'));
   const url = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
   if (!url) await seedPgliteDatabase(dataDir);
-  const db = await openDatabase({ url, dataDir, poolSize: 4 });
+  const db = await openDatabase({ url, dataDir, poolSize: 4, holder: 'vulndb test' });
   return {
     db,
     async close() {

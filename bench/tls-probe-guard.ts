@@ -6,8 +6,11 @@ import net from 'node:net';
  * TLS handshake record. Docker tries HTTPS first for a 127.0.0.0/8 registry and falls back to
  * plain HTTP when that fails: origin's HTTP server refuses the ClientHello at once, so the fallback
  * is immediate, while workerd's listener waits for a request line until docker's 10 s TLS
- * handshake timeout, which adds 10 s to every docker command against the edge. Deployed, the edge is reached over HTTPS and there is no probe.
- * The login test also talks to workerd directly once.
+ * handshake timeout, which adds 10 s to every docker command against the edge. Deployed, the edge
+ * is reached over HTTPS and there is no probe. The tests and the README's local recipe run workerd
+ * over HTTPS instead, which docker takes at once (it does not verify a 127.0.0.0/8 registry's
+ * certificate); the benchmark keeps plain HTTP, so that the edge, origin and distribution are
+ * compared over the same protocol.
  */
 export async function startTlsProbeGuard(target: string): Promise<{ host: string; close(): Promise<void> }> {
   const { hostname, port } = new URL(target);
