@@ -212,7 +212,7 @@ export class Application {
     const robots = new RobotAccounts(db, clock);
     const users = core.lifecycle.own(
       'password checks',
-      await UserDirectory.create(config, db, clock, robots),
+      await UserDirectory.create(config, db, clock, robots, metrics),
       (u) => u.close(),
     );
     const tokens = await TokenService.create(db, {

@@ -362,13 +362,16 @@ function derive(parsed: Parsed): Config {
  */
 export function withBoundPort(config: Config, port: number): Config {
   if (config.http.port !== 0) return config;
+  // http.addr names the port bound too: logs and a second PGlite opener are told where it serves.
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const http = { ...config.http, port, addr: `${host}:${port}` };
   const url = new URL(config.http.public_url);
-  if (url.port !== '0') return config;
+  if (url.port !== '0') return { ...config, http };
   const derivedService = url.host;
   url.port = String(port);
   const public_url = url.toString().replace(/\/$/, '');
   const service = config.auth.service === derivedService ? url.host : config.auth.service;
-  return { ...config, http: { ...config.http, public_url }, auth: { ...config.auth, service } };
+  return { ...config, http: { ...http, public_url }, auth: { ...config.auth, service } };
 }
 
 function diskCacheBytes(cache: Parsed['storage']['cache']): number | undefined {

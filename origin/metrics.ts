@@ -43,6 +43,12 @@ export class Metrics {
     help: 'Layers read and analysed by the built-in scanner (each layer digest once)',
     registers: [this.registry],
   });
+  readonly passwordChecks = new Counter({
+    name: 'registry_password_checks_total',
+    help: 'Password hash checks by outcome (busy: refused, every check thread taken)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly uploadSessions: Gauge;
 
   constructor(countUploads: () => Promise<number>) {

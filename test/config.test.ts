@@ -266,15 +266,22 @@ describe('loadConfig', () => {
     const any = loaded(undefined, { REGISTRY_HTTP_ADDR: '127.0.0.1:0' });
     expect(any.http).toMatchObject({ port: 0, public_url: 'http://127.0.0.1:0' });
     const bound = withBoundPort(any, 41234);
-    expect(bound.http).toMatchObject({ port: 0, public_url: 'http://127.0.0.1:41234' });
+    expect(bound.http).toMatchObject({
+      addr: '127.0.0.1:41234',
+      port: 41234,
+      public_url: 'http://127.0.0.1:41234',
+    });
     expect(bound.auth.service).toBe('127.0.0.1:41234');
-    // Given ones are kept, and a fixed port changes nothing.
+    // Given ones are kept (the address names the port bound), and a fixed port changes nothing.
     const given = loaded(undefined, {
       REGISTRY_HTTP_ADDR: '[::1]:0',
       REGISTRY_HTTP_PUBLIC_URL: 'https://registry.example/v',
       REGISTRY_AUTH_SERVICE: 'registry.example',
     });
-    expect(withBoundPort(given, 41234)).toEqual(given);
+    expect(withBoundPort(given, 41234)).toEqual({
+      ...given,
+      http: { ...given.http, addr: '[::1]:41234', port: 41234 },
+    });
     const derivedService = loaded(undefined, {
       REGISTRY_HTTP_ADDR: '127.0.0.1:0',
       REGISTRY_AUTH_SERVICE: 'registry.example',

@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { Queryable } from '../metadata/database.ts';
 import type { StoredRobot } from '../metadata/robots.ts';
 import { countUsers, findPasswordHash, saveUserHash } from '../metadata/users.ts';
+import type { Metrics } from '../metrics.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { type CheckOutcome, PasswordChecks } from './password-checks.ts';
 import { hashPassword, isSupportedHash } from './passwords.ts';
@@ -47,6 +48,7 @@ export class UserDirectory {
   private readonly throttle: LoginThrottle;
   private readonly checks: PasswordChecks;
   private readonly robots: RobotAccounts;
+  private readonly metrics: Metrics;
   private defaultHash: Promise<string> | undefined;
 
   constructor(options: {
@@ -55,12 +57,14 @@ export class UserDirectory {
     throttle: LoginThrottle;
     checks: PasswordChecks;
     robots: RobotAccounts;
+    metrics: Metrics;
   }) {
     this.db = options.db;
     this.fixed = options.fixed;
     this.throttle = options.throttle;
     this.checks = options.checks;
     this.robots = options.robots;
+    this.metrics = options.metrics;
   }
 
   static async create(
@@ -68,6 +72,7 @@ export class UserDirectory {
     db: Queryable,
     clock: Clock,
     robots: RobotAccounts,
+    metrics: Metrics,
   ): Promise<UserDirectory> {
     const { max_failures, window } = config.auth.login_throttle;
     return new UserDirectory({
@@ -76,6 +81,7 @@ export class UserDirectory {
       throttle: new LoginThrottle(max_failures, window, clock),
       checks: new PasswordChecks(config.auth.password_checks),
       robots,
+      metrics,
     });
   }
 
@@ -117,6 +123,7 @@ export class UserDirectory {
       ? Promise.resolve(secretMatches(password, hash) ? 'match' : 'mismatch')
       : this.checks.check(password, hash);
     const check = checked.then((outcome: CheckOutcome): LoginResult | Promise<LoginResult> => {
+      if (!robot) this.metrics.passwordChecks.inc({ outcome });
       if (outcome === 'mismatch') return { ok: false, reason: 'incorrect' };
       // A success, or a check that never ran, is no failure.
       this.throttle.giveBack(attempt.attempt);

@@ -31,6 +31,13 @@ export async function errorCode(response: Response): Promise<string | undefined>
   return body.errors?.[0]?.code;
 }
 
+/** The value of one sample of the registry's /metrics (`name{labels}`), 0 when it has none yet. */
+export async function metric(registry: TestRegistry, sample: string): Promise<number> {
+  const text = await (await call(registry, 'GET', '/metrics', { auth: null })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 /** Monolithic push (POST ?digest=); returns the digest. */
 export async function pushBlob(
   registry: TestRegistry,

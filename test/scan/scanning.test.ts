@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { call, errorCode, OCI_MANIFEST, sha256 } from '../harness/client.ts';
+import { call, errorCode, metric, OCI_MANIFEST, sha256 } from '../harness/client.ts';
 import { ShiftedClock } from '../harness/clock.ts';
 import {
   buildImage,
@@ -260,12 +260,6 @@ async function waitForScan(
     if (Date.now() > deadline) throw new Error(`scan of ${name}:${ref} still ${report.status}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function metric(registry: TestRegistry, name: string): Promise<number> {
-  const text = await (await call(registry, 'GET', '/metrics')).text();
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 const admin = (registry: TestRegistry, method: string, url: string, body?: unknown) =>
