@@ -20,6 +20,7 @@ const UNIT = [
   'test/gc-usage.test.ts', // gc's usage and gc.schedule's validation, refused before anything opens
   'test/vulndb/cvss.test.ts', // CVSS scores and severity bands: functions of a record
   'test/vulndb/osv.test.ts', // the OSV record schema and the keys records are stored under
+  'test/fuzz/!(http).test.ts', // property-based fuzzing of the parsers of outside bytes: pure functions
 ];
 
 /** What the engine decides: embedded and postgres. */
