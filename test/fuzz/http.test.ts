@@ -1,0 +1,241 @@
+// Fuzzing the registry over HTTP: random names, references, digests, Range and Content-Range
+// headers, `n`/`last` values, Authorization headers and manifest bodies, sent to a real registry.
+// Whatever arrives, the answer is never a 5xx, and a 4xx on an API endpoint carries the OCI error
+// body (`{"errors":[{"code",...}]}`) with a code of the spec's table. Runs once, on the default
+// setup: what is fuzzed is the HTTP layer's reading of requests, the same on every backend.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { OCI_ERROR_STATUS } from '../../shared/errors.ts';
+import { matchRoute } from '../../shared/route.ts';
+import { call, OCI_MANIFEST, type PushedImage, pushImage } from '../harness/client.ts';
+import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
+import { anyText, fuzz, fuzzTimeout, mutated, mutatedBytes } from './fuzz-settings.ts';
+import { digest, repositoryName, tag } from './oci-arbitraries.ts';
+
+let registry: TestRegistry;
+let image: PushedImage;
+const REPO = 'fuzz/http';
+
+beforeAll(async () => {
+  registry = await startTestRegistry();
+  image = await pushImage(registry, REPO, 'latest', {
+    layers: ['a layer of a few bytes, to take ranges of'],
+  });
+});
+afterAll(async () => registry?.close());
+
+const encoder = new TextEncoder();
+// Characters a path segment may hold unescaped (RFC 3986 pchar), and "/".
+const PATH_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]$/;
+
+/**
+ * `text` as a URL path piece: UTF-8, percent-encoded where it must be. With `rawPercent`, "%" is
+ * sent as is, so that malformed escapes ("%zz", "%") reach the server too.
+ */
+function inPath(text: string, rawPercent: boolean): string {
+  let out = '';
+  for (const byte of encoder.encode(text)) {
+    const c = String.fromCharCode(byte);
+    out += PATH_SAFE.test(c) || (rawPercent && c === '%') ? c : `%${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A header value fetch will send (RFC 9110 field-value): tab, visible ASCII, space and Latin-1. */
+const headerValue = (text: string) => [...text].filter((c) => /^[\t\x20-\x7e\x80-\xff]$/.test(c)).join('');
+
+const nameLike = fc.oneof(repositoryName, mutated(repositoryName), anyText, fc.constant(REPO));
+const referenceLike = fc.oneof(tag, digest, mutated(tag), mutated(digest), anyText);
+
+/** Asserts what every answer promises: no 5xx, and the OCI error body on an API endpoint's 4xx. */
+async function expectAnswered(response: Response, method: string, path: string): Promise<void> {
+  const body = await response.text();
+  expect(response.status, `${method} ${path} answered ${response.status} ${body}`).toBeLessThan(500);
+  if (response.status < 400 || method === 'HEAD') return;
+  if (matchRoute(new URL(path, registry.url).pathname) === null) return;
+  let errors: unknown;
+  try {
+    errors = (JSON.parse(body) as { errors?: unknown }).errors;
+  } catch {
+    throw new Error(`${method} ${path} answered ${response.status} without a JSON body: ${body}`);
+  }
+  expect(Array.isArray(errors) && errors.length > 0, `${method} ${path}: ${body}`).toBe(true);
+  for (const error of errors as { code?: unknown; message?: unknown }[]) {
+    expect(Object.keys(OCI_ERROR_STATUS), `${method} ${path}: ${body}`).toContain(error.code);
+    expect(typeof error.message).toBe('string');
+  }
+}
+
+async function send(method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<void> {
+  await expectAnswered(await call(registry, method, path, options), method, path);
+}
+
+const TIMEOUT = fuzzTimeout(60_000);
+
+describe('random requests get a 4xx with an OCI error body, never a 5xx', () => {
+  test(
+    'manifests, blobs, tags, referrers and uploads under any name and reference, by any method',
+    async () => {
+      const endpoint = fc.constantFrom(
+        'manifests/REF',
+        'blobs/REF',
+        'tags/list',
+        'referrers/REF',
+        'blobs/uploads/',
+        'blobs/uploads/REF',
+        'manifests/REF/scan',
+        'scan/summary',
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          nameLike,
+          referenceLike,
+          endpoint,
+          fc.constantFrom('GET', 'HEAD', 'DELETE', 'PUT', 'PATCH', 'POST'),
+          fc.boolean(),
+          async (name, reference, ending, method, rawPercent) => {
+            const path = `/v2/${inPath(name, rawPercent)}/${ending.replace('REF', inPath(reference, rawPercent))}`;
+            await send(
+              method,
+              path,
+              method === 'PUT' || method === 'PATCH' || method === 'POST' ? { body: 'x' } : {},
+            );
+          },
+        ),
+        fuzz(0.5),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'a blob read with any Range header',
+    async () => {
+      const range = fc.oneof(
+        fc
+          .tuple(fc.option(fc.nat({ max: 100 }), { nil: '' }), fc.option(fc.nat({ max: 100 }), { nil: '' }))
+          .map(([a, b]) => `bytes=${a}-${b}`),
+        mutated(fc.constantFrom('bytes=0-10', 'bytes=-5', 'bytes=3-')),
+        anyText,
+      );
+      await fc.assert(
+        fc.asyncProperty(range, fc.constantFrom('GET', 'HEAD'), async (value, method) => {
+          const layer = image.layers[0]!;
+          const response = await call(registry, method, `/v2/${REPO}/blobs/${layer}`, {
+            headers: { Range: headerValue(value) },
+          });
+          expect([200, 206, 416]).toContain(response.status);
+          await expectAnswered(response, method, `/v2/${REPO}/blobs/${layer}`);
+        }),
+        fuzz(0.5),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'tags and catalog pages with any n and last',
+    async () => {
+      const n = fc.oneof(
+        fc.nat({ max: 20 }).map(String),
+        fc.constantFrom('', '-1', '1e3', '99999999999999999999', '0x10'),
+        anyText,
+      );
+      const last = fc.oneof(tag, mutated(fc.constant(REPO)), anyText);
+      await fc.assert(
+        fc.asyncProperty(n, last, fc.boolean(), async (nValue, lastValue, catalog) => {
+          const query = new URLSearchParams({ n: nValue, last: lastValue }).toString();
+          await send('GET', `${catalog ? '/v2/_catalog' : `/v2/${REPO}/tags/list`}?${query}`);
+        }),
+        // A NUL is text JavaScript holds and PostgreSQL refuses: the cursor reaches SQL.
+        {
+          ...fuzz(0.5),
+          examples: [
+            ['1', '\u0000', false],
+            ['1', 'a\u0000', true],
+            ['', '\ud800', false],
+          ],
+        },
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'upload chunks with any Content-Range, and any digest to close them with',
+    async () => {
+      const contentRange = fc.oneof(
+        fc.tuple(fc.nat({ max: 20 }), fc.nat({ max: 20 })).map(([a, b]) => `${a}-${b}`),
+        mutated(fc.constantFrom('0-3', 'bytes 0-3/4', 'bytes=0-3', 'bytes 0-3/*')),
+        fc.bigInt({ min: 0n, max: 10n ** 30n }).map((big) => `0-${big}`),
+        anyText,
+      );
+      await fc.assert(
+        fc.asyncProperty(contentRange, fc.oneof(digest, mutated(digest), anyText), async (range, closing) => {
+          const started = await call(registry, 'POST', `/v2/${REPO}/blobs/uploads/`);
+          expect(started.status).toBe(202);
+          const location = started.headers.get('location')!;
+          const patch = await call(registry, 'PATCH', location, {
+            body: 'abcd',
+            headers: { 'Content-Range': headerValue(range), 'Content-Type': 'application/octet-stream' },
+          });
+          await expectAnswered(patch, 'PATCH', new URL(location, registry.url).pathname);
+          const url = new URL(location, registry.url);
+          url.searchParams.set('digest', closing);
+          const put = await call(registry, 'PUT', url.toString());
+          await expectAnswered(put, 'PUT', url.pathname);
+        }),
+        fuzz(0.25),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'manifest pushes of any body under any Content-Type',
+    async () => {
+      const valid = JSON.parse(image.manifest) as Record<string, unknown>;
+      const body = fc.oneof(
+        mutatedBytes(fc.constant(encoder.encode(image.manifest))),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, layers: v }))),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, config: v }))),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, subject: v }))),
+        fc.uint8Array({ maxLength: 300 }),
+      );
+      const type = fc.oneof(
+        fc.constantFrom(OCI_MANIFEST, 'application/vnd.oci.image.index.v1+json', 'application/json'),
+        anyText.map(headerValue),
+      );
+      await fc.assert(
+        fc.asyncProperty(body, type, fc.oneof(tag, referenceLike), async (bytes, contentType, reference) => {
+          const path = `/v2/${REPO}/manifests/${inPath(reference, false)}`;
+          await send('PUT', path, { body: bytes, headers: { 'Content-Type': contentType } });
+        }),
+        fuzz(0.5),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'any Authorization header',
+    async () => {
+      const auth = fc.oneof(
+        mutated(fc.constant(`Basic ${Buffer.from('admin:secret').toString('base64')}`)),
+        mutated(fc.constant('Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln')),
+        anyText,
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          auth,
+          fc.constantFrom(`/v2/${REPO}/tags/list`, '/v2/', '/v2/_catalog'),
+          async (value, path) => {
+            await send('GET', path, { auth: headerValue(value) });
+          },
+        ),
+        fuzz(0.5),
+      );
+    },
+    TIMEOUT,
+  );
+});
