@@ -72,3 +72,25 @@ describe.each(SCHEMES)('%s versions', (scheme) => {
     );
   });
 });
+
+// Not Maven: its ComparableVersion is not transitive, and ours orders as it does. maven-artifact
+// 3.9.6 itself answers 1.0rc < 1.0.0 < 1.x- < 1.0rc (a list item, [rc], sorts above a string
+// qualifier, x, but below release, and x sorts above release).
+describe.each(SCHEMES.filter((s) => s !== 'maven'))('%s order among valid versions', (scheme) => {
+  test('is transitive: a ≤ b and b ≤ c give a ≤ c, with equality kept', () => {
+    const valid = fc
+      .oneof(shaped, mutated(fc.constantFrom(...WORDS)))
+      .filter((v) => isValidVersion(scheme, v));
+    fc.assert(
+      fc.property(valid, valid, valid, (a, b, c) => {
+        const [x, y, z] = [a, b, c].sort((p, q) => compareVersions(scheme, p, q)) as [string, string, string];
+        expect(compareVersions(scheme, x, y)).toBeLessThanOrEqual(0);
+        expect(compareVersions(scheme, y, z)).toBeLessThanOrEqual(0);
+        expect(compareVersions(scheme, x, z)).toBeLessThanOrEqual(0);
+        if (compareVersions(scheme, x, y) === 0 && compareVersions(scheme, y, z) === 0)
+          expect(compareVersions(scheme, x, z)).toBe(0);
+      }),
+      fuzz(),
+    );
+  });
+});
