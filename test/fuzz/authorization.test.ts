@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { readCredentials } from '../../shared/authorization-header.ts';
 import { challenge, unauthorized } from '../../shared/challenge.ts';
 import type { Requirement } from '../../shared/requirement.ts';
-import { parseScopes } from '../../shared/scope.ts';
+import { parseScope, parseScopes } from '../../shared/scope.ts';
 import { anyText, fuzz, mutated } from './fuzz-settings.ts';
 import { repositoryName } from './oci-arbitraries.ts';
 
@@ -103,6 +103,28 @@ describe('the Bearer challenge', () => {
             expect(scopes).toEqual([{ type: 'repository', name: req.name, actions }]);
           } else if (req.kind === 'authenticated') expect(scopes).toEqual([]);
           else expect(scopes).toEqual([{ type: 'registry', name: req.kind, actions: ['*'] }]);
+        },
+      ),
+      fuzz(),
+    );
+  });
+});
+
+describe('token scopes', () => {
+  test('type:name:actions reads back, the name holding colons or not; any text reads as scopes or none', () => {
+    const word = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/);
+    const scopeName = fc.stringMatching(/^[a-z0-9][a-z0-9:/._-]{0,30}$/);
+    fc.assert(
+      fc.property(
+        word,
+        scopeName,
+        fc.array(word, { minLength: 1, maxLength: 3 }),
+        anyText,
+        (type, name, actions, text) => {
+          expect(parseScope(`${type}:${name}:${actions.join(',')}`)).toEqual({ type, name, actions });
+          for (const entry of parseScopes([text, `${text} ${type}:${name}:${actions.join(',')}`])) {
+            expect(entry.type.length > 0 && entry.name.length > 0).toBe(true);
+          }
         },
       ),
       fuzz(),

@@ -218,6 +218,68 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
   );
 
   test(
+    'token requests with any scope, credentials and form body; the token then used anywhere',
+    async () => {
+      const scope = fc.oneof(
+        fc
+          .tuple(nameLike, fc.constantFrom('pull', 'push', 'pull,push', '*', 'delete', ''))
+          .map(([n, a]) => `repository:${n}:${a}`),
+        mutated(fc.constantFrom('registry:catalog:*', `repository:${REPO}:pull`, 'registry:admin:*')),
+        anyText,
+      );
+      const form = fc.oneof(
+        fc
+          .tuple(fc.constantFrom('password', 'client_credentials', ''), scope)
+          .map(([grant, sc]) =>
+            new URLSearchParams({
+              grant_type: grant,
+              username: 'admin',
+              password: 'secret',
+              scope: sc,
+            }).toString(),
+          ),
+        anyText,
+      );
+      const formType = fc.constantFrom(
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'text/plain',
+        'multipart/form-data',
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(scope, { maxLength: 3 }),
+          form,
+          formType,
+          fc.boolean(),
+          async (scopes, body, type, anonymous) => {
+            const query = new URLSearchParams(scopes.map((sc) => ['scope', sc]));
+            query.set('service', 'registry');
+            const got = await call(registry, 'GET', `/token?${query}`, anonymous ? { auth: null } : {});
+            expect(got.status, await got.clone().text()).toBeLessThan(500);
+            const posted = await call(registry, 'POST', '/token', {
+              body,
+              headers: { 'Content-Type': type },
+              auth: null,
+            });
+            expect(posted.status, await posted.clone().text()).toBeLessThan(500);
+            if (got.status !== 200) return;
+            const { token } = (await got.json()) as { token: string };
+            await send('GET', `/v2/${REPO}/tags/list`, { auth: `Bearer ${token}` });
+            await send('PUT', `/v2/${REPO}/manifests/fuzzed`, {
+              auth: `Bearer ${token}`,
+              body: image.manifest,
+              headers: { 'Content-Type': OCI_MANIFEST },
+            });
+          },
+        ),
+        fuzz(0.25),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
     'any Authorization header',
     async () => {
       const auth = fc.oneof(
