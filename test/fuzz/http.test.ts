@@ -228,16 +228,14 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
         anyText,
       );
       const form = fc.oneof(
-        fc
-          .tuple(fc.constantFrom('password', 'client_credentials', ''), scope)
-          .map(([grant, sc]) =>
-            new URLSearchParams({
-              grant_type: grant,
-              username: 'admin',
-              password: 'secret',
-              scope: sc,
-            }).toString(),
-          ),
+        fc.tuple(fc.constantFrom('password', 'client_credentials', ''), scope).map(([grant, sc]) =>
+          new URLSearchParams({
+            grant_type: grant,
+            username: 'admin',
+            password: 'secret',
+            scope: sc,
+          }).toString(),
+        ),
         anyText,
       );
       const formType = fc.constantFrom(

@@ -138,6 +138,42 @@ describe('timestamps, CVE ids and ecosystems', () => {
     );
   });
 
+  test('a timestamp read names the same wall-clock time it was written with; impossible ones are refused', () => {
+    // Fields in and out of their ranges: month 13, day 30 of February, hour 24, offset +16:00.
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const fields = fc.tuple(
+      fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')),
+      two(13),
+      two(32),
+      two(25),
+      two(61),
+      two(61),
+      fc.oneof(
+        fc.constant('Z'),
+        fc.tuple(fc.constantFrom('+', '-'), two(24), two(60)).map(([s, h, m]) => `${s}${h}:${m}`),
+      ),
+    );
+    fc.assert(
+      fc.property(fields, ([y, mo, d, h, mi, s, zone]) => {
+        const text = `${y}-${mo}-${d}T${h}:${mi}:${s}${zone}`;
+        const micros = toMicros(text);
+        if (micros === undefined) return;
+        const offset =
+          zone === 'Z'
+            ? 0
+            : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
+        const wallClock = new Date(micros / 1000 + offset * 60_000).toISOString();
+        // Year 0 and offsets past ±15:59 are refused too: PostgreSQL, which stores the text, has neither.
+        expect([wallClock.slice(-24, -5), Number(y) > 0, Math.abs(offset) < 16 * 60]).toEqual([
+          `${y}-${mo}-${d}T${h}:${mi}:${s}`,
+          true,
+          true,
+        ]);
+      }),
+      fuzz(),
+    );
+  });
+
   test('any string: a timestamp or undefined; CVE order antisymmetric; ecosystems answered', () => {
     const text = fc.oneof(
       mutated(timestamp),
