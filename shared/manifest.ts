@@ -99,9 +99,13 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   const annotations = doc.annotations === undefined ? null : doc.annotations;
   if (annotations !== null && !isStringMap(annotations))
     return invalid('annotations must map strings to strings');
+  if (annotations !== null && Object.entries(annotations).flat().some(unstorable))
+    return invalid('annotations must not hold NUL characters or lone surrogates');
   const artifactType = doc.artifactType;
   if (artifactType !== undefined && typeof artifactType !== 'string')
     return invalid('artifactType must be a string');
+  if (artifactType !== undefined && unstorable(artifactType))
+    return invalid('artifactType must not hold NUL characters or lone surrogates');
 
   let subject: Descriptor | null = null;
   if (doc.subject !== undefined) {
@@ -116,6 +120,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     if (!Array.isArray(doc.layers)) return invalid('layers must be an array');
     const layers = descriptors(doc.layers, 'layers');
     if (!layers.ok) return layers;
+    // The config's media type stands in for a missing artifactType, so it is stored as one.
+    if (artifactType === undefined && unstorable(config.value.mediaType))
+      return invalid('config.mediaType must not hold NUL characters or lone surrogates');
     return ok({
       kind: 'image-manifest',
       mediaType,
@@ -256,6 +263,12 @@ function platform(raw: Record<string, unknown>): Platform {
     ...(variant === undefined ? {} : { variant }),
   };
 }
+
+// What the metadata database stores as text or jsonb (annotations, the artifact type) cannot hold
+// U+0000 or a lone surrogate, though JSON can ("\u0000", "\ud800"): a manifest with one there is
+// refused as invalid, rather than failing when it is written (a 500).
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const unstorable = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

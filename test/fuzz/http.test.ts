@@ -200,6 +200,34 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
         fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, layers: v }))),
         fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, config: v }))),
         fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify({ ...valid, subject: v }))),
+        // Valid manifests whose free text (what the registry stores in columns of its own: media
+        // and artifact types, annotations) holds NULs, lone surrogates and the like.
+        fc
+          .record({ artifactType: anyText, mediaType: anyText, key: anyText, value: anyText, url: anyText })
+          .map(({ artifactType, mediaType, key, value, url }) => {
+            const config = valid.config as Record<string, unknown>;
+            const layers = valid.layers as Record<string, unknown>[];
+            return encoder.encode(
+              JSON.stringify({
+                ...valid,
+                artifactType,
+                annotations: { [key]: value },
+                config: { ...config, mediaType: mediaType || 'x' },
+                layers: layers.map((l) => ({
+                  ...l,
+                  annotations: { [key]: value },
+                  urls: [url],
+                  mediaType: mediaType || 'x',
+                })),
+                subject: {
+                  mediaType: OCI_MANIFEST,
+                  digest: image.digest,
+                  size: image.manifest.length,
+                  artifactType,
+                },
+              }),
+            );
+          }),
         fc.uint8Array({ maxLength: 300 }),
       );
       const type = fc.oneof(
