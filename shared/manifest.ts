@@ -12,6 +12,7 @@ import {
   MediaType,
   NON_DISTRIBUTABLE_LAYER_TYPES,
 } from './media-types.ts';
+import { isStorableText } from './storable-text.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -264,11 +265,8 @@ function platform(raw: Record<string, unknown>): Platform {
   };
 }
 
-// What the metadata database stores as text or jsonb (annotations, the artifact type) cannot hold
-// U+0000 or a lone surrogate, though JSON can ("\u0000", "\ud800"): a manifest with one there is
-// refused as invalid, rather than failing when it is written (a 500).
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const unstorable = (text: string): boolean => text.includes('\u0000') || LONE_SURROGATE.test(text);
+// The annotations and the artifact type are stored in the metadata database, as text.
+const unstorable = (text: string): boolean => !isStorableText(text);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

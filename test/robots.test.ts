@@ -201,6 +201,25 @@ describe('creating robots', () => {
   });
 });
 
+// Found by test/fuzz/http.test.ts: PUT /admin/policies {"prefix":"\u0000"} answered 500, the
+// database refusing the NUL. Every admin body is stored, so each is checked alike (admin-body.ts).
+describe('admin request bodies', () => {
+  test('one holding a NUL or a lone surrogate is refused with 400, before its schema', async () => {
+    const cases: [string, string, string][] = [
+      ['PUT', '/admin/policies', '{"prefix":"\\u0000"}'],
+      ['PUT', '/admin/allowlist', '{"vulnerability":"CVE-2024-1","reason":"a\\u0000b"}'],
+      ['POST', '/admin/webhooks', '{"url":"https://hooks.example/x","secret":"0123456789abcdef\\u0000"}'],
+      ['POST', '/admin/webhooks', '{"url":"https://hooks.example/x","secret":"0123456789abcdef\\ud800"}'],
+    ];
+    for (const [method, path, body] of cases) {
+      const response = await call(registry, method, path, { auth: ADMIN, headers: JSON_BODY, body });
+      expect(response.status, `${method} ${path} ${body}`).toBe(400);
+      const message = ((await response.json()) as { errors: { message: string }[] }).errors[0]?.message;
+      expect(message).toBe('the body must not hold NUL characters or lone surrogates');
+    }
+  });
+});
+
 describe('what a robot may do', () => {
   test('with Basic credentials it pushes into its prefix and pulls where it may only pull', async () => {
     const as = { ...registry, adminAuth: ciDeploy.auth };

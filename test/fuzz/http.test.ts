@@ -306,6 +306,96 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
   );
 
   test(
+    'admin bodies (policies, allowlist, webhooks, robots) with any text in their fields',
+    async () => {
+      const text = fc.oneof(anyText, fc.constantFrom('', 'a/b', 'CVE-2024-1234', 'x'.repeat(20)));
+      const value = fc.oneof(
+        text,
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(text, { maxLength: 2 }),
+      );
+      const request = fc.oneof(
+        fc
+          .record(
+            {
+              prefix: text,
+              threshold: fc.constantFrom('critical', 'low', 'none'),
+              only_fixable: fc.boolean(),
+              unscanned: fc.constantFrom('allow', 'block'),
+            },
+            { requiredKeys: [] },
+          )
+          .map((b) => ['PUT', '/admin/policies', b] as const),
+        fc
+          .record(
+            {
+              prefix: text,
+              vulnerability: text,
+              reason: text,
+              expires_at: fc.constantFrom('2099-01-01T00:00:00Z', '2099-02-30T00:00:00Z', 'soon'),
+            },
+            { requiredKeys: ['vulnerability'] },
+          )
+          .map((b) => ['PUT', '/admin/allowlist', b] as const),
+        fc
+          .record(
+            {
+              prefix: text,
+              url: fc.oneof(fc.constant('https://hooks.example/x'), text),
+              secret: text.map((t) => `${t}0123456789abcdef`),
+              events: fc.array(text, { maxLength: 2 }),
+            },
+            { requiredKeys: ['url', 'secret'] },
+          )
+          .map((b) => ['POST', '/admin/webhooks', b] as const),
+        fc
+          .record(
+            {
+              name: text,
+              description: text,
+              scopes: fc.array(
+                fc.record({
+                  prefix: text,
+                  actions: fc.array(fc.constantFrom('pull', 'push', 'delete', 'x'), { maxLength: 2 }),
+                }),
+                { maxLength: 2 },
+              ),
+              expires_in: value,
+            },
+            { requiredKeys: ['name'] },
+          )
+          .map((b) => ['POST', '/admin/robots', b] as const),
+        fc
+          .tuple(
+            fc.constantFrom('/admin/policies', '/admin/allowlist', '/admin/webhooks', '/admin/robots'),
+            fc.dictionary(text, value, { maxKeys: 3 }),
+          )
+          .map(
+            ([path, b]) =>
+              [path.endsWith('s') && !path.endsWith('policies') ? 'POST' : 'PUT', path, b] as const,
+          ),
+      );
+      await fc.assert(
+        fc.asyncProperty(request, async ([method, path, b]) => {
+          const response = await call(registry, method, path, {
+            body: JSON.stringify(b),
+            headers: { 'Content-Type': 'application/json' },
+          });
+          const answer = await response.text();
+          expect(response.status, `${method} ${path} ${JSON.stringify(b)} answered ${answer}`).toBeLessThan(
+            500,
+          );
+          if (response.status >= 400) expect(JSON.parse(answer)).toHaveProperty('errors');
+        }),
+        fuzz(0.5),
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
     'any Authorization header',
     async () => {
       const auth = fc.oneof(
