@@ -146,6 +146,8 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
         fc.asyncProperty(n, last, fc.boolean(), async (nValue, lastValue, catalog) => {
           const query = new URLSearchParams({ n: nValue, last: lastValue }).toString();
           await send('GET', `${catalog ? '/v2/_catalog' : `/v2/${REPO}/tags/list`}?${query}`);
+          const filter = new URLSearchParams({ artifactType: lastValue }).toString();
+          await send('GET', `/v2/${REPO}/referrers/${image.digest}?${filter}`);
         }),
         // A NUL is text JavaScript holds and PostgreSQL refuses: the cursor reaches SQL.
         {
@@ -400,6 +402,7 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
     async () => {
       const auth = fc.oneof(
         mutated(fc.constant(`Basic ${Buffer.from('admin:secret').toString('base64')}`)),
+        fc.tuple(anyText, anyText).map(([u, p]) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`),
         mutated(fc.constant('Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln')),
         anyText,
       );
