@@ -201,9 +201,22 @@ describe('creating robots', () => {
   });
 });
 
-// Found by test/fuzz/http.test.ts: PUT /admin/policies {"prefix":"\u0000"} answered 500, the
-// database refusing the NUL. Every admin body is stored, so each is checked alike (admin-body.ts).
-describe('admin request bodies', () => {
+// Found by test/fuzz/http.test.ts, each answered 500: the database refused what reached it.
+describe('admin requests the database could not take', () => {
+  test('DELETE of a robot whose name has a NUL is 404, as for any name no robot has', async () => {
+    const response = await call(registry, 'DELETE', '/admin/robots/%00', { auth: ADMIN });
+    expect([response.status, await errorCode(response)]).toEqual([404, 'NAME_UNKNOWN']);
+  });
+
+  test('webhook deliveries with a negative or fractional n are 400, as for the tags list', async () => {
+    for (const n of ['-1', '1.5']) {
+      const response = await call(registry, 'GET', `/admin/webhooks/1/deliveries?n=${n}`, { auth: ADMIN });
+      expect([response.status, await errorCode(response)], n).toEqual([400, 'UNSUPPORTED']);
+    }
+  });
+
+  // PUT /admin/policies {"prefix":"\u0000"}: every admin body is stored, so each is checked alike.
+
   test('one holding a NUL or a lone surrogate is refused with 400, before its schema', async () => {
     const cases: [string, string, string][] = [
       ['PUT', '/admin/policies', '{"prefix":"\\u0000"}'],

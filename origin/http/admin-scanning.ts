@@ -25,6 +25,7 @@ import { importLocation } from '../vulndb/import-location.ts';
 import { requireAdmin } from './admin.ts';
 import { body, invalid } from './admin-body.ts';
 import type { AppContext } from './context.ts';
+import { pageOf } from './pagination.ts';
 import { saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -134,7 +135,8 @@ export async function adminWebhooks(c: AppContext, s: Services): Promise<Respons
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no webhook ${n}` }));
       return c.body(null, 204);
     }
-    const limit = Math.min(Number(c.req.query('n') ?? 100) || 100, 1000);
+    // `n` read as the tags list reads it: a negative or fractional one reached SQL's LIMIT, a 500.
+    const { limit } = pageOf(c, 100, 1000);
     return c.json({ deliveries: await s.webhookSubscriptions.deliveries(n, limit) });
   }
   if (c.req.method === 'POST') {

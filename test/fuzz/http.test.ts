@@ -398,6 +398,38 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
   );
 
   test(
+    'admin paths with any webhook id, robot name and page size',
+    async () => {
+      const id = fc.oneof(
+        fc.nat().map(String),
+        fc.constantFrom('-1', '1.5', '1e3', '9007199254740993', '0x10', ''),
+        anyText,
+      );
+      const n = fc.oneof(
+        fc.integer({ min: -5, max: 2000 }).map(String),
+        fc.constantFrom('1.5', '-0.5', 'NaN', 'Infinity', '1e9'),
+        anyText,
+      );
+      await fc.assert(
+        fc.asyncProperty(id, n, anyText, fc.boolean(), async (webhook, size, robot, rawPercent) => {
+          const query = new URLSearchParams({ n: size }).toString();
+          await send('GET', `/admin/webhooks/${inPath(webhook, rawPercent)}/deliveries?${query}`);
+          await send('DELETE', `/admin/webhooks/${inPath(webhook, rawPercent)}`);
+          await send('DELETE', `/admin/robots/${inPath(robot, rawPercent)}`);
+        }),
+        {
+          ...fuzz(0.5),
+          examples: [
+            ['1', '-5', 'x', false],
+            ['1', '1.5', '\u0000', false],
+          ],
+        },
+      );
+    },
+    TIMEOUT,
+  );
+
+  test(
     'any Authorization header',
     async () => {
       const auth = fc.oneof(
