@@ -215,6 +215,13 @@ describe('admin requests the database could not take', () => {
     }
   });
 
+  test('DELETE of a policy or an allowlist entry named with a NUL is 404, as for any not there', async () => {
+    for (const path of ['/admin/policies?prefix=%00', '/admin/allowlist?prefix=&vulnerability=CVE-1%00']) {
+      const response = await call(registry, 'DELETE', path, { auth: ADMIN });
+      expect([response.status, await errorCode(response)], path).toEqual([404, 'NAME_UNKNOWN']);
+    }
+  });
+
   // PUT /admin/policies {"prefix":"\u0000"}: every admin body is stored, so each is checked alike.
 
   test('one holding a NUL or a lone surrogate is refused with 400, before its schema', async () => {

@@ -416,6 +416,11 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           await send('GET', `/admin/webhooks/${inPath(webhook, rawPercent)}/deliveries?${query}`);
           await send('DELETE', `/admin/webhooks/${inPath(webhook, rawPercent)}`);
           await send('DELETE', `/admin/robots/${inPath(robot, rawPercent)}`);
+          const prefix = new URLSearchParams({ prefix: robot, vulnerability: webhook }).toString();
+          await send('DELETE', `/admin/policies?${prefix}`);
+          await send('DELETE', `/admin/allowlist?${prefix}`);
+          const gc = new URLSearchParams({ mode: webhook, untagged: size }).toString();
+          await send('POST', `/admin/gc?${gc}`);
         }),
         {
           ...fuzz(0.5),
