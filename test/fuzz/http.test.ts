@@ -186,6 +186,12 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           url.searchParams.set('digest', closing);
           const put = await call(registry, 'PUT', url.toString());
           await expectAnswered(put, 'PUT', url.pathname);
+          // A cross-repository mount, and a monolithic push, with any digest and source.
+          const mount = new URLSearchParams({ mount: closing, from: range }).toString();
+          await send('POST', `/v2/${REPO}/blobs/uploads/?${mount}`);
+          await send('POST', `/v2/${REPO}/blobs/uploads/?${new URLSearchParams({ digest: closing })}`, {
+            body: 'abcd',
+          });
         }),
         fuzz(0.25),
       );
