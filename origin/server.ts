@@ -187,8 +187,8 @@ async function listen(config: Config, fetch: Fetch): Promise<Listener> {
       },
     };
   }
-  // The HTTP/2 server closes idle HTTP/1.1 connections on close(), but neither its sessions nor
-  // busy connections: those are followed here.
+  // The HTTP/2 server closes idle HTTP/1.1 connections on close(); its HTTP/2 sessions only on
+  // newer Node (24 does, 20 does not), and busy connections never: those are followed here.
   const secure = server as Http2SecureServer;
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();

@@ -3,7 +3,7 @@
 // bodies, ranges), and a renewed certificate served without a restart, whether a SIGHUP or the
 // files' change says so, while a replacement that cannot be used leaves the previous one served.
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { type ClientHttp2Session, connect as http2Connect } from 'node:http2';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ const AUTH = `Basic ${Buffer.from('admin:secret').toString('base64')}`;
 
 interface Setup {
   readonly dir: string;
+  readonly dataDir: string;
   readonly ca: CertificateAuthority;
   /** Where the registry's config says the pair is. */
   readonly files: { certificate: string; key: string };
@@ -52,7 +53,7 @@ const env = fileSetup<Setup>(async (defer) => {
     REGISTRY_HTTP_TLS_KEY: files.key,
   });
   defer(() => killRegistry(served));
-  return { dir, ca, files, first, served };
+  return { dir, dataDir, ca, files, first, served };
 });
 
 beforeAll(() => env.settle());
@@ -433,5 +434,46 @@ describe('certificate renewal without a restart', () => {
     });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^registry: http\.tls\.certificate: cannot read .*absent\.crt: ENOENT/);
+  });
+});
+
+describe('shutdown over HTTPS', () => {
+  test('on SIGTERM, HTTP/2 clients are told to open no new streams, and an upload in flight finishes', async () => {
+    const { served, dataDir } = await env.get();
+    const session = await h2Session();
+    try {
+      const started = await h2(session, 'POST', '/v2/tls/shutdown/blobs/uploads/', Buffer.alloc(0));
+      const location = String(started.headers.location);
+      const half = Buffer.alloc(512 * 1024, 'a');
+      const patch = session.request(
+        {
+          ':method': 'PATCH',
+          ':path': location,
+          ...withAuth({ 'content-type': 'application/octet-stream' }),
+        },
+        { endStream: false },
+      );
+      const answered = new Promise<number>((resolve, reject) => {
+        patch.once('response', (headers) => resolve(Number(headers[':status'])));
+        patch.once('error', reject);
+      });
+      patch.resume();
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      patch.write(half);
+      // In flight: the first half has reached the upload's staged data (the filesystem store's layout).
+      const staged = path.join(dataDir, 'blobs', 'uploads', location.split('/').pop() as string, 'data');
+      await vi.waitFor(async () => expect((await stat(staged)).size).toBe(half.length), {
+        timeout: 10_000,
+        interval: 20,
+      });
+      served.process.kill('SIGTERM');
+      await goaway;
+      await expect(handshake()).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      patch.end(half);
+      expect(await answered).toBe(202);
+      expect(await served.exited).toBe(0);
+    } finally {
+      session.destroy();
+    }
   });
 });
