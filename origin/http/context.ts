@@ -1,5 +1,4 @@
 // The Hono environment of the origin: Node bindings plus what middlewares add to a request.
-
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Writable } from 'node:stream';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';

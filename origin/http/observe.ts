@@ -1,6 +1,6 @@
 // Per request: an id, one JSON log line, and the Prometheus request metrics. Both are recorded
-// when the Node response closes, so that durations and byte counts (headers included on HTTP/1.1) cover
-// streamed bodies.
+// when the Node response closes, so that durations and byte counts (headers included on
+// HTTP/1.1) cover streamed bodies.
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
