@@ -53,6 +53,7 @@ const ONCE_EMBEDDED = [
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
+  'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike
 ];
 
 /** The same on every backend, once on the PostgreSQL server. */
