@@ -54,6 +54,7 @@ const ONCE_EMBEDDED = [
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
+  'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike
   'test/fuzz/http.test.ts', // random requests never get a 5xx: the HTTP layer's reading of them, not a backend's
 ];
 
@@ -86,6 +87,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     pool: 'forks',
+    // Three files at a time whatever the cores (vitest's default is one fewer than the cores: one
+    // on a 2-core machine): most of a test's time is spent waiting on servers, child processes and
+    // disks, not on the CPU. Timing assertions are loose enough for that load (they pass at a load
+    // average of 9).
+    maxWorkers: 3,
     // The JSON report feeds the closing tally that .ci/run prints.
     reporters: ['default', ['json', { outputFile: '.tmp/vitest-report.json' }]],
     projects: [

@@ -53,7 +53,8 @@ Run "registry <command> --help" for the options of a command.
 const SERVE_USAGE = `Usage: registry serve [--config FILE]
 
 Runs the registry. Without a config file it listens on 127.0.0.1:5000 and keeps blobs and
-metadata (PGlite) under ./data.
+metadata (PGlite) under ./data. With http.tls set it serves HTTPS, and SIGHUP re-reads the
+certificate and key.
 
 Options:
   -c, --config FILE   YAML config file (keys: see README)
@@ -193,6 +194,9 @@ async function serve(args: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // With TLS, SIGHUP re-reads the certificate and key (renewed ones are served without a restart).
+  const { certificate } = registry;
+  if (certificate) process.on('SIGHUP', () => void certificate.reload('SIGHUP'));
 }
 
 async function gc(args: string[]): Promise<void> {

@@ -75,6 +75,11 @@ const schema = z
           .default('127.0.0.1:5000'),
         public_url: z.url().optional(),
         shutdown_timeout: duration.default(30_000),
+        /** PEM files: HTTPS (HTTP/1.1 and HTTP/2) on http.addr, re-read on SIGHUP or when they change. */
+        tls: z
+          .object({ certificate: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ addr: '127.0.0.1:5000', shutdown_timeout: 30_000 }),
@@ -339,8 +344,10 @@ function derive(parsed: Parsed): Config {
   const host = (match[1] as string).replace(/^\[|\]$/g, '') || '0.0.0.0';
   const port = Number(match[2]);
   const publicHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const scheme = parsed.http.tls ? 'https' : 'http';
   const public_url = (
-    parsed.http.public_url ?? `http://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`
+    parsed.http.public_url ??
+    `${scheme}://${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`
   ).replace(/\/$/, '');
   return {
     ...parsed,

@@ -15,16 +15,10 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
-import { runCli } from './harness/cli.ts';
+import { type CliData, createCliData, runCli } from './harness/cli.ts';
 import { call, pushBlob, pushImage } from './harness/client.ts';
 import { ManualClock } from './harness/clock.ts';
-import {
-  createPostgresDatabase,
-  dropPostgresDatabase,
-  startTestRegistry,
-  type TestRegistry,
-  testDatabase,
-} from './harness/registry.ts';
+import { createPostgresDatabase, startTestRegistry, type TestRegistry } from './harness/registry.ts';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -533,21 +527,17 @@ describe('registry user add', () => {
   let configFile: string;
   let registry: TestRegistry | undefined;
 
+  let data: CliData | undefined;
+
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'registry-auth-'));
-    databaseUrl = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
     // The registry is not running while the CLI writes: PGlite is one process's database.
-    configFile = path.join(dataDir, 'cli.yaml');
-    await writeFile(
-      configFile,
-      `data_dir: ${JSON.stringify(dataDir)}\n${databaseUrl ? `database:\n  url: ${JSON.stringify(databaseUrl)}\n` : ''}`,
-    );
+    data = await createCliData('registry-auth-');
+    ({ dataDir, databaseUrl, configFile } = data);
   });
 
   afterAll(async () => {
     await registry?.close();
-    if (databaseUrl) await dropPostgresDatabase(databaseUrl);
-    await rm(dataDir, { recursive: true, force: true });
+    await data?.remove();
   });
 
   test('`registry user add` refuses a short password and an invalid name', async () => {

@@ -291,6 +291,30 @@ describe('loadConfig', () => {
     expect(withBoundPort(fixed, 41234)).toEqual(fixed);
   });
 
+  test('http.tls names a certificate and a key; the derived public URL is then https://', async () => {
+    const fromEnvironment = loaded(undefined, {
+      REGISTRY_HTTP_ADDR: '127.0.0.1:5443',
+      REGISTRY_HTTP_TLS_CERTIFICATE: '/etc/registry/tls.crt',
+      REGISTRY_HTTP_TLS_KEY: '/etc/registry/tls.key',
+    });
+    expect(fromEnvironment.http.tls).toEqual({
+      certificate: '/etc/registry/tls.crt',
+      key: '/etc/registry/tls.key',
+    });
+    expect(fromEnvironment.http.public_url).toBe('https://127.0.0.1:5443');
+    expect(fromEnvironment.auth.service).toBe('127.0.0.1:5443');
+    const anyPort = 'http:\n  addr: 127.0.0.1:0\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n';
+    expect(withBoundPort(loaded(await configFile(anyPort)), 41234).http.public_url).toBe(
+      'https://127.0.0.1:41234',
+    );
+    expect(refused(await configFile('http:\n  tls:\n    certificate: /c.pem\n'))).toMatch(
+      /^config key http\.tls\.key: /,
+    );
+    expect(
+      refused(await configFile('http:\n  tls:\n    certificate: /c.pem\n    key: /k.pem\n    ca: /ca\n')),
+    ).toBe('config key http.tls: unknown key ca');
+  });
+
   test('other invalid values are refused naming their key', async () => {
     const cases: [string, RegExp][] = [
       ['database:\n  url: mysql://db/registry\n', /^config key database\.url: expected a postgres:\/\/ URL$/],

@@ -12,16 +12,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
 import { robotWriteLog } from '../origin/auth/robot-write-log.ts';
 import { loadConfig } from '../origin/config.ts';
-import { runCli } from './harness/cli.ts';
+import { type CliData, createCliData, runCli } from './harness/cli.ts';
 import { call, errorCode, pushBlob, pushImage } from './harness/client.ts';
 import { ShiftedClock } from './harness/clock.ts';
-import {
-  createPostgresDatabase,
-  dropPostgresDatabase,
-  startTestRegistry,
-  type TestRegistry,
-  testDatabase,
-} from './harness/registry.ts';
+import { createPostgresDatabase, startTestRegistry, type TestRegistry } from './harness/registry.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
 
 const basic = (user: string, password: string) =>
@@ -545,21 +539,17 @@ describe('registry robot create | list | delete', () => {
 
   const cli = (...args: string[]) => runCli(['robot', ...args, '--config', configFile]);
 
+  let data: CliData | undefined;
+
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'registry-robots-'));
-    databaseUrl = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
     // The registry is not running while the CLI writes: PGlite is one process's database.
-    configFile = path.join(dataDir, 'cli.yaml');
-    await writeFile(
-      configFile,
-      `data_dir: ${JSON.stringify(dataDir)}\n${databaseUrl ? `database:\n  url: ${JSON.stringify(databaseUrl)}\n` : ''}`,
-    );
+    data = await createCliData('registry-robots-');
+    ({ dataDir, databaseUrl, configFile } = data);
   });
 
   afterAll(async () => {
     await served?.close();
-    if (databaseUrl) await dropPostgresDatabase(databaseUrl);
-    await rm(dataDir, { recursive: true, force: true });
+    await data?.remove();
   });
 
   test('the help lists robot create, list and delete', async () => {

@@ -6,7 +6,7 @@ import { parseDigest } from '../../shared/digest.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { parseDigestParam } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, nodeResponse } from './context.ts';
 import { unwrap } from './respond.ts';
 
 /**
@@ -43,7 +43,7 @@ export async function getBlob(
       'Content-Length': '0',
     });
   }
-  const out = c.env.outgoing;
+  const out = nodeResponse(c);
   c.set('sentDirectly', true);
   out.writeHead(status, {
     ...headers,

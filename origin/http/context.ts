@@ -1,5 +1,7 @@
 // The Hono environment of the origin: Node bindings plus what middlewares add to a request.
-import type { HttpBindings } from '@hono/node-server';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Writable } from 'node:stream';
+import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { RepositoryAction } from '../../shared/scope.ts';
 import type { Actor } from '../registry/events.ts';
@@ -16,7 +18,8 @@ export interface Principal {
 }
 
 export type AppEnv = {
-  Bindings: HttpBindings;
+  /** HTTP/2 requests (with http.tls, when the client speaks it) come as Node's compatibility objects. */
+  Bindings: HttpBindings | Http2Bindings;
   Variables: {
     requestId: string;
     routeLabel: string;
@@ -28,6 +31,21 @@ export type AppEnv = {
 };
 
 export type AppContext = Context<AppEnv>;
+
+/** What is used of the Node response by code that writes to it directly: alike on HTTP/1.1 and HTTP/2. */
+export type NodeResponse = Writable & {
+  statusCode: number;
+  writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
+};
+
+export function nodeResponse(c: AppContext): NodeResponse {
+  return c.env.outgoing;
+}
+
+/** True for a request that came over HTTP/2. */
+export function isHttp2(c: AppContext): boolean {
+  return c.env.incoming.httpVersionMajor === 2;
+}
 
 /** Who makes this request's writes: the authenticated user (if any) from the client's address. */
 export function actorOf(c: AppContext): Actor {

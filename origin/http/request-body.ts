@@ -4,10 +4,15 @@ import { open } from 'node:fs/promises';
 import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
 import type { AppContext } from './context.ts';
 
-/** True when the request carries a body (a non-zero length, or chunked encoding). */
+/**
+ * True when the request carries a body: a non-zero length, or one of no stated length (HTTP/1.1
+ * chunked encoding; on HTTP/2, headers that did not end the stream).
+ */
 export function hasBody(c: AppContext): boolean {
   const length = c.req.header('content-length');
   if (length !== undefined) return Number(length) > 0;
+  const { incoming } = c.env;
+  if ('stream' in incoming) return !incoming.stream.endAfterHeaders;
   return c.req.header('transfer-encoding') !== undefined;
 }
 

@@ -33,7 +33,7 @@ export function testStorage(): TestStorage {
 }
 
 export interface TestRegistry {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// with http.tls, the host of http.addr if the test gives one) */
   readonly url: string;
   /** 127.0.0.1:PORT, as Docker and skopeo name the registry. */
   readonly host: string;
@@ -128,9 +128,9 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const loaded = loadConfig(configFile, env);
   if (!loaded.ok) throw new Error(loaded.message);
   const running = await startRegistry(loaded.config, options.clock ? { clock: options.clock } : {});
-  const host = `127.0.0.1:${running.port}`;
+  const host = new URL(running.url).host;
   return {
-    url: `http://${host}`,
+    url: running.url,
     host,
     dataDir,
     databaseUrl,
