@@ -20,6 +20,7 @@ const UNIT = [
   'test/gc-usage.test.ts', // gc's usage and gc.schedule's validation, refused before anything opens
   'test/vulndb/cvss.test.ts', // CVSS scores and severity bands: functions of a record
   'test/vulndb/osv.test.ts', // the OSV record schema and the keys records are stored under
+  'test/fuzz/!(http).test.ts', // property-based fuzzing of the parsers of outside bytes: pure functions
 ];
 
 /** What the engine decides: embedded and postgres. */
@@ -54,6 +55,7 @@ const ONCE_EMBEDDED = [
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
   'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike
+  'test/fuzz/http.test.ts', // random requests never get a 5xx: the HTTP layer's reading of them, not a backend's
 ];
 
 /** The same on every backend, once on the PostgreSQL server. */

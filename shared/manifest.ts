@@ -12,6 +12,7 @@ import {
   MediaType,
   NON_DISTRIBUTABLE_LAYER_TYPES,
 } from './media-types.ts';
+import { isStorableText } from './storable-text.ts';
 import { parseStrictJson } from './strict-json.ts';
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -99,9 +100,13 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
   const annotations = doc.annotations === undefined ? null : doc.annotations;
   if (annotations !== null && !isStringMap(annotations))
     return invalid('annotations must map strings to strings');
+  if (annotations !== null && Object.entries(annotations).flat().some(unstorable))
+    return invalid('annotations must not hold NUL characters or lone surrogates');
   const artifactType = doc.artifactType;
   if (artifactType !== undefined && typeof artifactType !== 'string')
     return invalid('artifactType must be a string');
+  if (artifactType !== undefined && unstorable(artifactType))
+    return invalid('artifactType must not hold NUL characters or lone surrogates');
 
   let subject: Descriptor | null = null;
   if (doc.subject !== undefined) {
@@ -116,6 +121,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string | undefined
     if (!Array.isArray(doc.layers)) return invalid('layers must be an array');
     const layers = descriptors(doc.layers, 'layers');
     if (!layers.ok) return layers;
+    // The config's media type stands in for a missing artifactType, so it is stored as one.
+    if (artifactType === undefined && unstorable(config.value.mediaType))
+      return invalid('config.mediaType must not hold NUL characters or lone surrogates');
     return ok({
       kind: 'image-manifest',
       mediaType,
@@ -256,6 +264,9 @@ function platform(raw: Record<string, unknown>): Platform {
     ...(variant === undefined ? {} : { variant }),
   };
 }
+
+// The annotations and the artifact type are stored in the metadata database, as text.
+const unstorable = (text: string): boolean => !isStorableText(text);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -195,6 +195,45 @@ describe('creating robots', () => {
   });
 });
 
+// Found by test/fuzz/http.test.ts, each answered 500: the database refused what reached it.
+describe('admin requests the database could not take', () => {
+  test('DELETE of a robot whose name has a NUL is 404, as for any name no robot has', async () => {
+    const response = await call(registry, 'DELETE', '/admin/robots/%00', { auth: ADMIN });
+    expect([response.status, await errorCode(response)]).toEqual([404, 'NAME_UNKNOWN']);
+  });
+
+  test('webhook deliveries with a negative or fractional n are 400, as for the tags list', async () => {
+    for (const n of ['-1', '1.5']) {
+      const response = await call(registry, 'GET', `/admin/webhooks/1/deliveries?n=${n}`, { auth: ADMIN });
+      expect([response.status, await errorCode(response)], n).toEqual([400, 'UNSUPPORTED']);
+    }
+  });
+
+  test('DELETE of a policy or an allowlist entry named with a NUL is 404, as for any not there', async () => {
+    for (const path of ['/admin/policies?prefix=%00', '/admin/allowlist?prefix=&vulnerability=CVE-1%00']) {
+      const response = await call(registry, 'DELETE', path, { auth: ADMIN });
+      expect([response.status, await errorCode(response)], path).toEqual([404, 'NAME_UNKNOWN']);
+    }
+  });
+
+  // PUT /admin/policies {"prefix":"\u0000"}: every admin body is stored, so each is checked alike.
+
+  test('one holding a NUL or a lone surrogate is refused with 400, before its schema', async () => {
+    const cases: [string, string, string][] = [
+      ['PUT', '/admin/policies', '{"prefix":"\\u0000"}'],
+      ['PUT', '/admin/allowlist', '{"vulnerability":"CVE-2024-1","reason":"a\\u0000b"}'],
+      ['POST', '/admin/webhooks', '{"url":"https://hooks.example/x","secret":"0123456789abcdef\\u0000"}'],
+      ['POST', '/admin/webhooks', '{"url":"https://hooks.example/x","secret":"0123456789abcdef\\ud800"}'],
+    ];
+    for (const [method, path, body] of cases) {
+      const response = await call(registry, method, path, { auth: ADMIN, headers: JSON_BODY, body });
+      expect(response.status, `${method} ${path} ${body}`).toBe(400);
+      const message = ((await response.json()) as { errors: { message: string }[] }).errors[0]?.message;
+      expect(message).toBe('the body must not hold NUL characters or lone surrogates');
+    }
+  });
+});
+
 describe('what a robot may do', () => {
   test('with Basic credentials it pushes into its prefix and pulls where it may only pull', async () => {
     const as = { ...registry, adminAuth: ciDeploy.auth };

@@ -135,8 +135,9 @@ export class RobotAccounts {
   }
 
   /** Deletes the robot: its credentials stop working at once. False when there is none. */
-  remove(name: string): Promise<boolean> {
-    return deleteRobot(this.db, name);
+  async remove(name: string): Promise<boolean> {
+    // As in find: no robot has a name outside the grammar, and one with a NUL would fail the query.
+    return ROBOT_NAME.test(name) ? deleteRobot(this.db, name) : false;
   }
 
   /** The robot that logs in as `login` (robot$NAME), with its secret's hash. */

@@ -2,6 +2,7 @@
 // is answered 400 naming the first field at fault.
 import type { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
+import { isStorableJson } from '../../shared/storable-text.ts';
 import type { AppContext } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
@@ -17,6 +18,8 @@ export async function body<T>(c: AppContext, schema: z.ZodType<T>): Promise<T> {
   } catch {
     throw invalid('the body must be JSON');
   }
+  // Every admin body is stored.
+  if (!isStorableJson(raw)) throw invalid('the body must not hold NUL characters or lone surrogates');
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -18,6 +18,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import { WEBHOOK_EVENTS } from '../metadata/webhooks.ts';
 import { type DataUpdate, updateVulnerabilityData } from '../scan/data-update.ts';
 import type { Services } from '../services.ts';
@@ -25,6 +26,7 @@ import { importLocation } from '../vulndb/import-location.ts';
 import { requireAdmin } from './admin.ts';
 import { body, invalid } from './admin-body.ts';
 import type { AppContext } from './context.ts';
+import { pageOf } from './pagination.ts';
 import { saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -77,7 +79,8 @@ export async function adminPolicies(c: AppContext, s: Services): Promise<Respons
     }
     case 'DELETE': {
       const prefix = c.req.query('prefix') ?? '';
-      const removed = await s.policyRules.remove(prefix);
+      // Nothing stored holds a NUL or a lone surrogate (admin-body.ts), and a query with one fails.
+      const removed = isStorableText(prefix) && (await s.policyRules.remove(prefix));
       if (!removed)
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no policy for prefix "${prefix}"` }));
       s.log.info({ user, prefix }, `policy for prefix "${prefix}" removed by ${user}`);
@@ -107,7 +110,10 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
     case 'DELETE': {
       const prefix = c.req.query('prefix') ?? '';
       const vulnerability = c.req.query('vulnerability') ?? '';
-      const removed = await s.policyRules.disallow(prefix, vulnerability);
+      const removed =
+        isStorableText(prefix) &&
+        isStorableText(vulnerability) &&
+        (await s.policyRules.disallow(prefix, vulnerability));
       if (!removed) {
         throw new OciFailure(
           ociError('NAME_UNKNOWN', { message: `${vulnerability} is not allowlisted for prefix "${prefix}"` }),
@@ -134,7 +140,8 @@ export async function adminWebhooks(c: AppContext, s: Services): Promise<Respons
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no webhook ${n}` }));
       return c.body(null, 204);
     }
-    const limit = Math.min(Number(c.req.query('n') ?? 100) || 100, 1000);
+    // `n` read as the tags list reads it: a negative or fractional one reached SQL's LIMIT, a 500.
+    const { limit } = pageOf(c, 100, 1000);
     return c.json({ deliveries: await s.webhookSubscriptions.deliveries(n, limit) });
   }
   if (c.req.method === 'POST') {

@@ -96,10 +96,35 @@ export function parseOsv(value: unknown): { ok: true; record: OsvRecord } | { ok
 export function toMicros(timestamp: string): number | undefined {
   const m = RFC3339.exec(timestamp);
   if (!m) return undefined;
-  const ms = Date.parse(`${m[1]}${m[3]?.toUpperCase() === 'Z' ? 'Z' : m[3]}`);
+  const zone = m[3]!.toUpperCase() === 'Z' ? 'Z' : m[3]!;
+  if (!inRange(m[1]!, zone)) return undefined;
+  const ms = Date.parse(`${m[1]}${zone}`);
   if (!Number.isFinite(ms)) return undefined;
   const fraction = Math.round(Number(`0.${m[2] ?? '0'}`) * 1e6);
   return ms * 1000 + fraction;
+}
+
+/**
+ * Whether each field is within its range. Date.parse rolls a day past the month's end into the
+ * next month (2021-02-30 is March 2) and takes hour 24; RFC 3339 has neither, and PostgreSQL,
+ * which stores the text, refuses them, as it refuses year 0 and offsets past ±15:59 (no zone is
+ * past ±14:00). A text it refuses would fail the import's ledger if it were the newest `modified`.
+ */
+function inRange(dateTime: string, zone: string): boolean {
+  const [year, month, day, hour, minute, second] = dateTime.split(/[-T:]/).map(Number) as number[];
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  const offsetOk = zone === 'Z' || (Number(zone.slice(1, 3)) <= 15 && Number(zone.slice(4)) <= 59);
+  return (
+    year! >= 1 &&
+    days !== undefined &&
+    day! >= 1 &&
+    day! <= days &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second! <= 59 &&
+    offsetOk
+  );
 }
 
 export const CVE_ID = /^CVE-\d{4}-\d{4,}$/;

@@ -701,6 +701,17 @@ describe('MANIFEST_INVALID: manifests the registry cannot accept', () => {
         contentType: OCI_MANIFEST,
       }),
     ],
+    [
+      // Found by test/fuzz/http.test.ts: the database cannot store a NUL, and this answered 500.
+      'an annotation holding a NUL character',
+      () => ({
+        body: JSON.stringify({
+          ...JSON.parse(imageManifest(config.digest, config.size, [])),
+          annotations: { '': '\u0000' },
+        }),
+        contentType: OCI_MANIFEST,
+      }),
+    ],
   ];
 
   for (const [why, make] of cases) {

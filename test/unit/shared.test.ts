@@ -6,6 +6,7 @@ import { acceptedTypes } from '../../shared/media-types.ts';
 import { isRepositoryName, isTag, parseReference } from '../../shared/reference.ts';
 import { matchRoute } from '../../shared/route.ts';
 import { accessAllows, parseScope, parseScopes } from '../../shared/scope.ts';
+import { isStorableJson, isStorableText } from '../../shared/storable-text.ts';
 
 const H64 = 'a'.repeat(64);
 
@@ -128,5 +129,31 @@ describe('Accept headers', () => {
     ).toEqual(['application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json']);
     expect(acceptedTypes(undefined)).toEqual([]);
     expect(acceptedTypes('')).toEqual([]);
+  });
+});
+
+describe('text the metadata database can store', () => {
+  it('is any text without a NUL or a lone surrogate; surrogate pairs are whole characters', () => {
+    expect(['', 'a b', '\t\u0001é', '\u{1f600}', '\ud83d\ude00'].map(isStorableText)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['\u0000', 'a\u0000', '\ud800', 'x\udc00', '\ude00\ud83d'].map(isStorableText)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('in JSON, every string counts, keys and array items included', () => {
+    expect(isStorableJson({ a: ['b', { c: 1, d: null, e: true }] })).toBe(true);
+    expect(isStorableJson({ a: ['b', { c: '\u0000' }] })).toBe(false);
+    expect(isStorableJson({ 'k\ud800': 1 })).toBe(false);
+    expect(isStorableJson(['\u0000'])).toBe(false);
   });
 });

@@ -265,6 +265,23 @@ describe('invalid records', () => {
     expect(reasons['nul.json']).toBe('contains a NUL character');
   });
 
+  // Found by test/fuzz/osv.test.ts: a day past the month's end passed the timestamp check, and
+  // as the newest `modified` it reached the ledger, which PostgreSQL refused: the import failed.
+  test('a modified time that names no instant is refused, even as the newest one', async () => {
+    for (const file of await readdir(FIXTURES)) await cp(path.join(FIXTURES, file), path.join(work, file));
+    await writeFile(
+      path.join(work, 'X-6.json'),
+      JSON.stringify({ id: 'X-6', modified: '2099-02-30T00:00:00Z' }),
+    );
+    const report = await imported(work);
+    expect(report).toMatchObject({ added: FIXTURE_COUNT, skippedInvalid: 1 });
+    expect(report.invalid[0]).toMatchObject({
+      file: 'X-6.json',
+      reason: 'modified: not an RFC 3339 timestamp',
+    });
+    expect(report.lastModified).not.toBe('2099-02-30T00:00:00Z');
+  });
+
   test('a record the database refuses is skipped alone; the rest of its batch is kept', async () => {
     for (const file of await readdir(FIXTURES)) await cp(path.join(FIXTURES, file), path.join(work, file));
     // A lone surrogate is valid JavaScript text but not valid jsonb.

@@ -60,6 +60,31 @@ describe('OSV records', () => {
     expect(toMicros('2021-08-24T02:00:00+02:00')).toBe(Date.UTC(2021, 7, 24) * 1000);
     expect(toMicros('2021-08-24')).toBeUndefined();
   });
+
+  // Found by test/fuzz/osv.test.ts: Date.parse rolled these over (2021-02-30 read as March 2),
+  // and PostgreSQL refuses each, so one as the newest `modified` failed the import's ledger.
+  test.each([
+    '2021-02-30T00:00:00Z',
+    '2021-02-29T00:00:00Z',
+    '2021-04-31T00:00:00Z',
+    '2021-01-01T24:00:00Z',
+    '0000-01-01T00:00:00Z',
+    '2021-01-01T00:00:00+16:00',
+  ])('%s names no instant and is not a timestamp', (text) => {
+    expect(toMicros(text)).toBeUndefined();
+    expect(parseOsv({ id: 'X-1', modified: text })).toEqual({
+      ok: false,
+      reason: 'modified: not an RFC 3339 timestamp',
+    });
+  });
+
+  test('the last day of February in a leap year, and offsets up to ±15:59, are timestamps', () => {
+    expect(toMicros('2024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29) * 1000);
+    expect(toMicros('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29) * 1000);
+    expect(toMicros('1900-02-29T00:00:00Z')).toBeUndefined();
+    expect(toMicros('2021-01-01T15:59:00+15:59')).toBe(Date.UTC(2021, 0, 1) * 1000);
+    expect(toMicros('2021-12-31T23:59:59-15:59')).toBe(Date.UTC(2022, 0, 1, 15, 58, 59) * 1000);
+  });
 });
 
 describe('keys', () => {

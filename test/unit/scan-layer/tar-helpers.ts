@@ -143,6 +143,13 @@ export async function* tarStream(
   if (options.end !== false) yield new Uint8Array(BLOCK * 2);
 }
 
+/** A small archive in one buffer, built synchronously (for fuzz generators, which cannot await). */
+export function tarBuffer(entries: TestEntry[], options: { end?: boolean } = {}): Uint8Array {
+  const parts = entries.flatMap((e) => [...entryBlocks(e)]);
+  if (options.end !== false) parts.push(new Uint8Array(BLOCK * 2));
+  return concat(parts);
+}
+
 /** A small archive in one buffer. */
 export async function tarBytes(entries: TestEntry[], options: { end?: boolean } = {}): Promise<Uint8Array> {
   return concat(await collect(tarStream(entries, options)));
