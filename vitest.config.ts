@@ -28,6 +28,7 @@ const ENGINE = [
   'test/conformance/discovery.test.ts', // tags, catalog, referrers: SQL order (collation) and pages
   'test/vulndb/import.test.ts', // batched upserts, the generation counter and the ledger, in transactions
   'test/vulndb/match.test.ts', // the SQL that finds the records affecting an inventory
+  'test/vulndb/sources.test.ts', // per-source state and incremental imports from fetched exports
   'test/scan/scan-queue.test.ts', // a queued scan is a row that outlives the process that queued it
   'test/upload-sessions.test.ts', // the per-owner bound: a count and an insert under an advisory lock
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
