@@ -52,6 +52,7 @@ const ONCE_EMBEDDED = [
   'test/scan/cli.test.ts', // `registry vulndb import` and `registry scan` beside a stopped registry
   'test/password-hashing.test.ts', // password checks on their own threads, away from file reads
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
+  'test/scan/data-coverage.test.ts', // the data a result was matched against; none: a warning, and unscanned
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
   'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike

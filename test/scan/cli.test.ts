@@ -60,6 +60,9 @@ test('vulndb import reports what it added and is incremental; scan prints the vu
     expect(scan.stdout).toContain(`cli/alpine@${image.manifest.digest}: scan completed`);
     expect(scan.stdout).toContain('2 vulnerabilities: 2 critical, 0 high, 0 medium, 0 low, 0 unknown');
     expect(scan.stdout).toMatch(
+      /^ {2}matched against: Alpine 1 records \(imported \d{4}-\d\d-\d\dT[^)]+\)$/m,
+    );
+    expect(scan.stdout).toMatch(
       /CVE-2021-3711\s+critical\s+libcrypto1\.1\s+1\.1\.1k-r0\s+openssl 1\.1\.1k-r0\s+1\.1\.1l-r0\s+lib\/apk\/db\/installed/,
     );
     const berkeley = `layer ${image.layers[1]?.digest}: var/lib/rpm/Packages: rpm BerkeleyDB databases are not supported (only rpmdb.sqlite); its packages are not listed`;
