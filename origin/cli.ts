@@ -414,8 +414,10 @@ function vulndbStatusLines(status: VulnDataStatus): string[] {
   for (const s of status.sources) {
     lines.push(`  ${s.source}${s.configured ? '' : ' (no longer in scan.sources)'}`);
     lines.push(`    last success: ${s.last_success ?? 'never'}; last change: ${s.last_change ?? 'never'}`);
-    if (s.last_error)
-      lines.push(`    last error: ${s.last_error} (${s.last_error_at}; ${s.failures} failed in a row)`);
+    if (s.last_error) {
+      const since = s.failures > 0 ? `${s.failures} failed in a row` : 'a success since';
+      lines.push(`    last error: ${s.last_error} (${s.last_error_at}; ${since})`);
+    }
     if (s.next_check) lines.push(`    next check: ${s.next_check}`);
   }
   return lines;

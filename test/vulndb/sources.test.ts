@@ -36,6 +36,8 @@ class ExportServer {
   readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
   /** Statuses answered before the export, one per request. */
   failures: number[] = [];
+  /** Send the export without Content-Length (chunked), as a server that does not know it would. */
+  chunked = false;
   private served: Served | undefined;
   private server: Server | undefined;
 
@@ -60,9 +62,11 @@ class ExportServer {
       res.writeHead(200, {
         ...validators,
         'Content-Type': 'application/zip',
-        'Content-Length': served.body.length,
+        ...(this.chunked ? {} : { 'Content-Length': served.body.length }),
       });
-      res.end(served.body);
+      if (!this.chunked) return void res.end(served.body);
+      for (let at = 0; at < served.body.length; at += 4096) res.write(served.body.subarray(at, at + 4096));
+      res.end();
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/Debian/all.zip`;
@@ -271,6 +275,14 @@ describe('an http source', () => {
     expect(outcome).toMatchObject({ status: 'failed', attempts: 1 });
     expect((outcome as { error: string }).error).toContain('scan.vulndb_upload_max');
     expect(server.requests.length).toBe(requests + 1);
+    expect((await status(registry)).records).toBe(before.records);
+
+    // Without Content-Length the download is cut off at the bound.
+    server.chunked = true;
+    const [streamed] = await update(registry);
+    server.chunked = false;
+    expect(streamed).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((streamed as { error: string }).error).toBe('over scan.vulndb_upload_max (65536 bytes)');
     expect((await status(registry)).records).toBe(before.records);
   });
 
