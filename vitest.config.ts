@@ -29,6 +29,7 @@ const ENGINE = [
   'test/conformance/discovery.test.ts', // tags, catalog, referrers: SQL order (collation) and pages
   'test/vulndb/import.test.ts', // batched upserts, the generation counter and the ledger, in transactions
   'test/vulndb/match.test.ts', // the SQL that finds the records affecting an inventory
+  'test/vulndb/sources.test.ts', // per-source state and incremental imports from fetched exports
   'test/scan/scan-queue.test.ts', // a queued scan is a row that outlives the process that queued it
   'test/upload-sessions.test.ts', // the per-owner bound: a count and an insert under an advisory lock
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
@@ -52,6 +53,7 @@ const ONCE_EMBEDDED = [
   'test/scan/cli.test.ts', // `registry vulndb import` and `registry scan` beside a stopped registry
   'test/password-hashing.test.ts', // password checks on their own threads, away from file reads
   'test/vulndb/admin-import.test.ts', // which paths and uploads the import endpoint accepts
+  'test/scan/data-coverage.test.ts', // the data a result was matched against; none: a warning, and unscanned
   'test/login-cost.test.ts', // concurrent logins with the same credentials share one derivation
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
   'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike

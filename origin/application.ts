@@ -10,6 +10,7 @@
 //   scanning    scanner, scans (results, rematch), scan worker
 //   serving     users, robot accounts, permissions, tokens, pull policy, webhook dispatcher, metrics,
 //               background jobs (upload expiry, scheduled GC)
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { Permissions } from './auth/permissions.ts';
@@ -42,6 +43,7 @@ import type { Services } from './services.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { DiskCache } from './storage/disk-cache.ts';
 import { FilesystemBlobStore } from './storage/filesystem.ts';
+import { VulnDataSources } from './vulndb/sources.ts';
 import { WebhookDispatcher } from './webhooks/dispatcher.ts';
 import { WebhookOutbox } from './webhooks/outbox.ts';
 import { WebhookSubscriptions } from './webhooks/subscriptions.ts';
@@ -173,6 +175,24 @@ export async function openScanning(
   return { scanner, scans, worker };
 }
 
+/** scan.sources: fetched by `registry vulndb update`, and on a schedule by `serve` (once started). */
+export function openVulnDataSources(core: Core, scans: Scans): VulnDataSources {
+  const { config, log, clock, db, lifecycle } = core;
+  const sources = new VulnDataSources(
+    { db, scans, log, clock },
+    {
+      sources: config.scan.sources,
+      // Trivy keeps data of its own: the schedule would fill tables nothing reads.
+      intervalMs: config.scan.scanner === 'builtin' ? config.scan.update_interval : 0,
+      retries: config.scan.update_retries,
+      backoffMs: config.scan.update_backoff,
+      maxBytes: config.scan.vulndb_upload_max,
+      stagingDir: path.join(config.data_dir, 'tmp'),
+    },
+  );
+  return lifecycle.own('vulnerability data updates', sources, (s) => s.stop());
+}
+
 /** Everything `registry serve` runs; `start()` starts its background work. */
 export class Application {
   readonly services: Services;
@@ -247,11 +267,15 @@ export class Application {
       policy,
       policyRules: new PolicyRules(db, policy),
       webhookSubscriptions: new WebhookSubscriptions(db),
+      vulnData: openVulnDataSources(core, scanning.scans),
     };
     return new Application(core, services, scanning.worker, dispatcher);
   }
 
-  /** Starts the background work: policy refresh, webhook sends, scans, upload expiry, scheduled GC. */
+  /**
+   * Starts the background work: policy refresh, webhook sends, scans, vulnerability data updates,
+   * upload expiry, scheduled GC.
+   */
   async start(): Promise<void> {
     const { config, log, lifecycle } = this.core;
     const s = this.services;
@@ -260,6 +284,7 @@ export class Application {
     this.dispatcher.start();
     lifecycle.own('webhook dispatcher', this.dispatcher, (d) => d.stop());
     this.worker.start();
+    s.vulnData.start();
     const sweep = setInterval(() => {
       s.uploads
         .purgeExpired(config.uploads.expiry)

@@ -1,9 +1,17 @@
-// The `registry` command: serve, gc, scan, vulndb import, user add, robot create|list|delete.
+// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../shared/clock.ts';
 import { parseManifest, scanSubject } from '../shared/manifest.ts';
-import { type Core, openCore, openEvents, openRegistry, openScanning, openStore } from './application.ts';
+import {
+  type Core,
+  openCore,
+  openEvents,
+  openRegistry,
+  openScanning,
+  openStore,
+  openVulnDataSources,
+} from './application.ts';
 import { robotLogin } from './auth/robot-names.ts';
 import { parseRobotRequest, type Robot, RobotAccounts } from './auth/robots.ts';
 import {
@@ -14,14 +22,16 @@ import {
   saveUser,
 } from './auth/users.ts';
 import { type Config, loadConfig } from './config.ts';
-import { parseDurationMs } from './duration.ts';
+import { formatDuration, parseDurationMs } from './duration.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { DataDirInUseError } from './metadata/pglite-lock.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
+import type { Scans } from './scan/scans.ts';
 import { startRegistry } from './server.ts';
+import type { SourceOutcome, VulnDataStatus } from './vulndb/sources.ts';
 
 const USAGE = `Usage: registry <command> [options]
 
@@ -33,6 +43,9 @@ Commands:
                                  scan an image now and print what was found
   vulndb import PATH [--config FILE]
                                  import OSV vulnerability data (all.zip, directory, .json)
+  vulndb update [--config FILE]  fetch and import scan.sources now
+  vulndb status [--config FILE] [--json]
+                                 records per ecosystem; each source's last success and error
   user add NAME [--config FILE] [--password-stdin]
                                  add a user or change its password (read from stdin)
   robot create NAME --prefix PREFIX --actions ACTIONS [--prefix … --actions …] [--expires 90d]
@@ -127,17 +140,23 @@ Options:
   -h, --help          show this help
 `;
 
-const VULNDB_USAGE = `Usage: registry vulndb import PATH [--config FILE]
+const VULNDB_USAGE = `Usage: registry vulndb status [--config FILE] [--json]
+       registry vulndb update [--config FILE]
+       registry vulndb import PATH [--config FILE]
 
-Imports vulnerability records in the OSV format: an osv.dev export (e.g. Debian/all.zip), a
-directory of OSV .json files, or one .json file. Incremental: records not modified since the last
+import: imports vulnerability records in the OSV format: an osv.dev export (e.g. Debian/all.zip),
+a directory of OSV .json files, or one .json file. Incremental: records not modified since the last
 import are skipped. Stored image inventories are then matched again (no layer is read), and
 images that gain vulnerabilities fire the vulnerabilities webhook.
-With PGlite (no database.url) it runs only while the registry is stopped (it refuses otherwise):
-use POST /admin/vulndb/import on a running registry.
+update: does the same for each of scan.sources (URLs fetched with a conditional GET, or local
+paths), as \`registry serve\` does every scan.update_interval. Exits 1 if a source failed.
+status: the records per ecosystem, and each source's last check, success and error.
+With PGlite (no database.url) these run only while the registry is stopped (they refuse otherwise):
+use POST /admin/vulndb/import, POST /admin/vulndb/update and GET /admin/vulndb on a running registry.
 
 Options:
   -c, --config FILE   YAML config file, to find the database
+      --json          (status) print the status as GET /admin/vulndb returns it
   -h, --help          show this help
 `;
 
@@ -309,43 +328,99 @@ async function vulndb(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help || positionals.length === 0) return void process.stdout.write(VULNDB_USAGE);
-  if (positionals[0] !== 'import' || positionals.length !== 2)
-    fail(`expected: vulndb import PATH\n\n${VULNDB_USAGE}`);
+  const [action] = positionals;
+  const fits =
+    (action === 'import' && positionals.length === 2) ||
+    ((action === 'update' || action === 'status') && positionals.length === 1);
+  if (!fits) fail(`expected: vulndb import PATH, vulndb update or vulndb status\n\n${VULNDB_USAGE}`);
   const cfg = config(values.config);
   const core = await opening(() =>
-    openCore({ ...cfg, log: { level: 'silent' } }, { holder: 'registry vulndb import' }),
+    openCore({ ...cfg, log: { level: 'silent' } }, { holder: `registry vulndb ${action}` }),
   );
-  const tty = process.stderr.isTTY;
   try {
     const store = await opening(() => openStore(core), core);
     const { scans } = await openScanning(core, store, openEvents(core));
-    const update = await updateVulnerabilityData({ db: core.db, scans }, positionals[1] as string, {
-      progress: {
-        imported: (p) => {
-          if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
-        },
-        rematched: (n) => {
-          if (tty) process.stderr.write(`\rre-matching stored images: ${n}\x1b[K`);
-        },
-      },
-    });
-    if (tty) process.stderr.write('\r\x1b[K');
-    if (!update.ok) fail(update.error);
-    const { report: r, rematch } = update;
-    const lines = [
-      `Imported ${r.source}: ${r.total} records read in ${(r.elapsedMs / 1000).toFixed(1)} s`,
-      `  ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.withdrawn} withdrawn, ${r.skippedInvalid} invalid (skipped)`,
-      ...r.invalid.slice(0, 10).map((i) => `    invalid: ${i.file}${i.id ? ` (${i.id})` : ''}: ${i.reason}`),
-      `  data generation ${r.generation}${r.generationBumped ? ' (new)' : ' (unchanged)'}`,
-      `Re-matched ${rematch.rematched} stored images: ${rematch.gained} gained ${rematch.newFindings} vulnerabilities`,
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    if (action === 'import') return await vulndbImport(core, scans, positionals[1] as string);
+    const sources = openVulnDataSources(core, scans);
+    if (action === 'status') {
+      const status = await sources.status();
+      if (values.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return void process.stdout.write(`${vulndbStatusLines(status).join('\n')}\n`);
+    }
+    if (cfg.scan.sources.length === 0) fail('scan.sources is empty: there is nothing to update from');
+    const outcomes = await sources.update();
+    process.stdout.write(`${outcomes.map(outcomeLine).join('\n')}\n`);
+    if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
   } finally {
     await core.lifecycle.close();
   }
+}
+
+async function vulndbImport(core: Core, scans: Scans, location: string): Promise<void> {
+  const tty = process.stderr.isTTY;
+  const update = await updateVulnerabilityData({ db: core.db, scans }, location, {
+    progress: {
+      imported: (p) => {
+        if (tty) process.stderr.write(`\rimporting: ${p.done}/${p.total} records\x1b[K`);
+      },
+      rematched: (n) => {
+        if (tty) process.stderr.write(`\rre-matching stored images: ${n}\x1b[K`);
+      },
+    },
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  if (!update.ok) fail(update.error);
+  const { report: r, rematch } = update;
+  const lines = [
+    `Imported ${r.source}: ${r.total} records read in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+    `  ${r.added} added, ${r.updated} updated, ${r.unchanged} unchanged, ${r.withdrawn} withdrawn, ${r.skippedInvalid} invalid (skipped)`,
+    ...r.invalid.slice(0, 10).map((i) => `    invalid: ${i.file}${i.id ? ` (${i.id})` : ''}: ${i.reason}`),
+    `  data generation ${r.generation}${r.generationBumped ? ' (new)' : ' (unchanged)'}`,
+    `Re-matched ${rematch.rematched} stored images: ${rematch.gained} gained ${rematch.newFindings} vulnerabilities`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function outcomeLine(o: SourceOutcome): string {
+  if (o.status === 'unchanged') return `${o.source}: unchanged`;
+  if (o.status === 'failed') return `${o.source}: FAILED after ${o.attempts} attempt(s): ${o.error}`;
+  const r = o.report;
+  return (
+    `${o.source}: imported: ${r.added} added, ${r.updated} updated, ${r.withdrawn} withdrawn, ` +
+    `${r.skippedInvalid} invalid (skipped); ${o.rematch.rematched} stored images re-matched`
+  );
+}
+
+function vulndbStatusLines(status: VulnDataStatus): string[] {
+  const lines = [
+    `Vulnerability data: ${status.records} records (${status.withdrawn} withdrawn), generation ${status.generation}`,
+  ];
+  if (status.ecosystems.length === 0) lines.push('  no records: scans match against nothing');
+  for (const e of status.ecosystems)
+    lines.push(`  ${e.ecosystem}: ${e.records} records, imported ${e.imported_at}`);
+  lines.push(
+    status.update_interval_ms > 0
+      ? `Sources (checked every ${formatDuration(status.update_interval_ms)} by registry serve):`
+      : 'Sources (no schedule: scan.update_interval is 0):',
+  );
+  if (status.sources.length === 0) lines.push('  none (scan.sources is empty)');
+  for (const s of status.sources) {
+    lines.push(`  ${s.source}${s.configured ? '' : ' (no longer in scan.sources)'}`);
+    lines.push(`    last success: ${s.last_success ?? 'never'}; last change: ${s.last_change ?? 'never'}`);
+    if (s.last_error) {
+      const since = s.failures > 0 ? `${s.failures} failed in a row` : 'a success since';
+      lines.push(`    last error: ${s.last_error} (${s.last_error_at}; ${since})`);
+    }
+    if (s.next_check) lines.push(`    next check: ${s.next_check}`);
+  }
+  return lines;
 }
 
 async function readPassword(): Promise<string> {

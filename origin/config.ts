@@ -39,6 +39,19 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
   return Math.round(Number(match[1]) * (SIZE_UNITS[match[2] as string] as number));
 });
 
+/**
+ * osv.dev's exports for the ecosystems the scanner reads packages of: Debian and Alpine OS
+ * packages, and the npm, PyPI, Go and Maven packages of applications.
+ */
+export const DEFAULT_VULNDB_SOURCES: readonly string[] = [
+  'Debian',
+  'Alpine',
+  'npm',
+  'PyPI',
+  'Go',
+  'Maven',
+].map((ecosystem) => `https://osv-vulnerabilities.storage.googleapis.com/${ecosystem}/all.zip`);
+
 const action = z.enum(['pull', 'push', 'delete']);
 
 const accessRule = z
@@ -244,8 +257,19 @@ const schema = z
           .default({ path: 'trivy' }),
         /** POST /admin/vulndb/import {path} reads only under this directory; absent: no path is read. */
         vulndb_dir: z.string().min(1).optional(),
-        /** The largest archive POST /admin/vulndb/import takes in its body. */
+        /** The largest archive POST /admin/vulndb/import takes in its body, or a source's download. */
         vulndb_upload_max: byteSize.default(1024 * MiB),
+        /**
+         * Where vulnerability data is fetched from (origin/vulndb/sources.ts): http(s) URLs of OSV
+         * exports (all.zip), fetched with conditional GETs, or local paths (an all.zip, a
+         * directory of records). [] fetches nothing.
+         */
+        sources: z.array(z.string().min(1)).default([...DEFAULT_VULNDB_SOURCES]),
+        /** How often `registry serve` checks each source; 0 disables the schedule. */
+        update_interval: duration.default(6 * 3_600_000),
+        /** Attempts after the first when a source fails (network, 5xx); the wait doubles each time. */
+        update_retries: z.number().int().min(0).max(10).default(3),
+        update_backoff: duration.default(30_000),
       })
       .strict()
       .default({
@@ -256,6 +280,10 @@ const schema = z
         poll_interval: 1_000,
         trivy: { path: 'trivy' },
         vulndb_upload_max: 1024 * MiB,
+        sources: [...DEFAULT_VULNDB_SOURCES],
+        update_interval: 6 * 3_600_000,
+        update_retries: 3,
+        update_backoff: 30_000,
       }),
     policy: z
       .object({

@@ -18,6 +18,7 @@ import type { Repositories } from './registry/repositories.ts';
 import type { Uploads } from './registry/uploads.ts';
 import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
+import type { VulnDataSources } from './vulndb/sources.ts';
 import type { WebhookSubscriptions } from './webhooks/subscriptions.ts';
 
 export interface Services {
@@ -40,4 +41,6 @@ export interface Services {
   readonly policy: PullPolicy;
   readonly policyRules: PolicyRules;
   readonly webhookSubscriptions: WebhookSubscriptions;
+  /** scan.sources: their state, and updates asked for. */
+  readonly vulnData: VulnDataSources;
 }

@@ -14,7 +14,11 @@ export interface PolicyRule {
   threshold: Threshold;
   /** Block only for vulnerabilities that have a fixed version. */
   onlyFixable: boolean;
-  /** What to do with an image whose scan has not completed (pending, running, failed, never). */
+  /**
+   * What to do with an image whose scan has not completed (pending, running, failed, never), or
+   * that the vulnerabilities found do not block but some of whose packages were matched against
+   * no data (an ecosystem with no records).
+   */
   unscanned: 'allow' | 'block';
 }
 
@@ -34,7 +38,12 @@ export interface VulnerabilityBrief {
 }
 
 export type ImageScanState =
-  | { status: 'completed'; vulnerabilities: VulnerabilityBrief[] }
+  | {
+      status: 'completed';
+      vulnerabilities: VulnerabilityBrief[];
+      /** Ecosystems of the image's packages with no vulnerability data: nothing was found there because nothing was looked for. */
+      missingData?: string[];
+    }
   | { status: 'pending' | 'running' | 'failed' | 'none'; error?: string };
 
 export type Decision =
@@ -86,6 +95,17 @@ export function decide(
       (!rule.onlyFixable || v.fixable) &&
       !allowed.has(v.id),
   );
+  if (blocking.length === 0 && scan.missingData && scan.missingData.length > 0) {
+    const state = `no vulnerability data for ${scan.missingData.join(', ')}`;
+    if (rule.unscanned === 'allow')
+      return { allowed: true, reason: `${state}; policy allows unscanned images` };
+    return {
+      allowed: false,
+      reason: `${state}; policy "${rule.prefix}" blocks unscanned images`,
+      message: `image blocked: ${state}, so its scan found nothing there (the policy for this repository requires a completed scan)`,
+      vulnerabilities: [],
+    };
+  }
   if (blocking.length === 0) {
     return {
       allowed: true,

@@ -406,6 +406,8 @@ describe('admin endpoints', () => {
     ['GET', '/admin/webhooks'],
     ['GET', '/admin/webhooks/1/deliveries'],
     ['POST', '/admin/vulndb/import'],
+    ['GET', '/admin/vulndb'],
+    ['POST', '/admin/vulndb/update'],
   ];
 
   test("an admin's token without registry:admin:* opens no /admin endpoint: 401 insufficient_scope asking for it", async () => {

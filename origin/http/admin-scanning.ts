@@ -14,6 +14,9 @@
 //   POST   /admin/vulndb/import                 {path}: import OSV data from under scan.vulndb_dir
 //                                               (all.zip, a directory, a .json), or an all.zip
 //                                               sent as application/zip; then re-match
+//   GET    /admin/vulndb                        the data: records per ecosystem, each of
+//                                               scan.sources' last success and last error
+//   POST   /admin/vulndb/update                 fetch and import scan.sources now
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -249,4 +252,31 @@ async function importUpload(c: AppContext, s: Services): Promise<DataUpdate> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+export async function adminVulndb(c: AppContext, s: Services): Promise<Response> {
+  await requireAdmin(c, s);
+  return c.json(await s.vulnData.status());
+}
+
+export async function adminVulndbUpdate(c: AppContext, s: Services): Promise<Response> {
+  const user = await requireAdmin(c, s);
+  s.log.info({ user }, `vulnerability data update asked for by ${user}`);
+  const outcomes = await s.vulnData.update();
+  return c.json({
+    sources: outcomes.map((o) =>
+      o.status === 'imported'
+        ? {
+            source: o.source,
+            status: o.status,
+            added: o.report.added,
+            updated: o.report.updated,
+            withdrawn: o.report.withdrawn,
+            skipped_invalid: o.report.skippedInvalid,
+            generation: o.report.generation,
+            rematched: o.rematch.rematched,
+          }
+        : o,
+    ),
+  });
 }

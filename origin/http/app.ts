@@ -13,7 +13,14 @@ import type { Services } from '../services.ts';
 import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
 import { adminRobots } from './admin-robots.ts';
-import { adminAllowlist, adminPolicies, adminVulndbImport, adminWebhooks } from './admin-scanning.ts';
+import {
+  adminAllowlist,
+  adminPolicies,
+  adminVulndb,
+  adminVulndbImport,
+  adminVulndbUpdate,
+  adminWebhooks,
+} from './admin-scanning.ts';
 import { authenticate, authorize } from './authorize.ts';
 import { deleteBlob, getBlob } from './blobs.ts';
 import { catalogHandler } from './catalog.ts';
@@ -142,6 +149,8 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
   app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));
   app.post('/admin/vulndb/import', (c) => adminVulndbImport(c, s));
+  app.get('/admin/vulndb', (c) => adminVulndb(c, s));
+  app.post('/admin/vulndb/update', (c) => adminVulndbUpdate(c, s));
   app.on(['GET', 'POST'], '/admin/robots', (c) => adminRobots(c, s));
   app.delete('/admin/robots/:name', (c) => adminRobots(c, s));
   app.all('/v2', (c) => dispatchV2(c, s));

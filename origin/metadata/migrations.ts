@@ -292,6 +292,36 @@ CREATE TABLE robots (
 );
 `,
   },
+  {
+    version: 8,
+    sql: `
+-- Vulnerability data fetched on a schedule (scan.sources, origin/vulndb/sources.ts): per source,
+-- the validators sent back on the next request (ETag, Last-Modified as the server wrote it) and
+-- how the last attempts went. Times are the origin's clock, passed in.
+CREATE TABLE vuln_sources (
+  source text PRIMARY KEY,
+  etag text,
+  last_modified text,
+  checked_at timestamptz,
+  succeeded_at timestamptz,
+  changed_at timestamptz,
+  error text,
+  error_at timestamptz,
+  failures integer NOT NULL DEFAULT 0
+);
+-- Records per ecosystem (without its release: "Debian", "npm"), kept by each import for what it
+-- touched, so that every scan can say what it was matched against without counting the tables.
+CREATE TABLE vuln_ecosystems (
+  ecosystem text PRIMARY KEY,
+  records integer NOT NULL,
+  imported_at timestamptz NOT NULL
+);
+INSERT INTO vuln_ecosystems (ecosystem, records, imported_at)
+  SELECT f.ecosystem_base, count(DISTINCT f.advisory_id)::int, max(a.imported_at)
+    FROM vuln_affected f JOIN vuln_advisories a ON a.id = f.advisory_id
+   GROUP BY f.ecosystem_base;
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -18,6 +18,8 @@ import { LruCache } from '../cache/lru.ts';
 import type { Database } from '../metadata/database.ts';
 import { listAllowlist, listPolicies, readPolicyEpoch } from '../metadata/policies.ts';
 import { findScanResults } from '../metadata/scans.ts';
+import { ecosystemData } from '../metadata/vuln-sources.ts';
+import { dataCoverage, MATCHES_STORED_DATA } from '../scan/data-coverage.ts';
 
 export interface PolicySubject {
   repository: string;
@@ -108,14 +110,18 @@ export class PullPolicy {
     const kind = scanSubject(manifest.value);
     if (kind.kind === 'artifact') return 'not-an-image';
     const digests = kind.kind === 'index' ? kind.children.map((c) => c.digest) : [digest];
-    const results = await findScanResults(this.db, digests);
+    const [results, data] = await Promise.all([findScanResults(this.db, digests), ecosystemData(this.db)]);
     let state: ImageScanState = { status: 'completed', vulnerabilities: [] };
+    const missing = new Set<string>();
     for (const d of digests) {
       const result = results.get(d);
       if (result?.status !== 'completed' || !result.findings) {
         const status = !result ? 'none' : result.status === 'completed' ? 'failed' : result.status;
         state = { status };
         break;
+      }
+      if (result.scanner === MATCHES_STORED_DATA && result.inventory) {
+        for (const ecosystem of dataCoverage(result.inventory, data).missing) missing.add(ecosystem);
       }
       if (state.status === 'completed') {
         state.vulnerabilities.push(
@@ -127,6 +133,8 @@ export class PullPolicy {
         );
       }
     }
+    // No finding where nothing was looked for does not make the image clean (decide() weighs it).
+    if (state.status === 'completed' && missing.size > 0) state.missingData = [...missing].sort();
     this.states.set(digest, state);
     return state;
   }

@@ -26,6 +26,13 @@ export function scanReportLines(
     `  ${report.details.length} vulnerabilities: ${v.critical} critical, ${v.high} high, ${v.medium} medium, ${v.low} low, ${v.unknown} unknown`,
   ];
   if (report.error) lines.push(`  error: ${report.error}`);
+  const data = report.vulnerability_data ?? [];
+  if (data.length > 0) {
+    const each = data.map(
+      (d) => `${d.ecosystem} ${d.records} records${d.imported_at ? ` (imported ${d.imported_at})` : ''}`,
+    );
+    lines.push(`  matched against: ${each.join(', ')}`);
+  }
   for (const p of report.platforms ?? []) {
     lines.push(
       `  ${p.platform}: ${p.status}, ${p.details.length} vulnerabilities${p.error ? ` (${p.error})` : ''}`,

@@ -14,10 +14,12 @@ import {
   tagsReaching,
   updateFindings,
 } from '../metadata/scans.ts';
+import { type EcosystemData, ecosystemData } from '../metadata/vuln-sources.ts';
 import type { PackageRef } from '../metadata/vulnerabilities.ts';
 import { type Finding, rematchCandidates } from '../vulndb/match.ts';
 import { CVE_ID } from '../vulndb/osv.ts';
 import type { WebhookOutbox } from '../webhooks/outbox.ts';
+import { coverageWarnings, dataCoverage, MATCHES_STORED_DATA, type MatchedData } from './data-coverage.ts';
 import type { ScanQueue } from './scan-queue.ts';
 import { findingKey } from './scan-worker.ts';
 import type { ImageScanner } from './scanner.ts';
@@ -32,8 +34,16 @@ export interface ImageReport {
   scanner?: string;
   error?: string;
   os?: unknown;
-  /** What the scan could not read or match (see ImageInventory.warnings); empty when it read everything. */
+  /**
+   * What the scan could not read or match (see ImageInventory.warnings), and each ecosystem of the
+   * image that has no vulnerability data; empty when it read and matched everything.
+   */
   warnings: string[];
+  /**
+   * The data the result was matched against: per ecosystem of the image's packages, the records
+   * stored and when they were imported (absent for a scanner with data of its own, e.g. Trivy).
+   */
+  vulnerability_data?: MatchedData[];
   vulnerabilities: SeverityCounts;
   details: FindingDetail[];
   packages?: unknown[];
@@ -93,9 +103,10 @@ export class Scans {
     kind: ScanSubject,
     withPackages: boolean,
   ): Promise<ImageReport & { platforms?: ImageReport[] }> {
+    const data = await ecosystemData(this.d.db);
     if (kind.kind === 'image') {
       const result = (await findScanResults(this.d.db, [digest])).get(digest);
-      return imageReport(digest, result, withPackages);
+      return imageReport(digest, result, withPackages, data);
     }
     const children = kind.kind === 'index' ? kind.children : [];
     const results = await findScanResults(
@@ -103,7 +114,7 @@ export class Scans {
       children.map((c) => c.digest),
     );
     const platforms = children.map((c) => ({
-      ...imageReport(c.digest, results.get(c.digest), withPackages),
+      ...imageReport(c.digest, results.get(c.digest), withPackages, data),
       platform: c.platform,
     }));
     const details = dedupe(platforms.flatMap((p) => p.details));
@@ -143,6 +154,8 @@ export class Scans {
       low_count: counts.low,
       unknown_count: counts.unknown,
       warnings: latest?.warnings ?? [],
+      /** Ecosystems of the latest image (any of its platforms) with no vulnerability data. */
+      missing_vulnerability_data: missingData(latest),
       images: overview.images,
     };
   }
@@ -188,7 +201,8 @@ export class Scans {
       await markCurrent(this.d.db, untouched, generation);
       onProgress?.(outcome.rematched);
     }
-    if (outcome.rematched > 0) {
+    // Data that changed may also be the first for an image's ecosystem, which the policy reads.
+    if (outcome.rematched > 0 || changed === undefined || changed.length > 0) {
       await bumpPolicyEpoch(this.d.db);
       this.d.decisionsChanged();
     }
@@ -224,8 +238,17 @@ export class Scans {
   }
 }
 
-function imageReport(digest: string, result: ScanResult | undefined, withPackages: boolean): ImageReport {
+function imageReport(
+  digest: string,
+  result: ScanResult | undefined,
+  withPackages: boolean,
+  data: readonly EcosystemData[],
+): ImageReport {
   const details = dedupe((result?.findings ?? []).map(detail));
+  const coverage =
+    result?.status === 'completed' && result.inventory && result.scanner === MATCHES_STORED_DATA
+      ? dataCoverage(result.inventory, data)
+      : undefined;
   return {
     digest,
     status: result?.status ?? 'none',
@@ -233,11 +256,19 @@ function imageReport(digest: string, result: ScanResult | undefined, withPackage
     ...(result?.scanner ? { scanner: result.scanner } : {}),
     ...(result?.error ? { error: result.error } : {}),
     ...(result?.inventory?.os ? { os: result.inventory.os } : {}),
-    warnings: result?.inventory?.warnings ?? [],
+    warnings: [...(result?.inventory?.warnings ?? []), ...(coverage ? coverageWarnings(coverage) : [])],
+    ...(coverage ? { vulnerability_data: coverage.matched } : {}),
     vulnerabilities: countBySeverity(details),
     details,
     ...(withPackages ? { packages: result?.inventory?.packages ?? [] } : {}),
   };
+}
+
+function missingData(report: (ImageReport & { platforms?: ImageReport[] }) | null): string[] {
+  if (!report) return [];
+  const images = report.platforms ?? [report];
+  const missing = images.flatMap((i) => (i.vulnerability_data ?? []).filter((d) => d.records === 0));
+  return [...new Set(missing.map((d) => d.ecosystem))].sort();
 }
 
 function detail(f: Finding): FindingDetail {

@@ -9,6 +9,7 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Database, Queryable } from '../metadata/database.ts';
+import { refreshEcosystemData } from '../metadata/vuln-sources.ts';
 import {
   type AdvisoryRow,
   type AffectedRow,
@@ -343,6 +344,9 @@ class ImportRun {
     if (this.added + this.updated + this.withdrawn >= ANALYZE_AFTER) {
       await analyzeAdvisories(this.db);
     }
+    // The records per ecosystem that scans report; only the ecosystems this import touched.
+    const touched = [...new Set([...this.changed.values()].map((ref) => ecosystemBase(ref.ecosystem)))];
+    if (touched.length > 0) await this.db.transaction((tx) => refreshEcosystemData(tx, touched));
     const { generation, bumped } = await settleGeneration(this.db);
     const report: ImportReport = {
       source: this.source,

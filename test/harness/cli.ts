@@ -20,7 +20,8 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
     Object.entries(process.env).filter(([key]) => !key.startsWith('REGISTRY_')),
   );
   return run(NODE, ['origin/cli.ts', ...args], {
-    env: { ...inherited, ...options.env },
+    // No source fetched unless the test names one (`registry serve` would fetch osv.dev's).
+    env: { ...inherited, REGISTRY_SCAN_SOURCES: '[]', ...options.env },
     ...(options.input === undefined ? {} : { input: options.input }),
     timeoutMs: options.timeoutMs ?? 60_000,
   });

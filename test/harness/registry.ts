@@ -106,6 +106,8 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       data_dir: dataDir,
       http: { addr: '127.0.0.1:0', shutdown_timeout: '5s' },
       log: { level: process.env.TEST_LOG_LEVEL ?? 'silent' },
+      // Tests reach no address but this machine's: osv.dev's exports (the default) are not fetched.
+      scan: { sources: [] },
       ...(databaseUrl ? { database: { url: databaseUrl, pool_size: 10 } } : {}),
       ...(s3 ? { storage: s3StorageConfig(s3) } : {}),
       ...(process.env.TEST_CACHE === 'redis'

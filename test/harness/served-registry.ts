@@ -24,7 +24,8 @@ export async function serveRegistry(
   args: readonly string[] = [],
 ): Promise<ServedRegistry> {
   const child = spawn(NODE, ['origin/cli.ts', 'serve', ...args], {
-    env: { ...process.env, REGISTRY_HTTP_ADDR: '127.0.0.1:0', ...env },
+    // No source fetched unless the test names one: tests reach no address but this machine's.
+    env: { ...process.env, REGISTRY_HTTP_ADDR: '127.0.0.1:0', REGISTRY_SCAN_SOURCES: '[]', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: Record<string, unknown>[] = [];

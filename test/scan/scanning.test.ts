@@ -47,6 +47,7 @@ interface Report {
   scanned_at: string | null;
   error?: string;
   warnings: string[];
+  vulnerability_data?: { ecosystem: string; packages: number; records: number; imported_at: string | null }[];
   vulnerabilities: Record<string, number>;
   details: Detail[];
   packages?: {
@@ -350,7 +351,18 @@ describe('scan on push', () => {
       source_version: '2.36-9+deb12u1',
     });
     expect(byId.get('CVE-2023-32681')).toMatchObject({ source_package: null, source_version: null });
-    expect(report.warnings).toEqual([]);
+    // The data it was matched against: log4j's record (Maven's only one) arrives in a later import,
+    // so its Maven package was matched against nothing, and the result says so.
+    expect(report.vulnerability_data?.map((d) => [d.ecosystem, d.records > 0])).toEqual([
+      ['Debian', true],
+      ['Go', true],
+      ['Maven', false],
+      ['npm', true],
+      ['PyPI', true],
+    ]);
+    expect(report.warnings).toEqual([
+      'no vulnerability data for Maven: its 1 package was matched against nothing (see scan.sources and `registry vulndb status`)',
+    ]);
   });
 
   test('a package database behind a symlink into a lower layer is read; what cannot be read is a warning of the result', async () => {
@@ -525,6 +537,8 @@ describe('new vulnerability data', () => {
       severity: 'critical',
       cvss_score: 10,
     });
+    expect(report.vulnerability_data?.find((d) => d.ecosystem === 'Maven')?.records).toBe(1);
+    expect(report.warnings).toEqual([]);
     expect(await metric(registry, 'registry_scan_layers_analyzed_total')).toBe(layersBefore);
     // Each image holding it is announced (scan/app and scan/copy). The first attempt got a 500;
     // once the backoff has passed, the retry is delivered, with the same body and a valid signature.

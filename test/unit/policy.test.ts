@@ -113,6 +113,44 @@ describe('pull policy decision', () => {
     }
   });
 
+  test('an image with no vulnerability data for an ecosystem of its packages counts as unscanned', () => {
+    const missing = (...vulns: Parameters<typeof scanned>): ImageScanState => ({
+      status: 'completed',
+      vulnerabilities: vulns.map(([id, severity, fixable]) => ({ id, severity, fixable })),
+      missingData: ['Debian', 'npm'],
+    });
+    const allowed = decide(rule(), [], 'prod/app', missing(), NOW);
+    expect(allowed).toEqual({
+      allowed: true,
+      reason: 'no vulnerability data for Debian, npm; policy allows unscanned images',
+    });
+    const blocked = decide(rule({ unscanned: 'block' }), [], 'prod/app', missing(), NOW);
+    expect(blocked).toMatchObject({
+      allowed: false,
+      reason: 'no vulnerability data for Debian, npm; policy "prod/" blocks unscanned images',
+      vulnerabilities: [],
+    });
+    if (!blocked.allowed)
+      expect(blocked.message).toMatch(/^image blocked: no vulnerability data for Debian, npm/);
+    // Below the threshold, what was found does not block: the missing data still does.
+    expect(
+      decide(rule({ unscanned: 'block' }), [], 'prod/app', missing(['CVE-1', 'high', true]), NOW),
+    ).toMatchObject({ allowed: false, vulnerabilities: [] });
+    // What was found blocks whatever the policy says of unscanned images.
+    const found = decide(rule(), [], 'prod/app', missing(['CVE-2', 'critical', true]), NOW);
+    expect(found).toMatchObject({ allowed: false, vulnerabilities: ['CVE-2'] });
+    // With the data there (no ecosystem missing) a clean image is clean.
+    expect(
+      decide(
+        rule({ unscanned: 'block' }),
+        [],
+        'prod/app',
+        { status: 'completed', vulnerabilities: [], missingData: [] },
+        NOW,
+      ).allowed,
+    ).toBe(true);
+  });
+
   test('a long list is cut after five names', () => {
     const many = scanned(
       ...Array.from(

@@ -31,7 +31,9 @@ export async function openTestDatabase(): Promise<TestDb> {
 
 /** Empties the vulnerability tables between tests that need a clean slate. */
 export async function resetVulnData(db: Database): Promise<void> {
-  await db.query('TRUNCATE vuln_affected, vuln_cves, vuln_advisories, vuln_imports, vuln_inventory_packages');
+  await db.query(
+    'TRUNCATE vuln_affected, vuln_cves, vuln_advisories, vuln_imports, vuln_inventory_packages, vuln_sources, vuln_ecosystems',
+  );
   await db.query('UPDATE vuln_generation SET generation = 0, pending = false WHERE id = 1');
 }
 
