@@ -324,3 +324,59 @@ describe('rules through /admin/immutable-tags', () => {
     expect((await call(registry, 'DELETE', `/v2/${name}/manifests/v1`)).status).toBe(202);
   });
 });
+
+describe('a config rule over a stored rule of the same prefix', () => {
+  test('the stored one is listed out of effect, can be deleted, and then the prefix is read-only', async () => {
+    const first = await startTestRegistry();
+    try {
+      const stored = await call(first, 'PUT', '/admin/immutable-tags', {
+        body: JSON.stringify({ prefix: 'shadow/', tags: ['*'] }),
+      });
+      expect(stored.status).toBe(200);
+      await first.running.close();
+      // Restarted over the same database with a config rule of that prefix.
+      const second = await startTestRegistry({
+        dataDir: first.dataDir,
+        databaseUrl: first.databaseUrl,
+        config: { immutable_tags: [{ prefix: 'shadow/', tags: ['v*'] }] },
+      });
+      try {
+        const list = async () =>
+          (
+            (await (await call(second, 'GET', '/admin/immutable-tags')).json()) as {
+              immutable_tags: ListedRule[];
+            }
+          ).immutable_tags;
+        expect(await list()).toEqual([
+          { prefix: 'shadow/', tags: ['v*'], source: 'config', read_only: true, in_effect: true },
+          { prefix: 'shadow/', tags: ['*'], source: 'api', read_only: false, in_effect: false },
+        ]);
+        // The config's patterns apply: latest moves, v1 does not.
+        const image = await pushImage(second, 'shadow/app', 'latest');
+        await pushImage(second, 'shadow/app', 'v1');
+        expect(
+          (
+            await call(second, 'PUT', '/v2/shadow/app/manifests/latest', {
+              body: (await pushImage(second, 'shadow/app', 'other')).manifest,
+              headers: { 'Content-Type': OCI_MANIFEST },
+            })
+          ).status,
+        ).toBe(201);
+        const moved = await call(second, 'PUT', '/v2/shadow/app/manifests/v1', {
+          body: image.manifest,
+          headers: { 'Content-Type': OCI_MANIFEST },
+        });
+        expect((await denial(moved)).message).toBe('tag v1 is immutable');
+
+        expect((await call(second, 'DELETE', '/admin/immutable-tags?prefix=shadow/')).status).toBe(204);
+        expect((await list()).map((r) => r.source)).toEqual(['config']);
+        const again = await call(second, 'DELETE', '/admin/immutable-tags?prefix=shadow/');
+        expect((await denial(again)).message).toMatch(/config file/);
+      } finally {
+        await second.running.close();
+      }
+    } finally {
+      await first.close();
+    }
+  });
+});
