@@ -33,6 +33,7 @@ const ENGINE = [
   'test/scan/scan-queue.test.ts', // a queued scan is a row that outlives the process that queued it
   'test/upload-sessions.test.ts', // the per-owner bound: a count and an insert under an advisory lock
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
+  'test/immutable-tags.test.ts', // rules read and tags claimed under locks in the write's transaction
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */

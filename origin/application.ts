@@ -26,6 +26,7 @@ import { Lifecycle } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { Metrics } from './metrics.ts';
+import { ImmutableTags } from './policy/immutable-tags.ts';
 import { PolicyRules } from './policy/policy-rules.ts';
 import { PullPolicy } from './policy/pull-policy.ts';
 import { BlobReader } from './registry/blob-reader.ts';
@@ -100,6 +101,8 @@ export function openEvents(core: Core): EventParts {
 /** What reads and writes images: the metadata cache and the registry's domain. */
 export interface RegistryParts {
   readonly manifests: Manifests;
+  /** The rules manifest writes obey, and their changes. */
+  readonly immutableTags: ImmutableTags;
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;
@@ -123,8 +126,10 @@ export async function openRegistry(
     log,
     metrics,
   });
+  const immutableTags = new ImmutableTags(db, events, config.immutable_tags);
   return {
-    manifests: new Manifests({ db, store, cache, events, clock }),
+    manifests: new Manifests({ db, store, cache, events, clock, immutableTags }),
+    immutableTags,
     uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
     blobs: new Blobs({ db, store, cache, reader }),
     repositories: new Repositories(db),
@@ -266,6 +271,7 @@ export class Application {
       scans: scanning.scans,
       policy,
       policyRules: new PolicyRules(db, policy),
+      immutableTags: registry.immutableTags,
       webhookSubscriptions: new WebhookSubscriptions(db),
       vulnData: openVulnDataSources(core, scanning.scans),
     };

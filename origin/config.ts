@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { isRobotLogin } from './auth/robot-names.ts';
 import { parseDurationMs } from './duration.ts';
 import { cronProblem } from './gc/cron.ts';
+import { tagPatterns } from './policy/tag-pattern.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
@@ -70,6 +71,14 @@ const userEntry = z
       .min(1)
       .refine((name) => !isRobotLogin(name), "robot$… is a robot account's name, not a user's"),
     password_hash: z.string().min(1),
+  })
+  .strict();
+
+/** Tags that never move once pushed (origin/policy/immutable-tags.ts); read-only in the admin API. */
+const immutableTagRule = z
+  .object({
+    prefix: z.string().default(''),
+    tags: tagPatterns,
   })
   .strict();
 
@@ -292,6 +301,21 @@ const schema = z
       })
       .strict()
       .default({ refresh_interval: 1_000 }),
+    immutable_tags: z
+      .array(immutableTagRule)
+      .default([])
+      .superRefine((rules, ctx) => {
+        const seen = new Set<string>();
+        for (const [i, rule] of rules.entries()) {
+          if (seen.has(rule.prefix))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'prefix'],
+              message: `prefix "${rule.prefix}" has two rules`,
+            });
+          seen.add(rule.prefix);
+        }
+      }),
     webhooks: z
       .object({
         /** Per delivery attempt. */

@@ -10,6 +10,7 @@ import type { UserDirectory } from './auth/users.ts';
 import type { Config } from './config.ts';
 import type { Database } from './metadata/database.ts';
 import type { Metrics } from './metrics.ts';
+import type { ImmutableTags } from './policy/immutable-tags.ts';
 import type { PolicyRules } from './policy/policy-rules.ts';
 import type { PullPolicy } from './policy/pull-policy.ts';
 import type { Blobs } from './registry/blobs.ts';
@@ -40,6 +41,7 @@ export interface Services {
   readonly scans: Scans;
   readonly policy: PullPolicy;
   readonly policyRules: PolicyRules;
+  readonly immutableTags: ImmutableTags;
   readonly webhookSubscriptions: WebhookSubscriptions;
   /** scan.sources: their state, and updates asked for. */
   readonly vulnData: VulnDataSources;

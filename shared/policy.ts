@@ -53,9 +53,12 @@ export type Decision =
 const RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, unknown: 0 };
 const THRESHOLD_RANK: Record<Threshold, number> = { critical: 4, high: 3, medium: 2, low: 1, none: 99 };
 
-/** The rule with the longest prefix of `repository`, if any. */
-export function ruleFor(rules: readonly PolicyRule[], repository: string): PolicyRule | undefined {
-  let best: PolicyRule | undefined;
+/** The rule with the longest prefix of `repository`, if any (pull policies, immutable tags). */
+export function ruleFor<R extends { readonly prefix: string }>(
+  rules: readonly R[],
+  repository: string,
+): R | undefined {
+  let best: R | undefined;
   for (const rule of rules) {
     if (repository.startsWith(rule.prefix) && (!best || rule.prefix.length > best.prefix.length)) best = rule;
   }

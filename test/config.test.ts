@@ -339,6 +339,31 @@ describe('loadConfig', () => {
     for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
   });
 
+  test('immutable_tags: rules of a prefix and tag patterns, from the file or REGISTRY_IMMUTABLE_TAGS as JSON', async () => {
+    expect(loaded(undefined).immutable_tags).toEqual([]);
+    const file = await configFile(
+      'immutable_tags:\n  - prefix: prod/\n    tags: ["v*", "release-?"]\n  - tags: []\n',
+    );
+    expect(loaded(file).immutable_tags).toEqual([
+      { prefix: 'prod/', tags: ['v*', 'release-?'] },
+      { prefix: '', tags: [] },
+    ]);
+    const env = { REGISTRY_IMMUTABLE_TAGS: '[{"prefix": "ci/", "tags": ["*"]}]' };
+    expect(loaded(undefined, env).immutable_tags).toEqual([{ prefix: 'ci/', tags: ['*'] }]);
+    const cases: [string, RegExp][] = [
+      [
+        'immutable_tags:\n  - prefix: a/\n    tags: ["v/1"]\n',
+        /^config key immutable_tags\.0\.tags\.0: a tag pattern /,
+      ],
+      ['immutable_tags:\n  - prefix: a/\n', /^config key immutable_tags\.0\.tags: /],
+      [
+        'immutable_tags:\n  - {prefix: a/, tags: [v*]}\n  - {prefix: a/, tags: []}\n',
+        /^config key immutable_tags\.1\.prefix: prefix "a\/" has two rules$/,
+      ],
+    ];
+    for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
+  });
+
   test('a missing, unparsable or non-mapping file is refused naming the file', async () => {
     const missing = path.join(dir, 'does-not-exist.yaml');
     expect(refused(missing)).toMatch(new RegExp(`^cannot read config file ${missing}: `));

@@ -12,6 +12,7 @@ import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
 import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
+import { adminImmutableTags } from './admin-immutable-tags.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
   adminAllowlist,
@@ -145,6 +146,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.post('/admin/gc', (c) => adminGc(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/immutable-tags', (c) => adminImmutableTags(c, s));
   app.on(['GET', 'POST'], '/admin/webhooks', (c) => adminWebhooks(c, s));
   app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
   app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));

@@ -78,19 +78,14 @@ export async function existingManifests(
   return new Map(rows.map((r) => [r.digest, r.size]));
 }
 
-/**
- * Stores the manifest (idempotent for the same digest) at `now`, its references, and moves the tag.
- * Returns the digest the tag named before (null: a new tag, or no tag).
- */
+/** Stores the manifest (idempotent for the same digest) at `now`, and its references. */
 export async function putManifest(
   tx: Queryable,
   repositoryId: number,
   record: ManifestRecord,
   references: readonly ManifestReference[],
-  tag: string | undefined,
   now: number,
-): Promise<string | null> {
-  const at = new Date(now);
+): Promise<void> {
   await tx.query(
     `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, config_digest, subject_digest, annotations, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
@@ -103,7 +98,7 @@ export async function putManifest(
       record.configDigest,
       record.subjectDigest,
       record.annotations === null ? null : JSON.stringify(record.annotations),
-      at,
+      new Date(now),
     ],
   );
   if (references.length > 0) {
@@ -114,18 +109,77 @@ export async function putManifest(
       [repositoryId, record.digest, references.map((r) => r.digest), references.map((r) => r.kind)],
     );
   }
-  if (tag === undefined) return null;
-  // Locked until commit: a concurrent move of the same tag reads what this one wrote.
-  const previous = await tx.query<{ manifest_digest: string }>(
-    'SELECT manifest_digest FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE',
-    [repositoryId, tag],
-  );
+}
+
+/**
+ * The digest `tag` names, its row locked until commit: a concurrent move of the same tag reads
+ * what this transaction writes. A tag absent is created naming `digest` at `now` (and null is
+ * returned), so that two first pushes of one tag cannot both believe they created it.
+ */
+export async function claimTag(
+  tx: Queryable,
+  repositoryId: number,
+  tag: string,
+  digest: string,
+  now: number,
+): Promise<string | null> {
+  for (;;) {
+    const current = await tx.query<{ manifest_digest: string }>(
+      'SELECT manifest_digest FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE',
+      [repositoryId, tag],
+    );
+    if (current[0]) return current[0].manifest_digest;
+    const created = await tx.query(
+      `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (repository_id, name) DO NOTHING RETURNING name`,
+      [repositoryId, tag, digest, new Date(now)],
+    );
+    if (created.length > 0) return null;
+    // Created by another transaction that committed meanwhile: read (and lock) what it wrote.
+  }
+}
+
+/** Points a tag claimed by `claimTag` at `digest`, pushed (again) at `now`. */
+export async function moveTag(
+  tx: Queryable,
+  repositoryId: number,
+  tag: string,
+  digest: string,
+  now: number,
+): Promise<void> {
   await tx.query(
-    `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = EXCLUDED.updated_at`,
-    [repositoryId, tag, record.digest, at],
+    'UPDATE tags SET manifest_digest = $3, updated_at = $4 WHERE repository_id = $1 AND name = $2',
+    [repositoryId, tag, digest, new Date(now)],
   );
-  return previous[0]?.manifest_digest ?? null;
+}
+
+/**
+ * The tags of the indexes that list the manifest, directly or through other indexes, with the
+ * index each names: what a tag names includes the manifests its index lists.
+ */
+export async function tagsOfIndexesListing(
+  q: Queryable,
+  repository: string,
+  digest: string,
+): Promise<{ tag: string; index: string }[]> {
+  const rows = await q.query<{ name: string; manifest_digest: string }>(
+    `WITH RECURSIVE up (digest) AS (
+       SELECT mr.manifest_digest FROM manifest_references mr JOIN repositories r ON r.id = mr.repository_id
+        WHERE r.name = $1 AND mr.child_digest = $2 AND mr.child_kind = 'manifest'
+       UNION
+       SELECT mr.manifest_digest FROM up
+         JOIN manifest_references mr ON mr.child_digest = up.digest AND mr.child_kind = 'manifest'
+         JOIN repositories r ON r.id = mr.repository_id
+        WHERE r.name = $1
+     )
+     SELECT t.name, t.manifest_digest FROM tags t
+       JOIN repositories r ON r.id = t.repository_id
+       JOIN up ON up.digest = t.manifest_digest
+      WHERE r.name = $1
+      ORDER BY t.name COLLATE "C"`,
+    [repository, digest],
+  );
+  return rows.map((r) => ({ tag: r.name, index: r.manifest_digest }));
 }
 
 /** Deletes the manifest; its tags and reference edges go with it (ON DELETE CASCADE). Returns the tags removed. */

@@ -322,6 +322,19 @@ INSERT INTO vuln_ecosystems (ecosystem, records, imported_at)
    GROUP BY f.ecosystem_base;
 `,
   },
+  {
+    version: 9,
+    sql: `
+-- Immutable-tag rules set through the API (those of the config file are not stored): per
+-- repository-name prefix, the tag patterns (globs) whose tags, once pushed, never move or go.
+CREATE TABLE immutable_tag_rules (
+  prefix text PRIMARY KEY,
+  patterns text[] NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -15,7 +15,8 @@ export interface Actor {
 
 export const systemActor = (system: string): Actor => ({ user: null, address: null, system });
 
-export type RegistryEvent =
+/** A write to a repository's content. */
+export type RepositoryEvent =
   /** A manifest was stored (again), by tag or by digest. */
   | {
       readonly type: 'push';
@@ -47,6 +48,23 @@ export type RegistryEvent =
       readonly reason: string;
       readonly actor: Actor;
     };
+
+/**
+ * A change to the rules the registry enforces, made by an administrator. No listener keeps these
+ * yet: they are where the audit trail will record rule changes, in the change's transaction.
+ */
+export type RuleEvent =
+  /** The immutable-tag rule of `prefix` was set (`tags`) or removed (`tags` null). */
+  {
+    readonly type: 'immutable-tags';
+    readonly prefix: string;
+    readonly tags: readonly string[] | null;
+    /** The patterns the prefix had before (null: no rule). */
+    readonly previous: readonly string[] | null;
+    readonly actor: Actor;
+  };
+
+export type RegistryEvent = RepositoryEvent | RuleEvent;
 
 export interface EventListener {
   /** In the write's transaction: a failure here rolls the write back. */

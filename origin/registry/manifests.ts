@@ -1,7 +1,8 @@
 // Manifest operations over metadata, blob store and cache: get, put (validated, with its
 // references checked and tag moved in one transaction), delete, referrers, and GC's removals.
 // Every write records its domain events (events.ts) in its own transaction and refreshes the
-// cache after it commits, so no writer can forget either.
+// cache after it commits, so no writer can forget either. Puts and deletes obey the immutable-tag
+// rules in that same transaction (policy/immutable-tags.ts).
 import type { Clock } from '../../shared/clock.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
@@ -28,6 +29,7 @@ import {
   takeTombstone,
 } from '../metadata/garbage.ts';
 import {
+  claimTag,
   deleteManifest,
   deleteTag,
   existingManifests,
@@ -35,7 +37,9 @@ import {
   findTaggedManifest,
   listReferrers,
   type ManifestRecord,
+  moveTag,
   putManifest,
+  tagsOfIndexesListing,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
 import {
@@ -44,6 +48,7 @@ import {
   recordDeletedManifest,
   tryLockManifestDigest,
 } from '../metadata/tombstones.ts';
+import type { ImmutableTags } from '../policy/immutable-tags.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { Actor, DomainEvents, RegistryEvent } from './events.ts';
 
@@ -62,6 +67,7 @@ export interface ManifestsDependencies {
   readonly cache: MetadataCache;
   readonly events: DomainEvents;
   readonly clock: Clock;
+  readonly immutableTags: ImmutableTags;
 }
 
 export class Manifests {
@@ -70,6 +76,7 @@ export class Manifests {
   private readonly cache: MetadataCache;
   private readonly events: DomainEvents;
   private readonly clock: Clock;
+  private readonly immutableTags: ImmutableTags;
 
   constructor(dependencies: ManifestsDependencies) {
     this.db = dependencies.db;
@@ -77,6 +84,7 @@ export class Manifests {
     this.cache = dependencies.cache;
     this.events = dependencies.events;
     this.clock = dependencies.clock;
+    this.immutableTags = dependencies.immutableTags;
   }
 
   async get(repository: string, reference: string): Promise<Result<CachedManifest>> {
@@ -145,6 +153,8 @@ export class Manifests {
     const references = manifestReferences(manifest);
     const refusal = await this.db
       .transaction(async (tx) => {
+        // Read first, so that the rules' lock is always taken before any row lock of this write.
+        const guard = tag === null ? undefined : await this.immutableTags.guard(tx, repository);
         await lockManifestDigest(tx, repository, digest);
         const repositoryId = await ensureRepository(tx, repository);
         const blobs = references.filter((r) => r.kind === 'blob').map((r) => r.digest);
@@ -155,21 +165,23 @@ export class Manifests {
         ]);
         // Refused: roll back, so that not even a repository created here is left behind.
         const absent = references.map((r) => r.digest).filter((d) => !held.has(d));
-        if (absent.length > 0) throw new PutRefused(missingReferences(absent));
+        if (absent.length > 0) throw new Refused(missingReferences(absent));
         // A descriptor is a digest and a size: one whose size is not its content's misleads clients.
         const wrong = requiredDescriptors(manifest).find((d) => held.get(d.digest) !== d.size);
-        if (wrong) throw new PutRefused(wrongSize(wrong.digest, wrong.size, held.get(wrong.digest) ?? 0));
-        // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed them.
+        if (wrong) throw new Refused(wrongSize(wrong.digest, wrong.size, held.get(wrong.digest) ?? 0));
+        const now = this.clock.now();
+        await putManifest(tx, repositoryId, record, references, now);
+        const previous = tag === null ? null : await claimTag(tx, repositoryId, tag, digest, now);
+        if (tag !== null && previous !== null) {
+          // The same digest again is no move: a CI job retrying its push succeeds.
+          const rule = previous === digest ? undefined : guard?.protecting(tag);
+          if (rule) throw new Refused(immutableTag(repository, tag, previous, rule.prefix));
+          await moveTag(tx, repositoryId, tag, digest, now);
+        }
+        // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed
+        // them; and last, so that a refused push leaves no bytes behind.
         await forgetDeletedManifest(tx, repositoryId, digest);
         await this.store.putManifest(repository, digest, bytes);
-        const previous = await putManifest(
-          tx,
-          repositoryId,
-          record,
-          references,
-          tag ?? undefined,
-          this.clock.now(),
-        );
         events.push({
           type: 'push',
           repository,
@@ -185,10 +197,7 @@ export class Manifests {
         for (const event of events) await this.events.record(tx, event);
         return null;
       })
-      .catch((error: unknown) => {
-        if (error instanceof PutRefused) return error.error;
-        throw error;
-      });
+      .catch(refusedError);
     if (refusal) return fail(refusal);
     // Committed: replace what the cache holds (the manifest first: whoever finds the tag finds it).
     await this.cache.setManifest(repository, { record, bytes }, 'write');
@@ -203,47 +212,67 @@ export class Manifests {
     if (!ref) return fail(unknownManifest(repository, reference));
     const unknown = fail<void>(unknownManifest(repository, reference));
     if (ref.kind === 'tag') {
-      const event = await this.db.transaction(async (tx) => {
-        const digest = await deleteTag(tx, repository, ref.tag);
-        if (digest === null) return null;
+      const outcome = await this.db
+        .transaction(async (tx) => {
+          const guard = await this.immutableTags.guard(tx, repository);
+          const digest = await deleteTag(tx, repository, ref.tag);
+          if (digest === null) return null;
+          const rule = guard.protecting(ref.tag);
+          if (rule) throw new Refused(immutableTag(repository, ref.tag, digest, rule.prefix));
+          const deleted: RegistryEvent = {
+            type: 'delete',
+            repository,
+            digest: null,
+            tag: ref.tag,
+            tags: [ref.tag],
+            reason: 'tag deleted',
+            actor,
+          };
+          await this.events.record(tx, deleted);
+          return deleted;
+        })
+        .catch(refusedError);
+      if (isOciError(outcome)) return fail(outcome);
+      await this.cache.deleteTag(repository, ref.tag);
+      if (outcome === null) return unknown;
+      this.events.committed([outcome]);
+      return ok(undefined);
+    }
+    const outcome = await this.db
+      .transaction(async (tx) => {
+        const guard = await this.immutableTags.guard(tx, repository);
+        await lockManifestDigest(tx, repository, ref.digest);
+        const tags = await deleteManifest(tx, repository, ref.digest);
+        if (tags === null) return null;
+        // Read after the delete, which waited for any put listing it in an index to commit.
+        const naming = [
+          ...tags.map((tag) => ({ tag, index: null })),
+          ...(await tagsOfIndexesListing(tx, repository, ref.digest)),
+        ];
+        for (const { tag, index } of naming) {
+          const rule = guard.protecting(tag);
+          if (rule)
+            throw new Refused(immutableTag(repository, tag, index ?? ref.digest, rule.prefix, ref.digest));
+        }
+        // Its bytes stay in the store until GC finds no record of it again.
+        await recordDeletedManifest(tx, repository, ref.digest, this.clock.now());
         const deleted: RegistryEvent = {
           type: 'delete',
           repository,
-          digest: null,
-          tag: ref.tag,
-          tags: [ref.tag],
-          reason: 'tag deleted',
+          digest: ref.digest,
+          tag: null,
+          tags,
+          reason: 'manifest deleted',
           actor,
         };
         await this.events.record(tx, deleted);
         return deleted;
-      });
-      await this.cache.deleteTag(repository, ref.tag);
-      if (event === null) return unknown;
-      this.events.committed([event]);
-      return ok(undefined);
-    }
-    const event = await this.db.transaction(async (tx) => {
-      await lockManifestDigest(tx, repository, ref.digest);
-      const tags = await deleteManifest(tx, repository, ref.digest);
-      if (tags === null) return null;
-      // Its bytes stay in the store until GC finds no record of it again.
-      await recordDeletedManifest(tx, repository, ref.digest, this.clock.now());
-      const deleted: RegistryEvent = {
-        type: 'delete',
-        repository,
-        digest: ref.digest,
-        tag: null,
-        tags,
-        reason: 'manifest deleted',
-        actor,
-      };
-      await this.events.record(tx, deleted);
-      return deleted;
-    });
+      })
+      .catch(refusedError);
+    if (isOciError(outcome)) return fail(outcome);
     await this.cache.deleteManifest(repository, ref.digest);
-    if (event === null) return unknown;
-    this.events.committed([event]);
+    if (outcome === null) return unknown;
+    this.events.committed([outcome]);
     return ok(undefined);
   }
 
@@ -331,13 +360,45 @@ export class Manifests {
   }
 }
 
-/** Thrown to roll back the put of a manifest refused inside its transaction. */
-class PutRefused extends Error {
+/** Thrown to roll back a put or delete refused inside its transaction. */
+class Refused extends Error {
   readonly error: OciError;
   constructor(error: OciError) {
     super(error.message);
     this.error = error;
   }
+}
+
+/** The refusal a transaction was rolled back for, as a value; other failures go on. */
+function refusedError(error: unknown): OciError {
+  if (error instanceof Refused) return error.error;
+  throw error;
+}
+
+const isOciError = (value: RegistryEvent | OciError | null): value is OciError =>
+  value !== null && 'code' in value;
+
+/**
+ * A move or delete of an immutable tag, or a delete of a manifest one names (`deleted`, when the
+ * tag names it through `digest`, an index listing it). Docker prints the message as it is.
+ */
+function immutableTag(
+  repository: string,
+  tag: string,
+  digest: string,
+  prefix: string,
+  deleted?: string,
+): OciError {
+  return ociError('DENIED', {
+    message: `tag ${tag} is immutable`,
+    detail: {
+      name: repository,
+      tag,
+      digest,
+      rule: prefix,
+      ...(deleted && deleted !== digest ? { listed: deleted } : {}),
+    },
+  });
 }
 
 function missingReferences(digests: string[]): OciError {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import type { Queryable } from '../metadata/database.ts';
 import { queueDeliveries, type WebhookEvent } from '../metadata/webhooks.ts';
-import type { EventListener, RegistryEvent } from '../registry/events.ts';
+import type { EventListener, RegistryEvent, RepositoryEvent } from '../registry/events.ts';
 import { Wakeup } from '../wakeup.ts';
 
 export class WebhookOutbox implements EventListener {
@@ -35,6 +35,8 @@ export class WebhookOutbox implements EventListener {
   }
 
   async record(tx: Queryable, event: RegistryEvent): Promise<void> {
+    // Subscriptions are to repositories' events; a rule change is no repository's.
+    if (event.type === 'immutable-tags') return;
     await this.queue(tx, event.repository, event.type, payloadOf(event));
   }
 
@@ -45,7 +47,7 @@ export class WebhookOutbox implements EventListener {
 }
 
 /** What a subscriber reads about an event (beside id, event, timestamp and repository). */
-function payloadOf(event: RegistryEvent): Record<string, unknown> {
+function payloadOf(event: RepositoryEvent): Record<string, unknown> {
   const actor = event.actor.user ?? event.actor.system ?? null;
   switch (event.type) {
     case 'push':

@@ -1,6 +1,7 @@
 // The seed's demo end to end, with the real Docker engine and CLI: build an image locally,
 // docker login, tag, push, rmi, pull, and get the same image back; what the registry then
-// serves over its API; multi-arch indexes resolved by docker pull; and what must be refused.
+// serves over its API; multi-arch indexes resolved by docker pull; and what must be refused
+// (a push without login, a push over an immutable tag).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -335,5 +336,34 @@ describe('refusals', () => {
       repositories: string[];
     };
     expect(catalog.repositories).not.toContain('e2e/anonymous');
+  });
+
+  test('docker push over an immutable tag fails printing "tag … is immutable"; pushing the same image again succeeds', async () => {
+    const { docker, registry, images } = await env.get();
+    const rule = await call(registry, 'PUT', '/admin/immutable-tags', {
+      body: JSON.stringify({ prefix: 'e2e/immutable', tags: ['v*'] }),
+    });
+    expect(rule.status).toBe(200);
+    const remote = `${registry.host}/e2e/immutable:v1.0.0`;
+    const first = `e2e-${RUN}/immutable:first`;
+    const second = `e2e-${RUN}/immutable:second`;
+    await buildLocal(first, { 'release.txt': `the release ${RUN}\n` });
+    await buildLocal(second, { 'release.txt': `a rebuild that must not replace it ${RUN}\n` });
+    images.add(remote);
+    await docker.ok(['tag', first, remote]);
+    const pushed = pushedDigest(await docker.ok(['push', remote]));
+
+    await docker.ok(['tag', second, remote]);
+    const refused = await docker.run(['push', remote]);
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}\n${refused.stderr}`).toMatch(/denied: tag v1\.0\.0 is immutable/);
+
+    // A CI job retrying its push of the same image is not refused.
+    await docker.ok(['tag', first, remote]);
+    expect(pushedDigest(await docker.ok(['push', remote])).digest).toBe(pushed.digest);
+    const head = await call(registry, 'HEAD', '/v2/e2e/immutable/manifests/v1.0.0', {
+      headers: { Accept: ACCEPT_ALL_MANIFESTS },
+    });
+    expect(head.headers.get('docker-content-digest')).toBe(pushed.digest);
   });
 });

@@ -1,0 +1,128 @@
+// Immutable tags: per repository-name prefix, tag patterns whose tags, once pushed, never name
+// another digest and are never deleted, nor is the manifest they name. Rules come from the config
+// file (immutable_tags: read-only through the API, for GitOps) and from the admin API (stored in
+// the database). The rule with the longest prefix of a repository's name applies, alone: a longer
+// prefix with no patterns makes its repositories' tags mutable again. A config rule hides a
+// stored one of the same prefix.
+//
+// Manifest writes obey the rules inside their own transaction (registry/manifests.ts, through
+// `guard`): they read the stored rules under a shared advisory lock that a change takes alone. A
+// change thus waits for the writes that read the rules before it, and the writes after it read the
+// new rules, in every process: no tag move slips between a rule change and its answer.
+import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import { ruleFor } from '../../shared/policy.ts';
+import type { Database, Queryable } from '../metadata/database.ts';
+import {
+  deleteImmutableTagRule,
+  type ImmutableTagRule,
+  immutableTagRulesOf,
+  listImmutableTagRules,
+  lockImmutableTagRules,
+  putImmutableTagRule,
+} from '../metadata/immutable-tags.ts';
+import type { Actor, DomainEvents, RuleEvent } from '../registry/events.ts';
+import { matchesAnyTag } from './tag-pattern.ts';
+
+export type { ImmutableTagRule } from '../metadata/immutable-tags.ts';
+
+export interface ListedRule extends ImmutableTagRule {
+  /** config: from the config file, read-only here; api: set through /admin/immutable-tags. */
+  readonly source: 'config' | 'api';
+  /** False for a stored rule hidden by a config rule of the same prefix. */
+  readonly inEffect: boolean;
+}
+
+/** The rules of one repository, as a write's transaction read them. */
+export interface TagGuard {
+  /** The rule that makes `tag` immutable, if one does. */
+  protecting(tag: string): ImmutableTagRule | undefined;
+}
+
+export class ImmutableTags {
+  private readonly db: Database;
+  private readonly events: DomainEvents;
+  private readonly configured: readonly ImmutableTagRule[];
+  private readonly configuredPrefixes: ReadonlySet<string>;
+
+  constructor(db: Database, events: DomainEvents, configured: readonly ImmutableTagRule[]) {
+    this.db = db;
+    this.events = events;
+    this.configured = configured;
+    this.configuredPrefixes = new Set(configured.map((r) => r.prefix));
+  }
+
+  /** The config's rules, then the stored ones, each in prefix order. */
+  async list(): Promise<ListedRule[]> {
+    const stored = await listImmutableTagRules(this.db);
+    const byPrefix = (a: ImmutableTagRule, b: ImmutableTagRule) =>
+      a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0;
+    return [
+      ...[...this.configured]
+        .sort(byPrefix)
+        .map((r) => ({ ...r, source: 'config' as const, inEffect: true })),
+      ...stored.map((r) => ({
+        ...r,
+        source: 'api' as const,
+        inEffect: !this.configuredPrefixes.has(r.prefix),
+      })),
+    ];
+  }
+
+  /** Sets the prefix's rule; DENIED for a prefix the config file rules. */
+  async put(rule: ImmutableTagRule, actor: Actor): Promise<Result<void>> {
+    if (this.configuredPrefixes.has(rule.prefix)) return fail(readOnly(rule.prefix));
+    await this.change(async (tx) => {
+      const previous = await putImmutableTagRule(tx, rule);
+      return { type: 'immutable-tags', prefix: rule.prefix, tags: rule.tags, previous, actor };
+    });
+    return ok(undefined);
+  }
+
+  /**
+   * Removes the prefix's stored rule: NAME_UNKNOWN when there is none, DENIED when only the config
+   * file has one.
+   */
+  async remove(prefix: string, actor: Actor): Promise<Result<void>> {
+    const removed = await this.change(async (tx) => {
+      const previous = await deleteImmutableTagRule(tx, prefix);
+      return previous && { type: 'immutable-tags', prefix, tags: null, previous, actor };
+    });
+    if (removed) return ok(undefined);
+    if (this.configuredPrefixes.has(prefix)) return fail(readOnly(prefix));
+    return fail(ociError('NAME_UNKNOWN', { message: `no immutable-tag rule for prefix "${prefix}"` }));
+  }
+
+  /**
+   * The rules of `repository` in the transaction `tx` of a write (or a removal, such as retention's)
+   * that must obey them; they hold until it ends.
+   */
+  async guard(tx: Queryable, repository: string): Promise<TagGuard> {
+    await lockImmutableTagRules(tx, 'shared');
+    const stored = await immutableTagRulesOf(tx, repository);
+    const rules = [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
+    const rule = ruleFor(rules, repository);
+    return {
+      protecting: (tag) => (rule && matchesAnyTag(rule.tags, tag) ? rule : undefined),
+    };
+  }
+
+  /** Runs a change alone (see the top of this file) with its event; whether it changed anything. */
+  private async change(work: (tx: Queryable) => Promise<RuleEvent | null>): Promise<boolean> {
+    const event = await this.db.transaction(async (tx) => {
+      await lockImmutableTagRules(tx, 'exclusive');
+      const done = await work(tx);
+      if (done) await this.events.record(tx, done);
+      return done;
+    });
+    if (!event) return false;
+    this.events.committed([event]);
+    return true;
+  }
+}
+
+function readOnly(prefix: string) {
+  return ociError('DENIED', {
+    message: `the immutable-tag rule of prefix "${prefix}" is set in the config file (immutable_tags); change it there`,
+    detail: { prefix },
+  });
+}
