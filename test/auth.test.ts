@@ -408,6 +408,7 @@ describe('admin endpoints', () => {
     ['POST', '/admin/vulndb/import'],
     ['GET', '/admin/vulndb'],
     ['POST', '/admin/vulndb/update'],
+    ['GET', '/admin/immutable-tags'],
   ];
 
   test("an admin's token without registry:admin:* opens no /admin endpoint: 401 insufficient_scope asking for it", async () => {

@@ -322,6 +322,7 @@ describe('what a robot may do', () => {
       ['POST', '/admin/gc?mode=dry-run'],
       ['GET', '/admin/policies'],
       ['GET', '/admin/webhooks'],
+      ['GET', '/admin/immutable-tags'],
     ] as const) {
       const response = await call(registry, method, url, { auth });
       expect(response.status, `${method} ${url}`).toBe(403);

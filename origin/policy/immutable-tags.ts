@@ -11,6 +11,7 @@
 // new rules, in every process: no tag move slips between a rule change and its answer.
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
 import { ruleFor } from '../../shared/policy.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import type { Database, Queryable } from '../metadata/database.ts';
 import {
   deleteImmutableTagRule,
@@ -83,10 +84,13 @@ export class ImmutableTags {
    * file has one.
    */
   async remove(prefix: string, actor: Actor): Promise<Result<void>> {
-    const removed = await this.change(async (tx) => {
-      const previous = await deleteImmutableTagRule(tx, prefix);
-      return previous && { type: 'immutable-tags', prefix, tags: null, previous, actor };
-    });
+    // No stored rule holds what PostgreSQL cannot store (a NUL, a lone surrogate): not asked.
+    const removed =
+      isStorableText(prefix) &&
+      (await this.change(async (tx) => {
+        const previous = await deleteImmutableTagRule(tx, prefix);
+        return previous && { type: 'immutable-tags', prefix, tags: null, previous, actor };
+      }));
     if (removed) return ok(undefined);
     if (this.configuredPrefixes.has(prefix)) return fail(readOnly(prefix));
     return fail(ociError('NAME_UNKNOWN', { message: `no immutable-tag rule for prefix "${prefix}"` }));

@@ -376,13 +376,26 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           )
           .map((b) => ['POST', '/admin/robots', b] as const),
         fc
+          .record({ prefix: text, tags: fc.array(text, { maxLength: 3 }) }, { requiredKeys: [] })
+          .map((b) => ['PUT', '/admin/immutable-tags', b] as const),
+        fc
           .tuple(
-            fc.constantFrom('/admin/policies', '/admin/allowlist', '/admin/webhooks', '/admin/robots'),
+            fc.constantFrom(
+              '/admin/policies',
+              '/admin/allowlist',
+              '/admin/webhooks',
+              '/admin/robots',
+              '/admin/immutable-tags',
+            ),
             fc.dictionary(text, value, { maxKeys: 3 }),
           )
           .map(
             ([path, b]) =>
-              [path.endsWith('s') && !path.endsWith('policies') ? 'POST' : 'PUT', path, b] as const,
+              [
+                path.endsWith('s') && !path.endsWith('policies') && !path.endsWith('tags') ? 'POST' : 'PUT',
+                path,
+                b,
+              ] as const,
           ),
       );
       await fc.assert(
@@ -425,6 +438,7 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           const prefix = new URLSearchParams({ prefix: robot, vulnerability: webhook }).toString();
           await send('DELETE', `/admin/policies?${prefix}`);
           await send('DELETE', `/admin/allowlist?${prefix}`);
+          await send('DELETE', `/admin/immutable-tags?${prefix}`);
           const gc = new URLSearchParams({ mode: webhook, untagged: size }).toString();
           await send('POST', `/admin/gc?${gc}`);
         }),
