@@ -200,12 +200,15 @@ describe('push: blobs', () => {
       await call(short, 'PATCH', location, { body: 'soon gone' });
       expect(await short.stagedUploads()).toEqual([location.split('/').pop()]);
       clock.advance(3_600_001);
-      // The purge runs every purge_interval (wall time): wait for it.
-      await vi.waitFor(async () => expect((await call(short, 'GET', location)).status).toBe(404), {
-        timeout: 5_000,
-        interval: 50,
-      });
-      expect(await short.stagedUploads()).toEqual([]);
+      // The purge runs every purge_interval (wall time): wait for it to forget the session and to
+      // remove its staged data (the session goes first, so seeing it gone is not enough).
+      await vi.waitFor(
+        async () => {
+          expect((await call(short, 'GET', location)).status).toBe(404);
+          expect(await short.stagedUploads()).toEqual([]);
+        },
+        { timeout: 5_000, interval: 50 },
+      );
     } finally {
       await short.close();
     }
