@@ -14,6 +14,8 @@ import {
 } from '../harness/registry.ts';
 import { startS3Server } from '../harness/s3.ts';
 
+const FIXTURES = path.resolve('test/fixtures');
+
 test('a scan queued before a restart is run by the next origin process; until then a block-unscanned policy refuses the pull', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'scan-queue-'));
   const databaseUrl = testDatabase() === 'postgres' ? await createPostgresDatabase() : undefined;
@@ -52,9 +54,16 @@ test('a scan queued before a restart is run by the next origin process; until th
     }
     const second = await startTestRegistry({
       ...shared,
-      config: { scan: { concurrency: 1, poll_interval: '100ms' } },
+      config: { scan: { concurrency: 1, poll_interval: '100ms', vulndb_dir: FIXTURES } },
     });
     try {
+      // Alpine's data (none of it on zlib): without any, the policy would treat the image, its
+      // ecosystem unmatched, as unscanned.
+      const imported = await call(second, 'POST', '/admin/vulndb/import', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ path: 'osv' }),
+      });
+      expect(imported.status).toBe(200);
       const deadline = Date.now() + 30_000;
       let report: { status: string; packages?: { name: string }[] };
       do {
