@@ -153,8 +153,11 @@ export class VulnDataSources {
           failures: s?.failures ?? 0,
           etag: s?.etag ?? null,
           last_modified: s?.lastModified ?? null,
+          // Due already (never checked, or overdue): the next check is now.
           next_check:
-            scheduled && configured.has(source) ? new Date(Math.max(this.dueAt(s), 0)).toISOString() : null,
+            scheduled && configured.has(source)
+              ? new Date(Math.max(this.dueAt(s), this.deps.clock.now())).toISOString()
+              : null,
         };
       }),
       imports: (await listImports(db)).map((i) => ({

@@ -119,6 +119,12 @@ test('vulndb update fetches scan.sources and exits 1 if one failed; vulndb statu
     expect(empty.stdout).toContain('Vulnerability data: 0 records');
     expect(empty.stdout).toContain('no records: scans match against nothing');
     expect(empty.stdout).toContain(`  ${gone}\n    last success: never`);
+    // Never checked, a source is due now (not at the epoch).
+    const nextChecks = [...empty.stdout.matchAll(/next check: (\S+)/g)].map((m) =>
+      Date.parse(m[1] as string),
+    );
+    expect(nextChecks).toHaveLength(2);
+    for (const next of nextChecks) expect(Math.abs(next - Date.now())).toBeLessThan(60_000);
 
     const update = await runCli(['vulndb', 'update', ...config], { env });
     expect(update.code).toBe(1);
