@@ -150,3 +150,25 @@ export async function* inChunks(bytes: Uint8Array, sizes: readonly number[]): As
 export const chunkSizes: fc.Arbitrary<number[]> = fc.array(fc.integer({ min: 1, max: 1500 }), {
   maxLength: 8,
 });
+
+/** A valid document from `valid` with one field, at any depth, replaced by any JSON value or removed. */
+export function twisted<T extends object>(valid: fc.Arbitrary<T>): fc.Arbitrary<Record<string, unknown>> {
+  return fc
+    .tuple(valid, fc.nat(), fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }))
+    .map(([document, pick, replacement]) => {
+      const doc = structuredClone(document) as Record<string, unknown>;
+      const slots: [Record<string, unknown>, string][] = [];
+      const visit = (node: unknown) => {
+        if (typeof node !== 'object' || node === null) return;
+        for (const key of Object.keys(node)) {
+          slots.push([node as Record<string, unknown>, key]);
+          visit((node as Record<string, unknown>)[key]);
+        }
+      };
+      visit(doc);
+      const [holder, key] = slots[pick % slots.length] as [Record<string, unknown>, string];
+      if (replacement === undefined) delete holder[key];
+      else holder[key] = replacement;
+      return doc;
+    });
+}

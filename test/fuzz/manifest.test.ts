@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { type Descriptor, manifestReferences, parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { MediaType } from '../../shared/media-types.ts';
 import { parseStrictJson } from '../../shared/strict-json.ts';
-import { anyText, fuzz, mutated, mutatedBytes } from './fuzz-settings.ts';
+import { anyText, fuzz, mutated, mutatedBytes, twisted } from './fuzz-settings.ts';
 import { digest } from './oci-arbitraries.ts';
 
 const encoder = new TextEncoder();
@@ -133,25 +133,7 @@ const imageIndex = fc.record(
 );
 const validManifest = fc.oneof(imageManifest, imageIndex);
 
-/** A valid manifest with one field, at any depth, replaced by any JSON value or removed. */
-const twisted = fc
-  .tuple(validManifest, fc.nat(), fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }))
-  .map(([manifest, pick, replacement]) => {
-    const doc = structuredClone(manifest) as Record<string, unknown>;
-    const slots: [Record<string, unknown>, string][] = [];
-    const visit = (node: unknown) => {
-      if (typeof node !== 'object' || node === null) return;
-      for (const key of Object.keys(node)) {
-        slots.push([node as Record<string, unknown>, key]);
-        visit((node as Record<string, unknown>)[key]);
-      }
-    };
-    visit(doc);
-    const [holder, key] = slots[pick % slots.length]!;
-    if (replacement === undefined) delete holder[key];
-    else holder[key] = replacement;
-    return doc;
-  });
+const twistedDocument = twisted(validManifest);
 
 const contentType = fc.oneof(
   fc.constantFrom(
@@ -210,7 +192,7 @@ describe('manifests', () => {
 
   test('a valid manifest with any field twisted: a manifest, or MANIFEST_INVALID / DIGEST_INVALID', () => {
     fc.assert(
-      fc.property(twisted, contentType, (doc, type) =>
+      fc.property(twistedDocument, contentType, (doc, type) =>
         expectParsedOrRefused(encoder.encode(JSON.stringify(doc)), type),
       ),
       fuzz(),
