@@ -1,4 +1,5 @@
-// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete.
+// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete,
+// audit export.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../shared/clock.ts';
@@ -12,6 +13,7 @@ import {
   openStore,
   openVulnDataSources,
 } from './application.ts';
+import { type AuditEntry, AuditTrail, auditJson } from './audit/audit-trail.ts';
 import { robotLogin } from './auth/robot-names.ts';
 import { parseRobotRequest, type Robot, RobotAccounts } from './auth/robots.ts';
 import {
@@ -53,6 +55,8 @@ Commands:
   robot list [--config FILE]     list robot accounts: scopes, created, expires, last used
   robot delete NAME [--config FILE]
                                  delete (revoke) a robot account
+  audit export [--since TIME] [--config FILE]
+                                 the audit trail as JSON lines, oldest first
 
 Options:
   -h, --help                     show this help
@@ -497,6 +501,53 @@ async function withDatabase<T>(
   }
 }
 
+const AUDIT_USAGE = `Usage: registry audit export [--since TIME] [--config FILE]
+
+Writes the audit trail to standard output, one JSON object a line, oldest first: every push, tag
+move, delete (by clients and by GC), rule change and failed login, with who made it and from where.
+Also: GET /admin/audit. With PGlite (no database.url) run this while the registry is stopped.
+
+Options:
+      --since TIME   only entries at or after TIME (RFC 3339: 2026-01-31T12:00:00Z)
+  -c, --config FILE  YAML config file
+  -h, --help         show this help
+`;
+
+/** Entries read per query: the export streams a trail of any length. */
+const AUDIT_BATCH = 1000;
+
+async function audit(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      since: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === '--help' || command === '-h') {
+    return void process.stdout.write(AUDIT_USAGE);
+  }
+  if (command !== 'export' || positionals.length > 0) fail(`expected: audit export\n\n${AUDIT_USAGE}`);
+  const since = values.since === undefined ? undefined : Date.parse(values.since);
+  if (since !== undefined && (Number.isNaN(since) || !/^\d{4}-\d{2}-\d{2}T/i.test(values.since ?? ''))) {
+    fail(`--since must be an RFC 3339 time (2026-01-31T12:00:00Z), got "${values.since}"`);
+  }
+  await withDatabase(values.config, 'registry audit export', async (db) => {
+    const trail = new AuditTrail(db, systemClock);
+    let after = 0;
+    for (;;) {
+      const entries = await trail.list({ since, after, limit: AUDIT_BATCH });
+      if (entries.length === 0) return;
+      const text = entries.map((e) => `${JSON.stringify(auditJson(e))}\n`).join('');
+      if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      after = (entries[entries.length - 1] as AuditEntry).id;
+    }
+  });
+}
+
 const when = (ms: number | null) =>
   ms === null ? 'never' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -595,6 +646,7 @@ export async function main(argv: string[]): Promise<void> {
       return void process.stdout.write(USER_ADD_USAGE);
     }
     if (command === 'robot') return await robot(rest);
+    if (command === 'audit') return await audit(rest);
     if (command === '--help' || command === '-h' || command === 'help')
       return void process.stdout.write(USAGE);
     if (command === '--version' || command === '-V') return void process.stdout.write(`${version()}\n`);

@@ -1,0 +1,100 @@
+// The audit trail: every write to the registry, as one row written in the write's own transaction
+// (a domain event listener, registry/events.ts), so an entry exists exactly when its write
+// committed — whoever made it: a client (user and address), GC, an administrator's rule change.
+import type { Clock } from '../../shared/clock.ts';
+import { type AuditEntry, type AuditQuery, insertAuditEntry, listAuditEntries } from '../metadata/audit.ts';
+import type { Database, Queryable } from '../metadata/database.ts';
+import type { EventListener, RegistryEvent } from '../registry/events.ts';
+
+export type { AuditEntry, AuditQuery } from '../metadata/audit.ts';
+
+export class AuditTrail implements EventListener {
+  private readonly db: Database;
+  private readonly clock: Clock;
+
+  constructor(db: Database, clock: Clock) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  async record(tx: Queryable, event: RegistryEvent): Promise<void> {
+    const { actor } = event;
+    const who = { user: actor.user, address: actor.address, system: actor.system ?? null };
+    const now = this.clock.now();
+    switch (event.type) {
+      case 'push':
+        return insertAuditEntry(
+          tx,
+          {
+            action: 'push',
+            repository: event.repository,
+            tag: event.tag,
+            digest: event.digest,
+            ...who,
+            detail: { media_type: event.mediaType, size: event.size },
+          },
+          now,
+        );
+      case 'tag':
+        return insertAuditEntry(
+          tx,
+          {
+            action: 'tag',
+            repository: event.repository,
+            tag: event.tag,
+            digest: event.digest,
+            ...who,
+            detail: { previous_digest: event.previous },
+          },
+          now,
+        );
+      case 'delete':
+        return insertAuditEntry(
+          tx,
+          {
+            action: 'delete',
+            repository: event.repository,
+            tag: event.tag,
+            digest: event.digest,
+            ...who,
+            detail: { tags: event.tags, reason: event.reason },
+          },
+          now,
+        );
+      case 'immutable-tags':
+        return insertAuditEntry(
+          tx,
+          {
+            action: 'immutable-tags',
+            repository: null,
+            tag: null,
+            digest: null,
+            ...who,
+            detail: { prefix: event.prefix, tags: event.tags, previous: event.previous },
+          },
+          now,
+        );
+    }
+  }
+
+  /** A page of entries: newest first, or oldest first after an id (see AuditQuery). */
+  list(query: AuditQuery): Promise<AuditEntry[]> {
+    return listAuditEntries(this.db, query);
+  }
+}
+
+/** An entry as the API and the export write it. */
+export function auditJson(e: AuditEntry): Record<string, unknown> {
+  return {
+    id: e.id,
+    at: new Date(e.at).toISOString(),
+    action: e.action,
+    repository: e.repository,
+    tag: e.tag,
+    digest: e.digest,
+    user: e.user,
+    address: e.address,
+    system: e.system,
+    detail: e.detail,
+  };
+}
