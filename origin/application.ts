@@ -242,7 +242,7 @@ export class Application {
       metrics,
     });
     const permissions = new Permissions(config.auth.access, config.auth.admins);
-    const robots = new RobotAccounts(db, clock);
+    const robots = new RobotAccounts(db, clock, events.events);
     const users = core.lifecycle.own(
       'password checks',
       await UserDirectory.create(config, db, clock, robots, metrics),
@@ -279,9 +279,9 @@ export class Application {
       metrics,
       scans: scanning.scans,
       policy,
-      policyRules: new PolicyRules(db, policy),
+      policyRules: new PolicyRules(db, policy, events.events),
       immutableTags: registry.immutableTags,
-      webhookSubscriptions: new WebhookSubscriptions(db),
+      webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
     };
     return new Application(core, services, scanning.worker, dispatcher);

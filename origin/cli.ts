@@ -29,6 +29,7 @@ import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { DataDirInUseError } from './metadata/pglite-lock.ts';
+import { DomainEvents, systemActor } from './registry/events.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import type { Scans } from './scan/scans.ts';
@@ -554,6 +555,17 @@ const when = (ms: number | null) =>
 const scopesText = (robot: Robot) =>
   robot.scopes.map((s) => `${s.prefix || '""'}:${s.actions.join(',')}`).join(' ');
 
+/** Who makes the command line's writes: no registry user, from no address. */
+const CLI = systemActor('cli');
+
+/**
+ * Robot accounts as the command line changes them: their events go to the audit trail alone (they
+ * concern no webhook subscription or scan, the other listeners of a serving registry).
+ */
+function cliRobots(db: Database): RobotAccounts {
+  return new RobotAccounts(db, systemClock, new DomainEvents([new AuditTrail(db, systemClock)]));
+}
+
 async function robot(args: string[]): Promise<void> {
   const [command, ...rest] = args;
   const { values, positionals } = parseArgs({
@@ -573,7 +585,7 @@ async function robot(args: string[]): Promise<void> {
   if (command === 'list') {
     if (positionals.length > 0) fail(`robot list takes no NAME\n\n${ROBOT_USAGE}`);
     const robots = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-      new RobotAccounts(db, systemClock).list(),
+      cliRobots(db).list(),
     );
     const rows = [
       ['NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED'],
@@ -598,7 +610,7 @@ async function robot(args: string[]): Promise<void> {
   if (name === undefined || positionals.length > 1) fail(`robot ${command} takes one NAME\n\n${ROBOT_USAGE}`);
   if (command === 'delete') {
     const removed = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-      new RobotAccounts(db, systemClock).remove(name),
+      cliRobots(db).remove(name, CLI),
     );
     if (!removed) fail(`no robot account ${name}`);
     return void process.stdout.write(`robot account ${robotLogin(name)} deleted\n`);
@@ -622,7 +634,7 @@ async function robot(args: string[]): Promise<void> {
   });
   if (!parsed.ok) fail(parsed.message);
   const created = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-    new RobotAccounts(db, systemClock).create(parsed.request),
+    cliRobots(db).create(parsed.request, CLI),
   );
   if (!created.ok) fail(`robot account ${robotLogin(name)} exists: delete it first to make a new secret`);
   const { robot: made, secret } = created;

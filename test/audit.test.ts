@@ -187,6 +187,78 @@ describe('GET /admin/audit', () => {
   });
 });
 
+describe('rule changes recorded', () => {
+  const json = (method: string, url: string, body?: unknown) =>
+    call(registry, method, url, {
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+
+  test('policies, allowlist, webhooks, robots and immutable tags: set and removed, by whom', async () => {
+    const { entries: before } = await audit('?limit=1');
+    const since = before[0]?.id ?? 0;
+    expect((await json('PUT', '/admin/policies', { prefix: 'audit/rules/', threshold: 'high' })).status).toBe(
+      200,
+    );
+    expect((await json('DELETE', '/admin/policies?prefix=audit/rules/')).status).toBe(204);
+    const allow = { prefix: 'audit/rules/', vulnerability: 'CVE-2026-0001', reason: 'not reachable' };
+    expect((await json('PUT', '/admin/allowlist', allow)).status).toBe(200);
+    expect(
+      (await json('DELETE', '/admin/allowlist?prefix=audit/rules/&vulnerability=CVE-2026-0001')).status,
+    ).toBe(204);
+    const hook = {
+      prefix: 'audit/rules/',
+      url: 'http://127.0.0.1:9/hook',
+      secret: 'a-secret-of-some-length',
+    };
+    const added = await json('POST', '/admin/webhooks', hook);
+    expect(added.status).toBe(201);
+    const { id } = (await added.json()) as { id: number };
+    expect((await json('DELETE', `/admin/webhooks/${id}`)).status).toBe(204);
+    const robot = { name: 'audited', scopes: [{ prefix: 'audit/', actions: ['push'] }] };
+    expect((await json('POST', '/admin/robots', robot)).status).toBe(201);
+    expect((await json('DELETE', '/admin/robots/audited')).status).toBe(204);
+    expect(
+      (await json('PUT', '/admin/immutable-tags', { prefix: 'audit/rules/', tags: ['v*'] })).status,
+    ).toBe(200);
+    expect((await json('DELETE', '/admin/immutable-tags?prefix=audit/rules/')).status).toBe(204);
+    // Removing what is not there changes nothing, and records nothing.
+    expect((await json('DELETE', '/admin/policies?prefix=audit/none/')).status).toBe(404);
+    expect((await json('DELETE', '/admin/robots/nobody')).status).toBe(404);
+
+    const { entries } = await audit('?user=admin&limit=50');
+    const changes = entries.filter((e) => e.id > since).reverse();
+    expect(changes.map((e) => [e.action, e.repository, e.user, e.system])).toEqual(
+      [
+        'policy.set',
+        'policy.remove',
+        'allowlist.add',
+        'allowlist.remove',
+        'webhook.add',
+        'webhook.delete',
+        'robot.create',
+        'robot.delete',
+        'immutable-tags.set',
+        'immutable-tags.remove',
+      ].map((action) => [action, null, 'admin', null]),
+    );
+    for (const e of changes) expect(e.address).toMatch(/127\.0\.0\.1$/);
+    expect(changes.map((e) => e.detail)).toEqual([
+      { prefix: 'audit/rules/', threshold: 'high', only_fixable: false, unscanned: 'allow' },
+      { prefix: 'audit/rules/' },
+      { prefix: 'audit/rules/', vulnerability: 'CVE-2026-0001', expires_at: null, reason: 'not reachable' },
+      { prefix: 'audit/rules/', vulnerability: 'CVE-2026-0001' },
+      // Never the secret.
+      { id, prefix: 'audit/rules/', url: hook.url, events: expect.arrayContaining(['push']) },
+      { id },
+      { name: 'audited', scopes: [{ prefix: 'audit/', actions: ['pull', 'push'] }], expires_at: null },
+      { name: 'audited' },
+      { prefix: 'audit/rules/', tags: ['v*'], previous: null },
+      { prefix: 'audit/rules/', tags: null, previous: ['v*'] },
+    ]);
+  });
+});
+
 describe('transactions and export', () => {
   test('an entry recorded in a transaction that rolls back is not kept; one that commits is', async () => {
     const data = await createCliData('registry-audit-tx-');
@@ -217,6 +289,15 @@ describe('transactions and export', () => {
       await db.transaction((tx) => events.record(tx, event('kept')));
       const entries = await trail.list({ limit: 10 });
       expect(entries.map((e) => [e.tag, e.user, e.address])).toEqual([['kept', 'dev', '192.0.2.1']]);
+      // What jsonb cannot hold (a NUL, a lone surrogate) in a detail does not fail the write.
+      const robot = {
+        type: 'robot',
+        name: 'x',
+        robot: null,
+        actor: { user: 'admin', address: null },
+      } as const;
+      await db.transaction((tx) => events.record(tx, { ...robot, name: 'b\u0000\ud800c' }));
+      expect((await trail.list({ limit: 1 }))[0]?.detail).toEqual({ name: 'b\uFFFD\uFFFDc' });
     } finally {
       await db.close();
       await data.remove();
@@ -233,6 +314,18 @@ describe('transactions and export', () => {
       } finally {
         await own.close();
       }
+      const robot = [
+        'robot',
+        'create',
+        'ci',
+        '--prefix',
+        'audit/',
+        '--actions',
+        'push',
+        '--config',
+        data.configFile,
+      ];
+      expect((await runCli(robot)).code).toBe(0);
       const exported = await runCli(['audit', 'export', '--config', data.configFile]);
       expect(exported.stderr).toBe('');
       expect(exported.code).toBe(0);
@@ -241,7 +334,9 @@ describe('transactions and export', () => {
       expect(entries.map((e) => [e.action, e.repository, e.tag, e.digest, e.user])).toEqual([
         ['push', 'audit/cli', 'v1', image.digest, 'admin'],
         ['tag', 'audit/cli', 'v1', image.digest, 'admin'],
+        ['robot.create', null, null, null, null],
       ]);
+      expect(entries[2]).toMatchObject({ system: 'cli', detail: { name: 'ci' } });
 
       const future = new Date(Date.now() + 3_600_000).toISOString();
       const none = await runCli(['audit', 'export', '--since', future, '--config', data.configFile]);

@@ -21,6 +21,9 @@ export class AuditTrail implements EventListener {
     const { actor } = event;
     const who = { user: actor.user, address: actor.address, system: actor.system ?? null };
     const now = this.clock.now();
+    /** A rule change: no repository's, its subject in the detail. */
+    const rule = (action: string, detail: Record<string, unknown>) =>
+      insertAuditEntry(tx, { action, repository: null, tag: null, digest: null, ...who, detail }, now);
     switch (event.type) {
       case 'push':
         return insertAuditEntry(
@@ -62,18 +65,42 @@ export class AuditTrail implements EventListener {
           now,
         );
       case 'immutable-tags':
-        return insertAuditEntry(
-          tx,
-          {
-            action: 'immutable-tags',
-            repository: null,
-            tag: null,
-            digest: null,
-            ...who,
-            detail: { prefix: event.prefix, tags: event.tags, previous: event.previous },
-          },
-          now,
-        );
+        return rule(event.tags ? 'immutable-tags.set' : 'immutable-tags.remove', {
+          prefix: event.prefix,
+          tags: event.tags,
+          previous: event.previous,
+        });
+      case 'policy':
+        return rule(event.rule ? 'policy.set' : 'policy.remove', {
+          prefix: event.prefix,
+          ...(event.rule && {
+            threshold: event.rule.threshold,
+            only_fixable: event.rule.onlyFixable,
+            unscanned: event.rule.unscanned,
+          }),
+        });
+      case 'allowlist':
+        return rule(event.entry ? 'allowlist.add' : 'allowlist.remove', {
+          prefix: event.prefix,
+          vulnerability: event.vulnerability,
+          ...(event.entry && {
+            expires_at: event.entry.expiresAt === null ? null : new Date(event.entry.expiresAt).toISOString(),
+            reason: event.entry.reason,
+          }),
+        });
+      case 'webhook':
+        return rule(event.subscription ? 'webhook.add' : 'webhook.delete', {
+          id: event.id,
+          ...event.subscription,
+        });
+      case 'robot':
+        return rule(event.robot ? 'robot.create' : 'robot.delete', {
+          name: event.name,
+          ...(event.robot && {
+            scopes: event.robot.scopes,
+            expires_at: event.robot.expiresAt === null ? null : new Date(event.robot.expiresAt).toISOString(),
+          }),
+        });
     }
   }
 

@@ -45,9 +45,20 @@ export async function insertAuditEntry(q: Queryable, record: AuditRecord, now: n
       record.user,
       record.address,
       record.system,
-      JSON.stringify(record.detail),
+      JSON.stringify(record.detail, storable),
     ],
   );
+}
+
+/**
+ * jsonb refuses what a text column takes: a NUL, and a lone surrogate (which JSON.stringify writes
+ * as an escape, where text gets U+FFFD). An entry must not fail the write it records.
+ */
+function storable(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  return value
+    .replaceAll('\u0000', '\uFFFD')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 interface AuditRow {
