@@ -97,7 +97,7 @@ export interface EventParts {
 export function openEvents(core: Core): EventParts {
   const outbox = new WebhookOutbox(core.clock);
   const scanQueue = new ScanQueue(core.config.scan.on_push);
-  const audit = new AuditTrail(core.db, core.clock);
+  const audit = new AuditTrail(core.db, core.clock, core.log);
   return {
     events: new DomainEvents([audit, outbox, scanQueue, robotWriteLog(core.log)]),
     outbox,
@@ -245,7 +245,7 @@ export class Application {
     const robots = new RobotAccounts(db, clock, events.events);
     const users = core.lifecycle.own(
       'password checks',
-      await UserDirectory.create(config, db, clock, robots, metrics),
+      await UserDirectory.create(config, db, clock, robots, metrics, events.audit),
       (u) => u.close(),
     );
     const tokens = await TokenService.create(db, {

@@ -27,6 +27,7 @@ import { type Config, loadConfig } from './config.ts';
 import { formatDuration, parseDurationMs } from './duration.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
+import { createLogger } from './log.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { DataDirInUseError } from './metadata/pglite-lock.ts';
 import { DomainEvents, systemActor } from './registry/events.ts';
@@ -537,7 +538,7 @@ async function audit(args: string[]): Promise<void> {
     fail(`--since must be an RFC 3339 time (2026-01-31T12:00:00Z), got "${values.since}"`);
   }
   await withDatabase(values.config, 'registry audit export', async (db) => {
-    const trail = new AuditTrail(db, systemClock);
+    const trail = cliAuditTrail(db);
     let after = 0;
     for (;;) {
       const entries = await trail.list({ since, after, limit: AUDIT_BATCH });
@@ -555,6 +556,9 @@ const when = (ms: number | null) =>
 const scopesText = (robot: Robot) =>
   robot.scopes.map((s) => `${s.prefix || '""'}:${s.actions.join(',')}`).join(' ');
 
+/** The audit trail as the command line writes and reads it (it records no failed login: no log). */
+const cliAuditTrail = (db: Database) => new AuditTrail(db, systemClock, createLogger('silent'));
+
 /** Who makes the command line's writes: no registry user, from no address. */
 const CLI = systemActor('cli');
 
@@ -563,7 +567,7 @@ const CLI = systemActor('cli');
  * concern no webhook subscription or scan, the other listeners of a serving registry).
  */
 function cliRobots(db: Database): RobotAccounts {
-  return new RobotAccounts(db, systemClock, new DomainEvents([new AuditTrail(db, systemClock)]));
+  return new RobotAccounts(db, systemClock, new DomainEvents([cliAuditTrail(db)]));
 }
 
 async function robot(args: string[]): Promise<void> {

@@ -2,6 +2,7 @@
 // — pushes, tag moves and deletes by clients, GC's removals — read back through GET /admin/audit
 // (filters, pages) and `registry audit export`. Runs on both engines: the entries are rows
 // inserted in the write's transaction, and paged by id.
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AuditTrail } from '../origin/audit/audit-trail.ts';
 import { hashPassword } from '../origin/auth/passwords.ts';
@@ -259,6 +260,37 @@ describe('rule changes recorded', () => {
   });
 });
 
+describe('failed logins', () => {
+  test('recorded with the name, address and reason while the throttle admits them; not once it refuses', async () => {
+    const own = await startTestRegistry({
+      config: { auth: { ...(await usersConfig()), login_throttle: { max_failures: 3, window: '1h' } } },
+    });
+    try {
+      const read = async () => {
+        const response = await call(own, 'GET', '/admin/audit?limit=10');
+        expect(response.status).toBe(200);
+        return ((await response.json()) as { entries: Entry[] }).entries;
+      };
+      // The admin's login succeeds first: a verified login is not throttled after.
+      expect(await read()).toEqual([]);
+      const statuses: number[] = [];
+      for (const auth of [basic('ghost', 'x'), ...Array(4).fill(basic('dev', 'wrong'))]) {
+        statuses.push((await call(own, 'GET', '/v2/', { auth })).status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const entries = await read();
+      expect(entries.map((e) => [e.action, e.user, e.detail.reason])).toEqual([
+        ['login.failed', 'dev', 'wrong password'],
+        ['login.failed', 'dev', 'wrong password'],
+        ['login.failed', 'ghost', 'unknown user'],
+      ]);
+      for (const e of entries) expect(e.address).toMatch(/127\.0\.0\.1$/);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('transactions and export', () => {
   test('an entry recorded in a transaction that rolls back is not kept; one that commits is', async () => {
     const data = await createCliData('registry-audit-tx-');
@@ -269,7 +301,7 @@ describe('transactions and export', () => {
       holder: 'test',
     });
     try {
-      const trail = new AuditTrail(db, clock);
+      const trail = new AuditTrail(db, clock, pino({ level: 'silent' }));
       const events = new DomainEvents([trail]);
       const event = (tag: string) =>
         ({

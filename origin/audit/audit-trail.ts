@@ -1,20 +1,28 @@
 // The audit trail: every write to the registry, as one row written in the write's own transaction
 // (a domain event listener, registry/events.ts), so an entry exists exactly when its write
 // committed — whoever made it: a client (user and address), GC, an administrator's rule change.
+// Failed logins too, though they write nothing else.
+import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import type { FailedLogins } from '../auth/users.ts';
 import { type AuditEntry, type AuditQuery, insertAuditEntry, listAuditEntries } from '../metadata/audit.ts';
 import type { Database, Queryable } from '../metadata/database.ts';
 import type { EventListener, RegistryEvent } from '../registry/events.ts';
 
 export type { AuditEntry, AuditQuery } from '../metadata/audit.ts';
 
-export class AuditTrail implements EventListener {
+/** Characters of a failed login's name that are kept. */
+const NAME_MAX = 256;
+
+export class AuditTrail implements EventListener, FailedLogins {
   private readonly db: Database;
   private readonly clock: Clock;
+  private readonly log: Logger;
 
-  constructor(db: Database, clock: Clock) {
+  constructor(db: Database, clock: Clock, log: Logger) {
     this.db = db;
     this.clock = clock;
+    this.log = log;
   }
 
   async record(tx: Queryable, event: RegistryEvent): Promise<void> {
@@ -101,6 +109,32 @@ export class AuditTrail implements EventListener {
             expires_at: event.robot.expiresAt === null ? null : new Date(event.robot.expiresAt).toISOString(),
           }),
         });
+    }
+  }
+
+  /**
+   * A login that failed (users.ts records only those its throttle admitted): outside any
+   * transaction, there being no write. A failure to record it is logged, not the login's.
+   */
+  async loginFailed(name: string, client: string, reason: string): Promise<void> {
+    const record = {
+      action: 'login.failed',
+      repository: null,
+      tag: null,
+      digest: null,
+      // Outside text: bounded, and without the NUL a text column refuses.
+      user: name.slice(0, NAME_MAX).replaceAll('\u0000', '\uFFFD'),
+      address: client,
+      system: null,
+      detail: { reason },
+    };
+    try {
+      await insertAuditEntry(this.db, record, this.clock.now());
+    } catch (error) {
+      this.log.warn(
+        { err: error, user: record.user, address: client },
+        'failed login not recorded in the audit trail',
+      );
     }
   }
 
