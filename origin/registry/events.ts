@@ -1,8 +1,8 @@
 // Domain events: what a committed write to the registry means to the rest of the system. The
 // domain records them in the write's own transaction, so listeners that keep rows (the webhook
-// outbox, the scan queue) commit or roll back with the write: an event exists exactly when its
-// write does, whoever made it (an HTTP handler, GC, a later writer). After the commit, listeners
-// are told in this process, to wake whatever sends or works on those rows.
+// outbox, the scan queue, the audit trail) commit or roll back with the write: an event exists
+// exactly when its write does, whoever made it (an HTTP handler, GC, a later writer). After the
+// commit, listeners are told in this process, to wake whatever sends or works on those rows.
 import type { Queryable } from '../metadata/database.ts';
 
 /** Who made a write: a user (or nobody, for anonymous or internal writers) from an address. */
