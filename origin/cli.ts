@@ -13,7 +13,7 @@ import {
   openStore,
   openVulnDataSources,
 } from './application.ts';
-import { type AuditEntry, AuditTrail, auditJson } from './audit/audit-trail.ts';
+import { type AuditEntry, AuditTrail, auditJson, parseSince } from './audit/audit-trail.ts';
 import { robotLogin } from './auth/robot-names.ts';
 import { parseRobotRequest, type Robot, RobotAccounts } from './auth/robots.ts';
 import {
@@ -533,8 +533,8 @@ async function audit(args: string[]): Promise<void> {
     return void process.stdout.write(AUDIT_USAGE);
   }
   if (command !== 'export' || positionals.length > 0) fail(`expected: audit export\n\n${AUDIT_USAGE}`);
-  const since = values.since === undefined ? undefined : Date.parse(values.since);
-  if (since !== undefined && (Number.isNaN(since) || !/^\d{4}-\d{2}-\d{2}T/i.test(values.since ?? ''))) {
+  const since = values.since === undefined ? undefined : parseSince(values.since);
+  if (values.since !== undefined && since === undefined) {
     fail(`--since must be an RFC 3339 time (2026-01-31T12:00:00Z), got "${values.since}"`);
   }
   await withDatabase(values.config, 'registry audit export', async (db) => {

@@ -150,6 +150,10 @@ describe('GET /admin/audit', () => {
       ['push', 'scratch-d', true],
     ]);
     expect(recent[0]?.digest).toBe(later);
+    // The same time with an offset, its "+" left unencoded (a space once decoded).
+    const offset = new Date(start + 1_800_000 + 3_600_000).toISOString().replace('Z', '+01:00');
+    const sameRecent = (await audit(`?repository=audit/pages&since=${offset}`)).entries;
+    expect(sameRecent.map((e) => e.id)).toEqual(recent.map((e) => e.id));
 
     const paged: Entry[] = [];
     let page = await audit('?repository=audit/pages&limit=5');

@@ -2,15 +2,13 @@
 // `since` is an RFC 3339 time; `limit` 1..1000 (default 100, more is taken as 1000); `last` the id
 // of the last entry of the previous page, which the Link header of a page that has more names.
 import { OciFailure, ociError } from '../../shared/errors.ts';
-import { auditJson } from '../audit/audit-trail.ts';
+import { auditJson, parseSince } from '../audit/audit-trail.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
 import type { AppContext } from './context.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
-/** RFC 3339: a date, a time and an offset (Date.parse alone takes many other forms). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function badRequest(message: string): OciFailure {
   return new OciFailure(ociError('UNSUPPORTED', { status: 400, message }));
@@ -38,8 +36,8 @@ export async function adminAudit(c: AppContext, s: Services): Promise<Response> 
   const repository = text(c, 'repository');
   const user = text(c, 'user');
   const sinceText = text(c, 'since');
-  const since = sinceText === undefined ? undefined : Date.parse(sinceText.replace(' ', 'T'));
-  if (sinceText !== undefined && (!RFC3339.test(sinceText) || Number.isNaN(since))) {
+  const since = sinceText === undefined ? undefined : parseSince(sinceText);
+  if (sinceText !== undefined && since === undefined) {
     throw badRequest(`since must be an RFC 3339 time (2026-01-31T12:00:00Z), got "${sinceText}"`);
   }
   const limit = Math.min(count(c, 'limit') ?? DEFAULT_LIMIT, MAX_LIMIT);
