@@ -34,6 +34,7 @@ const ENGINE = [
   'test/upload-sessions.test.ts', // the per-owner bound: a count and an insert under an advisory lock
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
   'test/immutable-tags.test.ts', // rules read and tags claimed under locks in the write's transaction
+  'test/audit.test.ts', // entries inserted in the write's transaction, paged by id
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */

@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
+import { AuditTrail } from './audit/audit-trail.ts';
 import { Permissions } from './auth/permissions.ts';
 import { robotWriteLog } from './auth/robot-write-log.ts';
 import { RobotAccounts } from './auth/robots.ts';
@@ -83,19 +84,26 @@ export async function openStore(core: Core): Promise<BlobStore> {
 }
 
 /**
- * The domain events and their listeners: those that keep rows (the webhook outbox and the scan
- * queue), and the log line of each push and delete made by a robot account.
+ * The domain events and their listeners: those that keep rows (the audit trail, the webhook outbox
+ * and the scan queue), and the log line of each push and delete made by a robot account.
  */
 export interface EventParts {
   readonly events: DomainEvents;
   readonly outbox: WebhookOutbox;
   readonly scanQueue: ScanQueue;
+  readonly audit: AuditTrail;
 }
 
 export function openEvents(core: Core): EventParts {
   const outbox = new WebhookOutbox(core.clock);
   const scanQueue = new ScanQueue(core.config.scan.on_push);
-  return { events: new DomainEvents([outbox, scanQueue, robotWriteLog(core.log)]), outbox, scanQueue };
+  const audit = new AuditTrail(core.db, core.clock, core.log);
+  return {
+    events: new DomainEvents([audit, outbox, scanQueue, robotWriteLog(core.log)]),
+    outbox,
+    scanQueue,
+    audit,
+  };
 }
 
 /** What reads and writes images: the metadata cache and the registry's domain. */
@@ -234,10 +242,10 @@ export class Application {
       metrics,
     });
     const permissions = new Permissions(config.auth.access, config.auth.admins);
-    const robots = new RobotAccounts(db, clock);
+    const robots = new RobotAccounts(db, clock, events.events);
     const users = core.lifecycle.own(
       'password checks',
-      await UserDirectory.create(config, db, clock, robots, metrics),
+      await UserDirectory.create(config, db, clock, robots, metrics, events.audit),
       (u) => u.close(),
     );
     const tokens = await TokenService.create(db, {
@@ -259,6 +267,7 @@ export class Application {
       clock,
       db,
       store,
+      audit: events.audit,
       manifests: registry.manifests,
       uploads: registry.uploads,
       blobs: registry.blobs,
@@ -270,9 +279,9 @@ export class Application {
       metrics,
       scans: scanning.scans,
       policy,
-      policyRules: new PolicyRules(db, policy),
+      policyRules: new PolicyRules(db, policy, events.events),
       immutableTags: registry.immutableTags,
-      webhookSubscriptions: new WebhookSubscriptions(db),
+      webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
     };
     return new Application(core, services, scanning.worker, dispatcher);

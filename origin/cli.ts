@@ -1,4 +1,5 @@
-// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete.
+// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete,
+// audit export.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../shared/clock.ts';
@@ -12,6 +13,7 @@ import {
   openStore,
   openVulnDataSources,
 } from './application.ts';
+import { type AuditEntry, AuditTrail, auditJson, parseSince } from './audit/audit-trail.ts';
 import { robotLogin } from './auth/robot-names.ts';
 import { parseRobotRequest, type Robot, RobotAccounts } from './auth/robots.ts';
 import {
@@ -25,8 +27,10 @@ import { type Config, loadConfig } from './config.ts';
 import { formatDuration, parseDurationMs } from './duration.ts';
 import { collectGarbage, GcBusyError, gcDependencies } from './gc/collect.ts';
 import { reportLines, terminalProgress } from './gc/report.ts';
+import { createLogger } from './log.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { DataDirInUseError } from './metadata/pglite-lock.ts';
+import { DomainEvents, systemActor } from './registry/events.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import type { Scans } from './scan/scans.ts';
@@ -53,6 +57,8 @@ Commands:
   robot list [--config FILE]     list robot accounts: scopes, created, expires, last used
   robot delete NAME [--config FILE]
                                  delete (revoke) a robot account
+  audit export [--since TIME] [--config FILE]
+                                 the audit trail as JSON lines, oldest first
 
 Options:
   -h, --help                     show this help
@@ -497,11 +503,72 @@ async function withDatabase<T>(
   }
 }
 
+const AUDIT_USAGE = `Usage: registry audit export [--since TIME] [--config FILE]
+
+Writes the audit trail to standard output, one JSON object a line, oldest first: every push, tag
+move, delete (by clients and by GC), rule change and failed login, with who made it and from where.
+Also: GET /admin/audit. With PGlite (no database.url) run this while the registry is stopped.
+
+Options:
+      --since TIME   only entries at or after TIME (RFC 3339: 2026-01-31T12:00:00Z)
+  -c, --config FILE  YAML config file
+  -h, --help         show this help
+`;
+
+/** Entries read per query: the export streams a trail of any length. */
+const AUDIT_BATCH = 1000;
+
+async function audit(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      since: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || command === undefined || command === '--help' || command === '-h') {
+    return void process.stdout.write(AUDIT_USAGE);
+  }
+  if (command !== 'export' || positionals.length > 0) fail(`expected: audit export\n\n${AUDIT_USAGE}`);
+  const since = values.since === undefined ? undefined : parseSince(values.since);
+  if (values.since !== undefined && since === undefined) {
+    fail(`--since must be an RFC 3339 time (2026-01-31T12:00:00Z), got "${values.since}"`);
+  }
+  await withDatabase(values.config, 'registry audit export', async (db) => {
+    const trail = cliAuditTrail(db);
+    let after = 0;
+    for (;;) {
+      const entries = await trail.list({ since, after, limit: AUDIT_BATCH });
+      if (entries.length === 0) return;
+      const text = entries.map((e) => `${JSON.stringify(auditJson(e))}\n`).join('');
+      if (!process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      after = (entries[entries.length - 1] as AuditEntry).id;
+    }
+  });
+}
+
 const when = (ms: number | null) =>
   ms === null ? 'never' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 const scopesText = (robot: Robot) =>
   robot.scopes.map((s) => `${s.prefix || '""'}:${s.actions.join(',')}`).join(' ');
+
+/** The audit trail as the command line writes and reads it (it records no failed login: no log). */
+const cliAuditTrail = (db: Database) => new AuditTrail(db, systemClock, createLogger('silent'));
+
+/** Who makes the command line's writes: no registry user, from no address. */
+const CLI = systemActor('cli');
+
+/**
+ * Robot accounts as the command line changes them: their events go to the audit trail alone (they
+ * concern no webhook subscription or scan, the other listeners of a serving registry).
+ */
+function cliRobots(db: Database): RobotAccounts {
+  return new RobotAccounts(db, systemClock, new DomainEvents([cliAuditTrail(db)]));
+}
 
 async function robot(args: string[]): Promise<void> {
   const [command, ...rest] = args;
@@ -522,7 +589,7 @@ async function robot(args: string[]): Promise<void> {
   if (command === 'list') {
     if (positionals.length > 0) fail(`robot list takes no NAME\n\n${ROBOT_USAGE}`);
     const robots = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-      new RobotAccounts(db, systemClock).list(),
+      cliRobots(db).list(),
     );
     const rows = [
       ['NAME', 'SCOPES', 'CREATED', 'EXPIRES', 'LAST USED'],
@@ -547,7 +614,7 @@ async function robot(args: string[]): Promise<void> {
   if (name === undefined || positionals.length > 1) fail(`robot ${command} takes one NAME\n\n${ROBOT_USAGE}`);
   if (command === 'delete') {
     const removed = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-      new RobotAccounts(db, systemClock).remove(name),
+      cliRobots(db).remove(name, CLI),
     );
     if (!removed) fail(`no robot account ${name}`);
     return void process.stdout.write(`robot account ${robotLogin(name)} deleted\n`);
@@ -571,7 +638,7 @@ async function robot(args: string[]): Promise<void> {
   });
   if (!parsed.ok) fail(parsed.message);
   const created = await withDatabase(values.config, `registry robot ${command}`, (db) =>
-    new RobotAccounts(db, systemClock).create(parsed.request),
+    cliRobots(db).create(parsed.request, CLI),
   );
   if (!created.ok) fail(`robot account ${robotLogin(name)} exists: delete it first to make a new secret`);
   const { robot: made, secret } = created;
@@ -595,6 +662,7 @@ export async function main(argv: string[]): Promise<void> {
       return void process.stdout.write(USER_ADD_USAGE);
     }
     if (command === 'robot') return await robot(rest);
+    if (command === 'audit') return await audit(rest);
     if (command === '--help' || command === '-h' || command === 'help')
       return void process.stdout.write(USAGE);
     if (command === '--version' || command === '-V') return void process.stdout.write(`${version()}\n`);

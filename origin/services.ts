@@ -3,6 +3,7 @@
 // through these.
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.ts';
+import type { AuditTrail } from './audit/audit-trail.ts';
 import type { Permissions } from './auth/permissions.ts';
 import type { RobotAccounts } from './auth/robots.ts';
 import type { TokenService } from './auth/token-service.ts';
@@ -29,6 +30,8 @@ export interface Services {
   /** For readiness checks (and GC's lease); reads and writes go through the domain below. */
   readonly db: Database;
   readonly store: BlobStore;
+  /** Every write, recorded in its transaction: read by GET /admin/audit. */
+  readonly audit: AuditTrail;
   readonly manifests: Manifests;
   readonly uploads: Uploads;
   readonly blobs: Blobs;

@@ -409,6 +409,7 @@ describe('admin endpoints', () => {
     ['GET', '/admin/vulndb'],
     ['POST', '/admin/vulndb/update'],
     ['GET', '/admin/immutable-tags'],
+    ['GET', '/admin/audit'],
   ];
 
   test("an admin's token without registry:admin:* opens no /admin endpoint: 401 insufficient_scope asking for it", async () => {

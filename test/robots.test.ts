@@ -323,6 +323,7 @@ describe('what a robot may do', () => {
       ['GET', '/admin/policies'],
       ['GET', '/admin/webhooks'],
       ['GET', '/admin/immutable-tags'],
+      ['GET', '/admin/audit'],
     ] as const) {
       const response = await call(registry, method, url, { auth });
       expect(response.status, `${method} ${url}`).toBe(403);

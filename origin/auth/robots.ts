@@ -3,11 +3,12 @@
 // that are all they may ever do. The secret is shown once, at creation, and kept only hashed.
 // Every login reads the robot from the database, so a deleted or expired robot is refused at once
 // by every origin process; its last use is written at most once a minute, not on every request.
+// Creations and deletions record their event (registry/events.ts: the audit trail keeps it).
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.ts';
 import { LruCache } from '../cache/lru.ts';
 import { parseDurationMs } from '../duration.ts';
-import type { Queryable } from '../metadata/database.ts';
+import type { Database } from '../metadata/database.ts';
 import {
   deleteRobot,
   findRobot,
@@ -17,6 +18,7 @@ import {
   recordRobotUse,
   type StoredRobot,
 } from '../metadata/robots.ts';
+import type { Actor, DomainEvents, RuleEvent } from '../registry/events.ts';
 import { isRobotLogin, ROBOT_NAME, ROBOT_PREFIX, robotLogin } from './robot-names.ts';
 import { newSecret } from './robot-secrets.ts';
 
@@ -104,17 +106,19 @@ export function normalizeScopes(scopes: readonly RobotScope[]): RobotScope[] {
 }
 
 export class RobotAccounts {
-  private readonly db: Queryable;
+  private readonly db: Database;
   private readonly clock: Clock;
+  private readonly events: DomainEvents;
   /** robot (name and creation) -> when this process last recorded a use: a burst of logins writes once. */
   private readonly recorded = new LruCache<string, number>(10_000);
 
-  constructor(db: Queryable, clock: Clock) {
+  constructor(db: Database, clock: Clock, events: DomainEvents) {
     this.db = db;
     this.clock = clock;
+    this.events = events;
   }
 
-  async create(request: RobotRequest): Promise<RobotCreation> {
+  async create(request: RobotRequest, actor: Actor): Promise<RobotCreation> {
     const { secret, hash } = newSecret();
     const now = this.clock.now();
     const lifetime = request.expires_in == null ? null : (parseDurationMs(request.expires_in) as number);
@@ -126,7 +130,15 @@ export class RobotAccounts {
       expiresAt: lifetime === null ? null : now + lifetime,
       lastUsedAt: null,
     };
-    if (!(await insertRobot(this.db, stored))) return { ok: false, reason: 'exists' };
+    const event = await this.db.transaction(async (tx) => {
+      if (!(await insertRobot(tx, stored))) return null;
+      const { scopes, expiresAt } = stored;
+      const created: RuleEvent = { type: 'robot', name: stored.name, robot: { scopes, expiresAt }, actor };
+      await this.events.record(tx, created);
+      return created;
+    });
+    if (!event) return { ok: false, reason: 'exists' };
+    this.events.committed([event]);
     return { ok: true, robot: robotOf(stored), secret };
   }
 
@@ -135,9 +147,17 @@ export class RobotAccounts {
   }
 
   /** Deletes the robot: its credentials stop working at once. False when there is none. */
-  async remove(name: string): Promise<boolean> {
+  async remove(name: string, actor: Actor): Promise<boolean> {
     // As in find: no robot has a name outside the grammar, and one with a NUL would fail the query.
-    return ROBOT_NAME.test(name) ? deleteRobot(this.db, name) : false;
+    if (!ROBOT_NAME.test(name)) return false;
+    const event = await this.db.transaction(async (tx) => {
+      if (!(await deleteRobot(tx, name))) return null;
+      const removed: RuleEvent = { type: 'robot', name, robot: null, actor };
+      await this.events.record(tx, removed);
+      return removed;
+    });
+    if (event) this.events.committed([event]);
+    return event !== null;
   }
 
   /** The robot that logs in as `login` (robot$NAME), with its secret's hash. */

@@ -38,6 +38,11 @@ export type LoginResult =
   /** Every password-check thread is busy and the queue is full. */
   | { ok: false; reason: 'busy' };
 
+/** Where failed logins are recorded (the audit trail). Must not throw: a login's answer stands. */
+export interface FailedLogins {
+  loginFailed(name: string, client: string, reason: string): Promise<void>;
+}
+
 export class UserDirectory {
   private readonly fixed = new Map<string, string>();
   /** name + sha256 of a password -> the hash it was verified against. */
@@ -49,6 +54,7 @@ export class UserDirectory {
   private readonly checks: PasswordChecks;
   private readonly robots: RobotAccounts;
   private readonly metrics: Metrics;
+  private readonly failures: FailedLogins;
   private defaultHash: Promise<string> | undefined;
 
   constructor(options: {
@@ -58,6 +64,7 @@ export class UserDirectory {
     checks: PasswordChecks;
     robots: RobotAccounts;
     metrics: Metrics;
+    failures: FailedLogins;
   }) {
     this.db = options.db;
     this.fixed = options.fixed;
@@ -65,6 +72,7 @@ export class UserDirectory {
     this.checks = options.checks;
     this.robots = options.robots;
     this.metrics = options.metrics;
+    this.failures = options.failures;
   }
 
   static async create(
@@ -73,6 +81,7 @@ export class UserDirectory {
     clock: Clock,
     robots: RobotAccounts,
     metrics: Metrics,
+    failures: FailedLogins,
   ): Promise<UserDirectory> {
     const { max_failures, window } = config.auth.login_throttle;
     return new UserDirectory({
@@ -82,6 +91,7 @@ export class UserDirectory {
       checks: new PasswordChecks(config.auth.password_checks),
       robots,
       metrics,
+      failures,
     });
   }
 
@@ -118,13 +128,15 @@ export class UserDirectory {
     // Counted before the check starts: checks in flight spend the budget too.
     const attempt = this.throttle.begin([`user:${name}`, `client:${client}`]);
     if (!attempt.ok) return { ok: false, reason: 'throttled', retryAfter: attempt.retryAfter };
-    if (hash === undefined) return { ok: false, reason: 'incorrect' };
+    // Failures are recorded only once the throttle admitted them: a guessing flood adds at most
+    // max_failures entries per name and client a window, then is refused unrecorded.
+    if (hash === undefined) return this.failed(name, client, 'unknown user');
     const checked: Promise<CheckOutcome> = robot
       ? Promise.resolve(secretMatches(password, hash) ? 'match' : 'mismatch')
       : this.checks.check(password, hash);
     const check = checked.then((outcome: CheckOutcome): LoginResult | Promise<LoginResult> => {
       if (!robot) this.metrics.passwordChecks.inc({ outcome });
-      if (outcome === 'mismatch') return { ok: false, reason: 'incorrect' };
+      if (outcome === 'mismatch') return this.failed(name, client, robot ? 'wrong secret' : 'wrong password');
       // A success, or a check that never ran, is no failure.
       this.throttle.giveBack(attempt.attempt);
       if (outcome === 'busy') return { ok: false, reason: 'busy' };
@@ -137,6 +149,11 @@ export class UserDirectory {
     } finally {
       this.checking.delete(flight);
     }
+  }
+
+  private async failed(name: string, client: string, reason: string): Promise<LoginResult> {
+    await this.failures.loginFailed(name, client, reason);
+    return { ok: false, reason: 'incorrect' };
   }
 
   /** A login whose credentials are right: a user's, or a robot's that has not expired (its use recorded). */

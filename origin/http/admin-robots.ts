@@ -10,13 +10,13 @@ import { parseRobotRequest, type Robot } from '../auth/robots.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
 import { body, invalid } from './admin-body.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 
 export async function adminRobots(c: AppContext, s: Services): Promise<Response> {
   const user = await requireAdmin(c, s);
   const name = c.req.param('name');
   if (name !== undefined) {
-    if (!(await s.robots.remove(name)))
+    if (!(await s.robots.remove(name, actorOf(c))))
       throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no robot account ${name}` }));
     s.log.info({ user, robot: name }, `robot account ${name} deleted by ${user}`);
     return c.body(null, 204);
@@ -24,7 +24,7 @@ export async function adminRobots(c: AppContext, s: Services): Promise<Response>
   if (c.req.method === 'POST') {
     const parsed = parseRobotRequest(await body(c, z.unknown()));
     if (!parsed.ok) throw invalid(parsed.message);
-    const created = await s.robots.create(parsed.request);
+    const created = await s.robots.create(parsed.request, actorOf(c));
     if (!created.ok) {
       throw new OciFailure(
         ociError('DENIED', {

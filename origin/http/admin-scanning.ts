@@ -28,7 +28,7 @@ import type { Services } from '../services.ts';
 import { importLocation } from '../vulndb/import-location.ts';
 import { requireAdmin } from './admin.ts';
 import { body, invalid } from './admin-body.ts';
-import type { AppContext } from './context.ts';
+import { type AppContext, actorOf } from './context.ts';
 import { pageOf } from './pagination.ts';
 import { saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
@@ -76,14 +76,14 @@ export async function adminPolicies(c: AppContext, s: Services): Promise<Respons
         onlyFixable: p.only_fixable,
         unscanned: p.unscanned,
       };
-      await s.policyRules.put(rule);
+      await s.policyRules.put(rule, actorOf(c));
       s.log.info({ user, policy: p }, `policy for prefix "${p.prefix}" set by ${user}`);
       return c.json(policyJson(rule));
     }
     case 'DELETE': {
       const prefix = c.req.query('prefix') ?? '';
       // Nothing stored holds a NUL or a lone surrogate (admin-body.ts), and a query with one fails.
-      const removed = isStorableText(prefix) && (await s.policyRules.remove(prefix));
+      const removed = isStorableText(prefix) && (await s.policyRules.remove(prefix, actorOf(c)));
       if (!removed)
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no policy for prefix "${prefix}"` }));
       s.log.info({ user, prefix }, `policy for prefix "${prefix}" removed by ${user}`);
@@ -106,7 +106,7 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
         ...(e.expires_at ? { expiresAt: Date.parse(e.expires_at) } : {}),
         reason: e.reason ?? null,
       };
-      await s.policyRules.allow(entry);
+      await s.policyRules.allow(entry, actorOf(c));
       s.log.info({ user, entry: e }, `${e.vulnerability} allowlisted for prefix "${e.prefix}" by ${user}`);
       return c.json(allowlistJson(entry));
     }
@@ -116,7 +116,7 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
       const removed =
         isStorableText(prefix) &&
         isStorableText(vulnerability) &&
-        (await s.policyRules.disallow(prefix, vulnerability));
+        (await s.policyRules.disallow(prefix, vulnerability, actorOf(c)));
       if (!removed) {
         throw new OciFailure(
           ociError('NAME_UNKNOWN', { message: `${vulnerability} is not allowlisted for prefix "${prefix}"` }),
@@ -139,7 +139,7 @@ export async function adminWebhooks(c: AppContext, s: Services): Promise<Respons
     const n = Number(id);
     if (!Number.isSafeInteger(n)) throw invalid('the webhook id must be a number');
     if (c.req.method === 'DELETE') {
-      if (!(await s.webhookSubscriptions.remove(n)))
+      if (!(await s.webhookSubscriptions.remove(n, actorOf(c))))
         throw new OciFailure(ociError('NAME_UNKNOWN', { message: `no webhook ${n}` }));
       return c.body(null, 204);
     }
@@ -149,7 +149,7 @@ export async function adminWebhooks(c: AppContext, s: Services): Promise<Respons
   }
   if (c.req.method === 'POST') {
     const w = await body(c, webhookBody);
-    const created = await s.webhookSubscriptions.add(w);
+    const created = await s.webhookSubscriptions.add(w, actorOf(c));
     s.log.info(
       { user, webhook: created, prefix: w.prefix, url: w.url, events: w.events },
       `webhook ${created} added by ${user}`,

@@ -12,6 +12,7 @@ import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
 import type { Services } from '../services.ts';
 import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
+import { adminAudit } from './admin-audit.ts';
 import { adminImmutableTags } from './admin-immutable-tags.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
@@ -144,6 +145,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.post(TOKEN_PATH, (c) => postToken(c, s));
   app.get(JWKS_PATH, (c) => jwks(c, s));
   app.post('/admin/gc', (c) => adminGc(c, s));
+  app.get('/admin/audit', (c) => adminAudit(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/immutable-tags', (c) => adminImmutableTags(c, s));

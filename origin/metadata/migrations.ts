@@ -335,6 +335,28 @@ CREATE TABLE immutable_tag_rules (
 );
 `,
   },
+  {
+    version: 10,
+    sql: `
+-- The audit trail: one row per write (push, tag, delete, rule change), inserted in the write's
+-- transaction; and failed logins, outside any. Read newest first, by id (the paging cursor).
+CREATE TABLE audit_entries (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL,
+  action text NOT NULL,
+  repository text,
+  tag text,
+  digest text,
+  "user" text,
+  address text,
+  system text,
+  detail jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX audit_entries_repository ON audit_entries (repository, id);
+CREATE INDEX audit_entries_user ON audit_entries ("user", id);
+CREATE INDEX audit_entries_at ON audit_entries (at);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -1,8 +1,8 @@
 // Domain events: what a committed write to the registry means to the rest of the system. The
 // domain records them in the write's own transaction, so listeners that keep rows (the webhook
-// outbox, the scan queue) commit or roll back with the write: an event exists exactly when its
-// write does, whoever made it (an HTTP handler, GC, a later writer). After the commit, listeners
-// are told in this process, to wake whatever sends or works on those rows.
+// outbox, the scan queue, the audit trail) commit or roll back with the write: an event exists
+// exactly when its write does, whoever made it (an HTTP handler, GC, a later writer). After the
+// commit, listeners are told in this process, to wake whatever sends or works on those rows.
 import type { Queryable } from '../metadata/database.ts';
 
 /** Who made a write: a user (or nobody, for anonymous or internal writers) from an address. */
@@ -50,19 +50,71 @@ export type RepositoryEvent =
     };
 
 /**
- * A change to the rules the registry enforces, made by an administrator. No listener keeps these
- * yet: they are where the audit trail will record rule changes, in the change's transaction.
+ * A change to the rules the registry enforces or to who may use it, made by an administrator (or
+ * `registry robot` on the command line). Recorded in the change's transaction; the audit trail
+ * keeps them. Each says what the subject is now (null: removed).
  */
 export type RuleEvent =
   /** The immutable-tag rule of `prefix` was set (`tags`) or removed (`tags` null). */
-  {
-    readonly type: 'immutable-tags';
-    readonly prefix: string;
-    readonly tags: readonly string[] | null;
-    /** The patterns the prefix had before (null: no rule). */
-    readonly previous: readonly string[] | null;
-    readonly actor: Actor;
-  };
+  | {
+      readonly type: 'immutable-tags';
+      readonly prefix: string;
+      readonly tags: readonly string[] | null;
+      /** The patterns the prefix had before (null: no rule). */
+      readonly previous: readonly string[] | null;
+      readonly actor: Actor;
+    }
+  /** The pull policy of `prefix` was set or removed. */
+  | {
+      readonly type: 'policy';
+      readonly prefix: string;
+      readonly rule: {
+        readonly threshold: string;
+        readonly onlyFixable: boolean;
+        readonly unscanned: string;
+      } | null;
+      readonly actor: Actor;
+    }
+  /** `vulnerability` was allowlisted under `prefix` (until `expiresAt`), or no longer is. */
+  | {
+      readonly type: 'allowlist';
+      readonly prefix: string;
+      readonly vulnerability: string;
+      readonly entry: { readonly expiresAt: number | null; readonly reason: string | null } | null;
+      readonly actor: Actor;
+    }
+  /** Webhook subscription `id` was added or deleted (its secret is never in an event). */
+  | {
+      readonly type: 'webhook';
+      readonly id: number;
+      readonly subscription: {
+        readonly prefix: string;
+        readonly url: string;
+        readonly events: readonly string[];
+      } | null;
+      readonly actor: Actor;
+    }
+  /** Robot account `name` was created or deleted (its secret is never in an event). */
+  | {
+      readonly type: 'robot';
+      readonly name: string;
+      readonly robot: {
+        readonly scopes: readonly { readonly prefix: string; readonly actions: readonly string[] }[];
+        readonly expiresAt: number | null;
+      } | null;
+      readonly actor: Actor;
+    };
+
+const REPOSITORY_EVENTS: ReadonlySet<string> = new Set([
+  'push',
+  'tag',
+  'delete',
+] satisfies RepositoryEvent['type'][]);
+
+/** A write to a repository's content, not a rule change. */
+export function isRepositoryEvent(event: RegistryEvent): event is RepositoryEvent {
+  return REPOSITORY_EVENTS.has(event.type);
+}
 
 export type RegistryEvent = RepositoryEvent | RuleEvent;
 

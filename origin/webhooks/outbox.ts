@@ -5,7 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock.ts';
 import type { Queryable } from '../metadata/database.ts';
 import { queueDeliveries, type WebhookEvent } from '../metadata/webhooks.ts';
-import type { EventListener, RegistryEvent, RepositoryEvent } from '../registry/events.ts';
+import {
+  type EventListener,
+  isRepositoryEvent,
+  type RegistryEvent,
+  type RepositoryEvent,
+} from '../registry/events.ts';
 import { Wakeup } from '../wakeup.ts';
 
 export class WebhookOutbox implements EventListener {
@@ -36,7 +41,7 @@ export class WebhookOutbox implements EventListener {
 
   async record(tx: Queryable, event: RegistryEvent): Promise<void> {
     // Subscriptions are to repositories' events; a rule change is no repository's.
-    if (event.type === 'immutable-tags') return;
+    if (!isRepositoryEvent(event)) return;
     await this.queue(tx, event.repository, event.type, payloadOf(event));
   }
 

@@ -441,6 +441,9 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           await send('DELETE', `/admin/immutable-tags?${prefix}`);
           const gc = new URLSearchParams({ mode: webhook, untagged: size }).toString();
           await send('POST', `/admin/gc?${gc}`);
+          const audit = new URLSearchParams({ repository: robot, user: webhook, since: robot, limit: size });
+          await send('GET', `/admin/audit?${audit}`);
+          await send('GET', `/admin/audit?${new URLSearchParams({ since: webhook, last: size })}`);
         }),
         {
           ...fuzz(0.5),
