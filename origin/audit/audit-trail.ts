@@ -8,6 +8,7 @@ import type { FailedLogins } from '../auth/users.ts';
 import { type AuditEntry, type AuditQuery, insertAuditEntry, listAuditEntries } from '../metadata/audit.ts';
 import type { Database, Queryable } from '../metadata/database.ts';
 import type { EventListener, RegistryEvent } from '../registry/events.ts';
+import { rfc3339Micros } from '../rfc3339.ts';
 
 export type { AuditEntry, AuditQuery } from '../metadata/audit.ts';
 
@@ -144,18 +145,13 @@ export class AuditTrail implements EventListener, FailedLogins {
   }
 }
 
-/** RFC 3339: a date, a time and an offset (Date.parse alone takes many other forms). */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
 /**
  * `since` of the API and the export, in ms; undefined when it is no RFC 3339 time. A "+" offset
  * left unencoded in a query string arrives as a space: it is read as the "+" it was.
  */
 export function parseSince(text: string): number | undefined {
-  const time = text.replace(/ (\d{2}:\d{2})$/, '+$1');
-  if (!RFC3339.test(time)) return undefined;
-  const ms = Date.parse(time.replace(' ', 'T'));
-  return Number.isNaN(ms) ? undefined : ms;
+  const micros = rfc3339Micros(text.replace(/ (\d{2}:\d{2})$/, '+$1'));
+  return micros === undefined ? undefined : Math.floor(micros / 1000);
 }
 
 /** An entry as the API and the export write it. */

@@ -1,7 +1,7 @@
 // The origin's HTTP surface: the OCI Distribution API under /v2/, Docker token auth under
 // /token, and operations endpoints. Routes under /v2/ are recognised by shared/route.ts, since
 // repository names contain slashes; each resource's handlers live in their own module.
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { JWKS_PATH } from '../../shared/bearer-token.ts';
 import { TOKEN_PATH } from '../../shared/challenge.ts';
@@ -98,13 +98,19 @@ function endpoint(
   return { requirement, handle };
 }
 
+/** No such endpoint (or no such method on one): an OCI error body too, as on every other answer. */
+function noSuchEndpoint(c: Context): Response {
+  const message = `no such endpoint: ${c.req.method} ${c.req.path}`;
+  return errorResponse(ociError('UNSUPPORTED', { status: 404, message }), c.req.method);
+}
+
 async function dispatchV2(c: AppContext, s: Services): Promise<Response> {
   // No name, reference, digest or parameter may hold a NUL (PostgreSQL refuses it in text).
   if (decodeURIComponentSafe(c.req.url).includes('\u0000')) {
     throw new OciFailure(ociError('UNSUPPORTED', { status: 400, message: 'the URL must not contain NUL' }));
   }
   const route = matchRoute(c.req.path);
-  if (!route) return c.text('404 page not found\n', 404);
+  if (!route) return noSuchEndpoint(c);
   c.set('routeLabel', route.kind);
   if ('name' in route && !isRepositoryName(route.name)) {
     throw new OciFailure(ociError('NAME_INVALID', { detail: { name: route.name } }));
@@ -159,7 +165,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.delete('/admin/robots/:name', (c) => adminRobots(c, s));
   app.all('/v2', (c) => dispatchV2(c, s));
   app.all('/v2/*', (c) => dispatchV2(c, s));
-  app.notFound((c) => c.text('404 page not found\n', 404));
+  app.notFound(noSuchEndpoint);
   app.onError((error, c) => {
     if (error instanceof OciFailure) return errorResponse(error.error, c.req.method);
     if (error instanceof Unavailable) {

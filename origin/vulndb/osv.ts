@@ -3,9 +3,9 @@
 // producers fill (null arrays, new severity or range types) are accepted and ignored, so that a
 // producer adding something never costs us its records.
 import { z } from 'zod';
+import { rfc3339Micros } from '../rfc3339.ts';
 
 // RFC 3339 as osv.dev writes it: "2021-08-24T00:00:00Z", with up to nanoseconds, or an offset.
-const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
 
 const timestamp = z.string().refine((s) => toMicros(s) !== undefined, 'not an RFC 3339 timestamp');
 
@@ -94,37 +94,8 @@ export function parseOsv(value: unknown): { ok: true; record: OsvRecord } | { ok
  * compares exactly what the database holds. Undefined when the text is not RFC 3339.
  */
 export function toMicros(timestamp: string): number | undefined {
-  const m = RFC3339.exec(timestamp);
-  if (!m) return undefined;
-  const zone = m[3]!.toUpperCase() === 'Z' ? 'Z' : m[3]!;
-  if (!inRange(m[1]!, zone)) return undefined;
-  const ms = Date.parse(`${m[1]}${zone}`);
-  if (!Number.isFinite(ms)) return undefined;
-  const fraction = Math.round(Number(`0.${m[2] ?? '0'}`) * 1e6);
-  return ms * 1000 + fraction;
-}
-
-/**
- * Whether each field is within its range. Date.parse rolls a day past the month's end into the
- * next month (2021-02-30 is March 2) and takes hour 24; RFC 3339 has neither, and PostgreSQL,
- * which stores the text, refuses them, as it refuses year 0 and offsets past ±15:59 (no zone is
- * past ±14:00). A text it refuses would fail the import's ledger if it were the newest `modified`.
- */
-function inRange(dateTime: string, zone: string): boolean {
-  const [year, month, day, hour, minute, second] = dateTime.split(/[-T:]/).map(Number) as number[];
-  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
-  const offsetOk = zone === 'Z' || (Number(zone.slice(1, 3)) <= 15 && Number(zone.slice(4)) <= 59);
-  return (
-    year! >= 1 &&
-    days !== undefined &&
-    day! >= 1 &&
-    day! <= days &&
-    hour! <= 23 &&
-    minute! <= 59 &&
-    second! <= 59 &&
-    offsetOk
-  );
+  // OSV's schema says RFC 3339 with a "T" (a space is RFC 3339's allowance, not OSV's).
+  return /^\S+$/.test(timestamp) ? rfc3339Micros(timestamp) : undefined;
 }
 
 export const CVE_ID = /^CVE-\d{4}-\d{4,}$/;

@@ -2,7 +2,7 @@
 // promise it checks and asserts the error code, the status and the JSON body the spec prescribes.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../../origin/auth/passwords.ts';
-import { call, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, sha256 } from '../harness/client.ts';
+import { call, errorCode, OCI_INDEX, OCI_MANIFEST, pushBlob, pushImage, sha256 } from '../harness/client.ts';
 import { startTestRegistry, type TestRegistry } from '../harness/registry.ts';
 
 let registry: TestRegistry;
@@ -1161,6 +1161,20 @@ describe('no client mistake yields a server error', () => {
       failures.push(...results.filter((r) => Number(r.slice(-3)) >= 500));
     }
     expect(failures).toEqual([]);
+  });
+
+  test('no such endpoint, or no such method on one, is 404 with an OCI error body', async () => {
+    // Found by an outside review: these answered a plain-text "404 page not found".
+    for (const [method, path] of [
+      ['GET', '/v2/conformance/app/bogus'],
+      ['GET', '/admin/nope'],
+      ['POST', '/admin/audit'],
+      ['PATCH', '/admin/immutable-tags'],
+    ] as const) {
+      const response = await call(registry, method, path);
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(await errorCode(response)).toBe('UNSUPPORTED');
+    }
   });
 
   test('garbage headers answer below 500', async () => {
