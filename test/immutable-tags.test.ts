@@ -186,6 +186,26 @@ describe('a tag matching a rule', () => {
     );
   });
 
+  test('a blob an immutable tag reaches cannot be deleted (directly or through its index); others can', async () => {
+    // Found by an outside review: a blob DELETE left the image behind an immutable tag unpullable.
+    const name = 'cfg/blobs';
+    const image = buildImage({ layers: [{ 'a.txt': `plain ${Math.random()}` }] });
+    const listed = buildImage({ layers: [{ 'a.txt': `listed ${Math.random()}` }] });
+    const loose = buildImage({ layers: [{ 'a.txt': `loose ${Math.random()}` }] });
+    for (const built of [image, listed, loose]) await pushOciImage(registry, name, built);
+    await putManifest(registry, name, 'v1', image.manifest);
+    const index = buildIndex([listed]);
+    await putManifest(registry, name, 'v2', index);
+    const layer = image.layers[0]?.digest as string;
+    const direct = await denial(await call(registry, 'DELETE', `/v2/${name}/blobs/${layer}`, { auth: DEV }));
+    expect(direct).toMatchObject({ code: 'DENIED', message: 'tag v1 is immutable' });
+    const config = await denial(await call(registry, 'DELETE', `/v2/${name}/blobs/${listed.config.digest}`));
+    expect(config).toMatchObject({ code: 'DENIED', message: 'tag v2 is immutable' });
+    expect((await call(registry, 'HEAD', `/v2/${name}/blobs/${layer}`)).status).toBe(200);
+    const free = loose.layers[0]?.digest as string;
+    expect((await call(registry, 'DELETE', `/v2/${name}/blobs/${free}`)).status).toBe(202);
+  });
+
   test('concurrent first pushes of one immutable tag: exactly one wins, the others are refused', async () => {
     const name = 'cfg/race';
     const images = await Promise.all(

@@ -154,18 +154,20 @@ export async function moveTag(
 }
 
 /**
- * The tags of the indexes that list the manifest, directly or through other indexes, with the
- * index each names: what a tag names includes the manifests its index lists.
+ * The tags that reach `digest` (a manifest an index lists, or a blob a manifest references),
+ * through the manifests referencing it and the indexes listing those, with the manifest each tag
+ * names: what a tag names includes all it reaches.
  */
-export async function tagsOfIndexesListing(
+export async function tagsReaching(
   q: Queryable,
   repository: string,
   digest: string,
+  kind: 'blob' | 'manifest',
 ): Promise<{ tag: string; index: string }[]> {
   const rows = await q.query<{ name: string; manifest_digest: string }>(
     `WITH RECURSIVE up (digest) AS (
        SELECT mr.manifest_digest FROM manifest_references mr JOIN repositories r ON r.id = mr.repository_id
-        WHERE r.name = $1 AND mr.child_digest = $2 AND mr.child_kind = 'manifest'
+        WHERE r.name = $1 AND mr.child_digest = $2 AND mr.child_kind = $3
        UNION
        SELECT mr.manifest_digest FROM up
          JOIN manifest_references mr ON mr.child_digest = up.digest AND mr.child_kind = 'manifest'
@@ -177,7 +179,7 @@ export async function tagsOfIndexesListing(
        JOIN up ON up.digest = t.manifest_digest
       WHERE r.name = $1
       ORDER BY t.name COLLATE "C"`,
-    [repository, digest],
+    [repository, digest, kind],
   );
   return rows.map((r) => ({ tag: r.name, index: r.manifest_digest }));
 }

@@ -9,7 +9,7 @@
 // `guard`): they read the stored rules under a shared advisory lock that a change takes alone. A
 // change thus waits for the writes that read the rules before it, and the writes after it read the
 // new rules, in every process: no tag move slips between a rule change and its answer.
-import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
 import { ruleFor } from '../../shared/policy.ts';
 import { isStorableText } from '../../shared/storable-text.ts';
 import type { Database, Queryable } from '../metadata/database.ts';
@@ -128,5 +128,28 @@ function readOnly(prefix: string) {
   return ociError('DENIED', {
     message: `the immutable-tag rule of prefix "${prefix}" is set in the config file (immutable_tags); change it there`,
     detail: { prefix },
+  });
+}
+
+/**
+ * A move or delete of an immutable tag, or a delete of a manifest (or blob) one reaches (`deleted`, when the
+ * tag names it through `digest`, an index listing it). Docker prints the message as it is.
+ */
+export function immutableTagDenied(
+  repository: string,
+  tag: string,
+  digest: string,
+  prefix: string,
+  deleted?: string,
+): OciError {
+  return ociError('DENIED', {
+    message: `tag ${tag} is immutable`,
+    detail: {
+      name: repository,
+      tag,
+      digest,
+      rule: prefix,
+      ...(deleted && deleted !== digest ? { listed: deleted } : {}),
+    },
   });
 }

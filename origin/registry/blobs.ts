@@ -11,6 +11,8 @@ import {
   deleteBlobRecord,
   lockBlobForRemoval,
 } from '../metadata/garbage.ts';
+import { tagsReaching } from '../metadata/manifests.ts';
+import { type ImmutableTags, immutableTagDenied } from '../policy/immutable-tags.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 import type { BlobReader, BlobSource } from './blob-reader.ts';
 import type { RemovalOutcome } from './manifests.ts';
@@ -20,6 +22,7 @@ export interface BlobsDependencies {
   readonly store: BlobStore;
   readonly cache: MetadataCache;
   readonly reader: BlobReader;
+  readonly immutableTags: ImmutableTags;
 }
 
 export class Blobs {
@@ -44,11 +47,22 @@ export class Blobs {
     return this.d.reader.open(digest, size, range);
   }
 
-  /** Removes the blob from the repository (its bytes stay for GC). */
+  /**
+   * Removes the blob from the repository (its bytes stay for GC), unless an immutable tag reaches
+   * it (through the manifests referencing it): that image must stay pullable.
+   */
   async unlink(repository: string, digest: string): Promise<Result<void>> {
-    const removed = await unlinkBlob(this.d.db, repository, digest);
+    const outcome = await this.d.db.transaction(async (tx) => {
+      const guard = await this.d.immutableTags.guard(tx, repository);
+      for (const { tag, index } of await tagsReaching(tx, repository, digest, 'blob')) {
+        const rule = guard.protecting(tag);
+        if (rule) return immutableTagDenied(repository, tag, index, rule.prefix, digest);
+      }
+      return unlinkBlob(tx, repository, digest);
+    });
+    if (typeof outcome !== 'boolean') return fail(outcome);
     await this.d.cache.deleteBlob(repository, digest);
-    return removed ? ok(undefined) : fail(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+    return outcome ? ok(undefined) : fail(ociError('BLOB_UNKNOWN', { detail: { digest } }));
   }
 
   /**

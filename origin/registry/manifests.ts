@@ -39,7 +39,7 @@ import {
   type ManifestRecord,
   moveTag,
   putManifest,
-  tagsOfIndexesListing,
+  tagsReaching,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
 import {
@@ -48,7 +48,7 @@ import {
   recordDeletedManifest,
   tryLockManifestDigest,
 } from '../metadata/tombstones.ts';
-import type { ImmutableTags } from '../policy/immutable-tags.ts';
+import { type ImmutableTags, immutableTagDenied } from '../policy/immutable-tags.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { Actor, DomainEvents, RegistryEvent } from './events.ts';
 
@@ -175,7 +175,7 @@ export class Manifests {
         if (tag !== null && previous !== null) {
           // The same digest again is no move: a CI job retrying its push succeeds.
           const rule = previous === digest ? undefined : guard?.protecting(tag);
-          if (rule) throw new Refused(immutableTag(repository, tag, previous, rule.prefix));
+          if (rule) throw new Refused(immutableTagDenied(repository, tag, previous, rule.prefix));
           await moveTag(tx, repositoryId, tag, digest, now);
         }
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed
@@ -218,7 +218,7 @@ export class Manifests {
           const digest = await deleteTag(tx, repository, ref.tag);
           if (digest === null) return null;
           const rule = guard.protecting(ref.tag);
-          if (rule) throw new Refused(immutableTag(repository, ref.tag, digest, rule.prefix));
+          if (rule) throw new Refused(immutableTagDenied(repository, ref.tag, digest, rule.prefix));
           const deleted: RegistryEvent = {
             type: 'delete',
             repository,
@@ -247,12 +247,14 @@ export class Manifests {
         // Read after the delete, which waited for any put listing it in an index to commit.
         const naming = [
           ...tags.map((tag) => ({ tag, index: null })),
-          ...(await tagsOfIndexesListing(tx, repository, ref.digest)),
+          ...(await tagsReaching(tx, repository, ref.digest, 'manifest')),
         ];
         for (const { tag, index } of naming) {
           const rule = guard.protecting(tag);
           if (rule)
-            throw new Refused(immutableTag(repository, tag, index ?? ref.digest, rule.prefix, ref.digest));
+            throw new Refused(
+              immutableTagDenied(repository, tag, index ?? ref.digest, rule.prefix, ref.digest),
+            );
         }
         // Its bytes stay in the store until GC finds no record of it again.
         await recordDeletedManifest(tx, repository, ref.digest, this.clock.now());
@@ -377,29 +379,6 @@ function refusedError(error: unknown): OciError {
 
 const isOciError = (value: RegistryEvent | OciError | null): value is OciError =>
   value !== null && 'code' in value;
-
-/**
- * A move or delete of an immutable tag, or a delete of a manifest one names (`deleted`, when the
- * tag names it through `digest`, an index listing it). Docker prints the message as it is.
- */
-function immutableTag(
-  repository: string,
-  tag: string,
-  digest: string,
-  prefix: string,
-  deleted?: string,
-): OciError {
-  return ociError('DENIED', {
-    message: `tag ${tag} is immutable`,
-    detail: {
-      name: repository,
-      tag,
-      digest,
-      rule: prefix,
-      ...(deleted && deleted !== digest ? { listed: deleted } : {}),
-    },
-  });
-}
 
 function missingReferences(digests: string[]): OciError {
   return ociError('MANIFEST_BLOB_UNKNOWN', {
