@@ -8,6 +8,11 @@ export function isStorableText(text: string): boolean {
   return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 }
 
+/** `text` with each NUL and lone surrogate replaced by U+FFFD: for a record that must not fail. */
+export function toStorableText(text: string): string {
+  return text.replaceAll('\u0000', '\ufffd').replace(new RegExp(LONE_SURROGATE, 'g'), '\ufffd');
+}
+
 /** Whether every string in a parsed JSON value, keys included, is storable. */
 export function isStorableJson(value: unknown): boolean {
   if (typeof value === 'string') return isStorableText(value);

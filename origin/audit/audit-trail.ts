@@ -4,6 +4,7 @@
 // Failed logins too, though they write nothing else.
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
+import { toStorableText } from '../../shared/storable-text.ts';
 import type { FailedLogins } from '../auth/users.ts';
 import { type AuditEntry, type AuditQuery, insertAuditEntry, listAuditEntries } from '../metadata/audit.ts';
 import type { Database, Queryable } from '../metadata/database.ts';
@@ -124,7 +125,7 @@ export class AuditTrail implements EventListener, FailedLogins {
       tag: null,
       digest: null,
       // Outside text: bounded, and without the NUL a text column refuses.
-      user: name.slice(0, NAME_MAX).replaceAll('\u0000', '\uFFFD'),
+      user: toStorableText(name.slice(0, NAME_MAX)),
       address: client,
       system: null,
       detail: { reason },

@@ -1,5 +1,6 @@
 // The audit trail's rows (origin/audit/audit-trail.ts writes them, GET /admin/audit and
 // `registry audit export` read them).
+import { toStorableText } from '../../shared/storable-text.ts';
 import type { Queryable } from './database.ts';
 
 export interface AuditRecord {
@@ -55,10 +56,7 @@ export async function insertAuditEntry(q: Queryable, record: AuditRecord, now: n
  * as an escape, where text gets U+FFFD). An entry must not fail the write it records.
  */
 function storable(_key: string, value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  return value
-    .replaceAll('\u0000', '\uFFFD')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return typeof value === 'string' ? toStorableText(value) : value;
 }
 
 interface AuditRow {
