@@ -122,6 +122,7 @@ export async function claimTag(
   tag: string,
   digest: string,
   now: number,
+  pushedBy: string | null,
 ): Promise<string | null> {
   for (;;) {
     const current = await tx.query<{ manifest_digest: string }>(
@@ -130,26 +131,27 @@ export async function claimTag(
     );
     if (current[0]) return current[0].manifest_digest;
     const created = await tx.query(
-      `INSERT INTO tags (repository_id, name, manifest_digest, updated_at) VALUES ($1, $2, $3, $4)
+      `INSERT INTO tags (repository_id, name, manifest_digest, updated_at, pushed_by) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (repository_id, name) DO NOTHING RETURNING name`,
-      [repositoryId, tag, digest, new Date(now)],
+      [repositoryId, tag, digest, new Date(now), pushedBy],
     );
     if (created.length > 0) return null;
     // Created by another transaction that committed meanwhile: read (and lock) what it wrote.
   }
 }
 
-/** Points a tag claimed by `claimTag` at `digest`, pushed (again) at `now`. */
+/** Points a tag claimed by `claimTag` at `digest`, pushed (again) at `now` by `pushedBy`. */
 export async function moveTag(
   tx: Queryable,
   repositoryId: number,
   tag: string,
   digest: string,
   now: number,
+  pushedBy: string | null,
 ): Promise<void> {
   await tx.query(
-    'UPDATE tags SET manifest_digest = $3, updated_at = $4 WHERE repository_id = $1 AND name = $2',
-    [repositoryId, tag, digest, new Date(now)],
+    'UPDATE tags SET manifest_digest = $3, updated_at = $4, pushed_by = $5 WHERE repository_id = $1 AND name = $2',
+    [repositoryId, tag, digest, new Date(now), pushedBy],
   );
 }
 

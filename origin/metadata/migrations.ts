@@ -357,6 +357,17 @@ CREATE INDEX audit_entries_user ON audit_entries ("user", id);
 CREATE INDEX audit_entries_at ON audit_entries (at);
 `,
   },
+  {
+    version: 11,
+    sql: `
+-- Image lifecycle: who pushed each tag, and when a manifest or tag was last pulled (written in
+-- batches by the pull recorder, never per request; null: not pulled since tracking began).
+ALTER TABLE tags ADD COLUMN pushed_by text;
+ALTER TABLE tags ADD COLUMN last_pulled_at timestamptz;
+ALTER TABLE manifests ADD COLUMN last_pulled_at timestamptz;
+CREATE INDEX tags_updated ON tags (repository_id, updated_at);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -171,12 +171,12 @@ export class Manifests {
         if (wrong) throw new Refused(wrongSize(wrong.digest, wrong.size, held.get(wrong.digest) ?? 0));
         const now = this.clock.now();
         await putManifest(tx, repositoryId, record, references, now);
-        const previous = tag === null ? null : await claimTag(tx, repositoryId, tag, digest, now);
+        const previous = tag === null ? null : await claimTag(tx, repositoryId, tag, digest, now, actor.user);
         if (tag !== null && previous !== null) {
           // The same digest again is no move: a CI job retrying its push succeeds.
           const rule = previous === digest ? undefined : guard?.protecting(tag);
           if (rule) throw new Refused(immutableTagDenied(repository, tag, previous, rule.prefix));
-          await moveTag(tx, repositoryId, tag, digest, now);
+          await moveTag(tx, repositoryId, tag, digest, now, actor.user);
         }
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed
         // them; and last, so that a refused push leaves no bytes behind.
