@@ -139,7 +139,7 @@ export async function openRegistry(
     manifests: new Manifests({ db, store, cache, events, clock, immutableTags }),
     immutableTags,
     uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
-    blobs: new Blobs({ db, store, cache, reader, immutableTags }),
+    blobs: new Blobs({ db, store, cache, reader, immutableTags, events }),
     repositories: new Repositories(db),
   };
 }

@@ -111,6 +111,21 @@ describe('writes recorded', () => {
       detail: { reason: 'untagged manifest removed by garbage collection' },
     });
   });
+
+  test('a blob a client unlinks is recorded; one the repository does not hold writes nothing', async () => {
+    const image = await pushImage(registry, 'audit/blob', 'v1');
+    expect((await call(registry, 'DELETE', '/v2/audit/blob/manifests/v1')).status).toBe(202);
+    const layer = image.layers[0] as string;
+    const path = `/v2/audit/blob/blobs/${layer}`;
+    expect((await call(registry, 'DELETE', path, { auth: DEV })).status).toBe(202);
+    expect((await call(registry, 'DELETE', path, { auth: DEV })).status).toBe(404);
+    const { entries } = await audit('?repository=audit/blob&limit=2');
+    expect(entries.map((e) => [e.action, e.user, e.tag, e.digest])).toEqual([
+      ['blob.delete', 'dev', null, layer],
+      ['delete', 'admin', 'v1', null],
+    ]);
+    expect(entries[0]?.address).toMatch(/127\.0\.0\.1$/);
+  });
 });
 
 /** Pushes an image as `auth` (pushImage sends the admin's credentials); returns its digest. */

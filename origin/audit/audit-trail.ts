@@ -74,6 +74,19 @@ export class AuditTrail implements EventListener, FailedLogins {
           },
           now,
         );
+      case 'blob-delete':
+        return insertAuditEntry(
+          tx,
+          {
+            action: 'blob.delete',
+            repository: event.repository,
+            tag: null,
+            digest: event.digest,
+            ...who,
+            detail: {},
+          },
+          now,
+        );
       case 'immutable-tags':
         return rule(event.tags ? 'immutable-tags.set' : 'immutable-tags.remove', {
           prefix: event.prefix,

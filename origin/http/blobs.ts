@@ -6,7 +6,7 @@ import { parseDigest } from '../../shared/digest.ts';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { parseDigestParam } from '../registry/uploads.ts';
 import type { Services } from '../services.ts';
-import { type AppContext, nodeResponse } from './context.ts';
+import { type AppContext, actorOf, nodeResponse } from './context.ts';
 import { unwrap } from './respond.ts';
 
 /**
@@ -68,6 +68,6 @@ export async function deleteBlob(
   digestParam: string,
 ): Promise<Response> {
   const digest = blobDigest(digestParam);
-  unwrap(await s.blobs.unlink(name, digest));
+  unwrap(await s.blobs.unlink(name, digest, actorOf(c)));
   return c.body(null, 202, { 'Docker-Content-Digest': digest, 'Content-Length': '0' });
 }

@@ -15,6 +15,7 @@ import { tagsReaching } from '../metadata/manifests.ts';
 import { type ImmutableTags, immutableTagDenied } from '../policy/immutable-tags.ts';
 import type { BlobStore, ByteRange } from '../storage/blob-store.ts';
 import type { BlobReader, BlobSource } from './blob-reader.ts';
+import type { Actor, DomainEvents, RegistryEvent } from './events.ts';
 import type { RemovalOutcome } from './manifests.ts';
 
 export interface BlobsDependencies {
@@ -23,6 +24,7 @@ export interface BlobsDependencies {
   readonly cache: MetadataCache;
   readonly reader: BlobReader;
   readonly immutableTags: ImmutableTags;
+  readonly events: DomainEvents;
 }
 
 export class Blobs {
@@ -51,18 +53,23 @@ export class Blobs {
    * Removes the blob from the repository (its bytes stay for GC), unless an immutable tag reaches
    * it (through the manifests referencing it): that image must stay pullable.
    */
-  async unlink(repository: string, digest: string): Promise<Result<void>> {
+  async unlink(repository: string, digest: string, actor: Actor): Promise<Result<void>> {
+    const event: RegistryEvent = { type: 'blob-delete', repository, digest, actor };
     const outcome = await this.d.db.transaction(async (tx) => {
       const guard = await this.d.immutableTags.guard(tx, repository);
       for (const { tag, index } of await tagsReaching(tx, repository, digest, 'blob')) {
         const rule = guard.protecting(tag);
         if (rule) return immutableTagDenied(repository, tag, index, rule.prefix, digest);
       }
-      return unlinkBlob(tx, repository, digest);
+      const unlinked = await unlinkBlob(tx, repository, digest);
+      if (unlinked) await this.d.events.record(tx, event);
+      return unlinked;
     });
     if (typeof outcome !== 'boolean') return fail(outcome);
     await this.d.cache.deleteBlob(repository, digest);
-    return outcome ? ok(undefined) : fail(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+    if (!outcome) return fail(ociError('BLOB_UNKNOWN', { detail: { digest } }));
+    this.d.events.committed([event]);
+    return ok(undefined);
   }
 
   /**

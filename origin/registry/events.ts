@@ -50,6 +50,18 @@ export type RepositoryEvent =
     };
 
 /**
+ * A blob unlinked from a repository by a client (its bytes stay until GC finds nothing using
+ * them). Audited; not a webhook event: subscribers hear of images (push, tag, delete), as
+ * distribution's manifest-level notifications do.
+ */
+export interface BlobEvent {
+  readonly type: 'blob-delete';
+  readonly repository: string;
+  readonly digest: string;
+  readonly actor: Actor;
+}
+
+/**
  * A change to the rules the registry enforces or to who may use it, made by an administrator (or
  * `registry robot` on the command line). Recorded in the change's transaction; the audit trail
  * keeps them. Each says what the subject is now (null: removed).
@@ -116,7 +128,7 @@ export function isRepositoryEvent(event: RegistryEvent): event is RepositoryEven
   return REPOSITORY_EVENTS.has(event.type);
 }
 
-export type RegistryEvent = RepositoryEvent | RuleEvent;
+export type RegistryEvent = RepositoryEvent | BlobEvent | RuleEvent;
 
 export interface EventListener {
   /** In the write's transaction: a failure here rolls the write back. */
