@@ -60,6 +60,7 @@ const ONCE_EMBEDDED = [
   'test/robots.test.ts', // robot accounts: scopes, secrets, expiry and revocation, through the API and CLI
   'test/tls.test.ts', // HTTPS: the server's protocols and certificate reloads, the store's streams alike
   'test/fuzz/http.test.ts', // random requests never get a 5xx: the HTTP layer's reading of them, not a backend's
+  'test/console.test.ts', // the web console's pages, sessions and CSRF in Chromium: HTTP and domain reads alike everywhere
 ];
 
 /** The same on every backend, once on the PostgreSQL server. */

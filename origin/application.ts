@@ -21,6 +21,7 @@ import { TokenService } from './auth/token-service.ts';
 import { UserDirectory } from './auth/users.ts';
 import { InMemoryMetadataCache, type MetadataCache } from './cache/metadata-cache.ts';
 import type { Config } from './config.ts';
+import { ConsoleSessions } from './console/console-sessions.ts';
 import { gcDependencies } from './gc/collect.ts';
 import { scheduleGc } from './gc/schedule.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -283,6 +284,7 @@ export class Application {
       immutableTags: registry.immutableTags,
       webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
+      consoleSessions: new ConsoleSessions(db, clock),
     };
     return new Application(core, services, scanning.worker, dispatcher);
   }

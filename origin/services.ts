@@ -9,6 +9,7 @@ import type { RobotAccounts } from './auth/robots.ts';
 import type { TokenService } from './auth/token-service.ts';
 import type { UserDirectory } from './auth/users.ts';
 import type { Config } from './config.ts';
+import type { ConsoleSessions } from './console/console-sessions.ts';
 import type { Database } from './metadata/database.ts';
 import type { Metrics } from './metrics.ts';
 import type { ImmutableTags } from './policy/immutable-tags.ts';
@@ -48,4 +49,6 @@ export interface Services {
   readonly webhookSubscriptions: WebhookSubscriptions;
   /** scan.sources: their state, and updates asked for. */
   readonly vulnData: VulnDataSources;
+  /** Who is signed in to the web console. */
+  readonly consoleSessions: ConsoleSessions;
 }

@@ -9,6 +9,7 @@ import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { type HttpMethod, type Requirement, requirementFor } from '../../shared/requirement.ts';
 import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
+import { consoleApp } from '../console/console-app.ts';
 import type { Services } from '../services.ts';
 import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
@@ -163,6 +164,11 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.post('/admin/vulndb/update', (c) => adminVulndbUpdate(c, s));
   app.on(['GET', 'POST'], '/admin/robots', (c) => adminRobots(c, s));
   app.delete('/admin/robots/:name', (c) => adminRobots(c, s));
+  app.route('/', consoleApp(s));
+  // A browser opening the registry's address lands on the console; clients get the API's 404.
+  app.get('/', (c) =>
+    (c.req.header('accept') ?? '').includes('text/html') ? c.redirect('/ui/', 302) : noSuchEndpoint(c),
+  );
   app.all('/v2', (c) => dispatchV2(c, s));
   app.all('/v2/*', (c) => dispatchV2(c, s));
   app.notFound(noSuchEndpoint);

@@ -368,6 +368,20 @@ ALTER TABLE manifests ADD COLUMN last_pulled_at timestamptz;
 CREATE INDEX tags_updated ON tags (repository_id, updated_at);
 `,
   },
+  {
+    version: 12,
+    sql: `
+-- Web console sign-ins (origin/console/): the SHA-256 of the session cookie, never the cookie.
+CREATE TABLE console_sessions (
+  id_hash text PRIMARY KEY,
+  "user" text NOT NULL,
+  csrf text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

@@ -11,18 +11,25 @@ export async function ensureRepository(q: Queryable, name: string): Promise<numb
   return (existing[0] as { id: number }).id;
 }
 
-/** Repositories holding at least one manifest, in byte order, after `last`. */
+/**
+ * Repositories holding at least one manifest, in byte order, after `last`; with `match`, only
+ * those whose name contains it.
+ */
 export async function listRepositories(
   q: Queryable,
   limit: number,
   last: string | undefined,
+  match?: string,
 ): Promise<string[]> {
+  // LIKE's wildcards in `match` are literal characters here.
+  const pattern = match ? `%${match.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   const rows = await q.query<{ name: string }>(
     `SELECT r.name FROM repositories r
       WHERE ($1::text IS NULL OR r.name COLLATE "C" > $1::text COLLATE "C")
+        AND ($3::text IS NULL OR r.name LIKE $3::text)
         AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
       ORDER BY r.name COLLATE "C" LIMIT $2`,
-    [last ?? null, limit],
+    [last ?? null, limit, pattern],
   );
   return rows.map((r) => r.name);
 }

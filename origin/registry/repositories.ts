@@ -11,9 +11,25 @@ export class Repositories {
     this.db = db;
   }
 
-  /** Repositories holding a manifest, in byte order after `last`. */
-  list(limit: number, last: string | undefined): Promise<string[]> {
-    return listRepositories(this.db, limit, last);
+  /**
+   * Up to `limit` + 1 repositories holding a manifest that `visible` admits, in byte order after
+   * `last` (one more than the page: the caller learns whether another follows); with `match`, only
+   * names containing it. Reads on while the filter drops names.
+   */
+  async list(
+    limit: number,
+    last: string | undefined,
+    visible: (name: string) => boolean,
+    match?: string,
+  ): Promise<string[]> {
+    const shown: string[] = [];
+    let cursor = last;
+    for (;;) {
+      const batch = await listRepositories(this.db, limit + 1, cursor, match);
+      for (const name of batch) if (visible(name)) shown.push(name);
+      if (shown.length > limit || batch.length <= limit) return shown.slice(0, limit + 1);
+      cursor = batch[batch.length - 1];
+    }
   }
 
   /** The repository's tags in byte order after `last`; NAME_UNKNOWN when it holds no manifest. */

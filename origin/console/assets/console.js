@@ -1,0 +1,40 @@
+// The console's only script (the CSP allows no other): search as you type, copy buttons, and a
+// confirmation before a form marked data-confirm is sent. Every page works without it.
+
+function liveSearch(form) {
+  const input = form.querySelector('input[type="search"]');
+  if (!input) return;
+  let timer;
+  let latest = 0;
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const url = `${form.action}?${new URLSearchParams(new FormData(form))}`;
+      const ticket = ++latest;
+      const response = await fetch(url, { headers: { Accept: 'text/html' } });
+      if (!response.ok || ticket !== latest) return;
+      const next = new DOMParser().parseFromString(await response.text(), 'text/html');
+      const results = next.querySelector('[data-results]');
+      const current = document.querySelector('[data-results]');
+      if (results && current) current.replaceWith(results);
+      history.replaceState(null, '', url);
+    }, 200);
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  for (const form of document.querySelectorAll('form[data-live-search]')) liveSearch(form);
+  document.addEventListener('click', async (event) => {
+    const button = event.target.closest('button[data-copy]');
+    if (!button) return;
+    await navigator.clipboard.writeText(button.dataset.copy);
+    button.textContent = 'Copied';
+    setTimeout(() => {
+      button.textContent = 'Copy';
+    }, 1500);
+  });
+  document.addEventListener('submit', (event) => {
+    const message = event.target.dataset?.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+});

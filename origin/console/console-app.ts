@@ -1,0 +1,180 @@
+// The web console under /ui/ (its routes are absolute: mounted at the root, Hono tells /ui/ from /ui): server-rendered pages over the same domain as the API, a session
+// cookie for the registry's own users, CSRF tokens on every change, and a CSP that allows no
+// inline script. Each page authorizes as the API does: pull to see a repository.
+import { readFileSync } from 'node:fs';
+import { type Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { ociError } from '../../shared/errors.ts';
+import { isRepositoryName } from '../../shared/reference.ts';
+import { checkLogin } from '../http/authorize.ts';
+import type { AppEnv } from '../http/context.ts';
+import type { Services } from '../services.ts';
+import { type ConsoleSession, randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
+import { type Markup, notice, page, type Viewer } from './layout.ts';
+import { loginPage } from './login-page.ts';
+import { repositoriesPage } from './repositories-page.ts';
+import { repositoryPage } from './repository-page.ts';
+
+const SESSION_COOKIE = 'registry_session';
+/** The sign-in form's double-submit token, before a session exists. */
+const LOGIN_CSRF_COOKIE = 'registry_login_csrf';
+const PAGE_SIZE = 50;
+
+/** No inline script or style, nothing from elsewhere, never framed. */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+const ASSETS: Readonly<Record<string, { type: string; body: string }>> = {
+  'console.css': { type: 'text/css; charset=utf-8', body: asset('console.css') },
+  'console.js': { type: 'text/javascript; charset=utf-8', body: asset('console.js') },
+};
+
+function asset(name: string): string {
+  return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+}
+
+type ConsoleContext = Context<AppEnv>;
+
+interface Visit {
+  readonly viewer: Viewer;
+  readonly session: ConsoleSession | null;
+  /** May this visitor pull from `name`? */
+  can(name: string, action: 'pull' | 'push' | 'delete'): boolean;
+}
+
+export function consoleApp(s: Services): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const secure = s.config.http.tls !== undefined;
+
+  app.use('/ui/*', async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', CSP);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('Referrer-Policy', 'same-origin');
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+
+  async function visit(c: ConsoleContext): Promise<Visit> {
+    let session = await s.consoleSessions.find(getCookie(c, SESSION_COOKIE));
+    // A user removed since signing in is signed out.
+    if (session && (await s.users.existing([session.user])).length === 0) session = null;
+    const user = session?.user ?? null;
+    const grantee = s.permissions.user(user);
+    return {
+      viewer: { user, admin: grantee.admin, csrf: session?.csrf ?? null },
+      session,
+      can: (name, action) => grantee.actionsFor(name).has(action),
+    };
+  }
+
+  const render = async (c: ConsoleContext, markup: Markup, status: 200 | 400 | 403 | 404 | 429 | 503 = 200) =>
+    c.html(await markup, status);
+
+  const refusal = (c: ConsoleContext, v: Visit, status: 403 | 404, text: string) =>
+    render(c, page(status === 404 ? 'Not found' : 'Not allowed', v.viewer, notice('error', text)), status);
+
+  app.get('/ui/assets/:name', (c) => {
+    const file = ASSETS[c.req.param('name')];
+    if (!file) return c.text('not found', 404);
+    return c.body(file.body, 200, { 'Content-Type': file.type, 'Cache-Control': 'public, max-age=300' });
+  });
+
+  app.get('/ui/login', async (c) => {
+    const v = await visit(c);
+    const csrf = randomToken();
+    setCookie(c, LOGIN_CSRF_COOKIE, csrf, { httpOnly: true, secure, sameSite: 'Strict', path: '/ui/' });
+    return render(c, loginPage(v.viewer, csrf, null));
+  });
+
+  app.post('/ui/login', async (c) => {
+    const v = await visit(c);
+    const form = await c.req.parseBody();
+    const user = typeof form.user === 'string' ? form.user : '';
+    const password = typeof form.password === 'string' ? form.password : '';
+    const cookie = getCookie(c, LOGIN_CSRF_COOKIE);
+    const fresh = randomToken();
+    setCookie(c, LOGIN_CSRF_COOKIE, fresh, { httpOnly: true, secure, sameSite: 'Strict', path: '/ui/' });
+    const again = (text: string, status: 400 | 403 | 429 | 503) =>
+      render(c, loginPage(v.viewer, fresh, text, user.slice(0, 256)), status);
+    if (!cookie || typeof form.csrf !== 'string' || !sameToken(form.csrf, cookie)) {
+      return again('The form expired: sign in again.', 403);
+    }
+    if (user.startsWith('robot$')) return again('Robot accounts cannot sign in to the console.', 403);
+    const client = c.env.incoming.socket.remoteAddress ?? 'unknown';
+    const incorrect = ociError('UNAUTHORIZED', { message: 'incorrect user or password' });
+    const login = await checkLogin(s, user, password, client, incorrect);
+    if (!login.ok) {
+      if (login.error.code === 'TOOMANYREQUESTS') return again(login.error.message, 429);
+      if (login.error.code === 'UNAVAILABLE') return again(login.error.message, 503);
+      return again('Incorrect user or password.', 403);
+    }
+    const opened = await s.consoleSessions.open(user);
+    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/ui/', secure });
+    setCookie(c, SESSION_COOKIE, opened.cookie, {
+      httpOnly: true,
+      secure,
+      sameSite: 'Strict',
+      path: '/',
+      maxAge: SESSION_MS / 1000,
+    });
+    return c.redirect('/ui/', 303);
+  });
+
+  app.post('/ui/logout', async (c) => {
+    const v = await visit(c);
+    const form = await c.req.parseBody();
+    if (v.session && (typeof form.csrf !== 'string' || !sameToken(form.csrf, v.session.csrf))) {
+      return refusal(c, v, 403, 'The form expired: reload the page and try again.');
+    }
+    await s.consoleSessions.close(getCookie(c, SESSION_COOKIE));
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure });
+    return c.redirect('/ui/', 303);
+  });
+
+  app.get('/ui/', async (c) => {
+    const v = await visit(c);
+    const match = (c.req.query('q') ?? '').slice(0, 256);
+    const after = c.req.query('after') || undefined;
+    const names = await s.repositories.list(
+      PAGE_SIZE,
+      after,
+      (name) => v.can(name, 'pull'),
+      match || undefined,
+    );
+    const shown = names.slice(0, PAGE_SIZE);
+    const next = names.length > PAGE_SIZE ? (shown[shown.length - 1] ?? null) : null;
+    return render(c, repositoriesPage(v.viewer, { names: shown, match, next }));
+  });
+
+  app.get('/ui/r/*', async (c) => {
+    const v = await visit(c);
+    const name = decodePath(c.req.path.slice('/ui/r/'.length));
+    // Not allowed and absent look alike: a page must not tell which names exist.
+    if (name === null || !isRepositoryName(name) || !v.can(name, 'pull')) {
+      return refusal(c, v, 404, 'No such repository, or you may not see it.');
+    }
+    const tags = await s.repositories.tags(name, 1000, undefined);
+    if (!tags.ok) return refusal(c, v, 404, 'No such repository, or you may not see it.');
+    const pullHost = new URL(s.config.http.public_url).host;
+    return render(c, repositoryPage(v.viewer, { name, tags: tags.value, pullHost }));
+  });
+
+  app.get('/ui', (c) => c.redirect('/ui/', 301));
+  return app;
+}
+
+function decodePath(path: string): string | null {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return null;
+  }
+}

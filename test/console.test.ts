@@ -1,0 +1,259 @@
+// The web console (/ui/): sign-in with the registry's users and its throttle, session cookies and
+// CSRF tokens, pages authorized as the API is, a CSP with no inline script; driven over HTTP and in
+// headless Chromium (Debian's chromium, playwright-core), with an accessibility check (axe-core).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hashPassword } from '../origin/auth/passwords.ts';
+import { pushImage } from './harness/client.ts';
+import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+let registry: TestRegistry;
+let browser: Browser;
+
+beforeAll(async () => {
+  const [adminHash, teamHash] = await Promise.all([hashPassword('secret'), hashPassword('team-password')]);
+  registry = await startTestRegistry({
+    config: {
+      auth: {
+        users: [
+          { name: 'admin', password_hash: adminHash },
+          { name: 'teamer', password_hash: teamHash },
+        ],
+        admins: ['admin'],
+        access: [
+          { prefix: '', users: ['admin'], actions: ['pull', 'push', 'delete'] },
+          { prefix: 'team/', users: ['teamer'], actions: ['pull'] },
+          { prefix: 'public/', anonymous: true, actions: ['pull'] },
+        ],
+      },
+    },
+  });
+  for (const name of ['team/api', 'team/web', 'secret/keys', 'public/base'])
+    await pushImage(registry, name, 'v1');
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-background-networking'],
+    });
+  } catch (error) {
+    throw new Error(`the console tests drive Chromium: apt-get install chromium (${String(error)})`);
+  }
+});
+afterAll(async () => {
+  await browser?.close();
+  await registry?.close();
+});
+
+/** A browser-like client over fetch: keeps cookies, follows nothing. */
+class Visitor {
+  private readonly cookies = new Map<string, string>();
+
+  async get(path: string): Promise<Response> {
+    return this.send('GET', path);
+  }
+
+  async post(path: string, form: Record<string, string>): Promise<Response> {
+    return this.send('POST', path, new URLSearchParams(form));
+  }
+
+  cookie(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  async signIn(user: string, password: string): Promise<Response> {
+    const form = await this.get('/ui/login');
+    const csrf = csrfOf(await form.text());
+    return this.post('/ui/login', { csrf, user, password });
+  }
+
+  private async send(method: string, path: string, body?: URLSearchParams): Promise<Response> {
+    const headers = new Headers({ Accept: 'text/html' });
+    if (this.cookies.size > 0)
+      headers.set('Cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const response = await fetch(`${registry.url}${path}`, { method, headers, body, redirect: 'manual' });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';');
+      const [name = '', value = ''] = pair.split('=');
+      if (value === '' || /max-age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return response;
+  }
+}
+
+function csrfOf(html: string): string {
+  const match = /name="csrf" value="([^"]+)"/.exec(html);
+  if (!match?.[1]) throw new Error(`no CSRF token in the page: ${html.slice(0, 500)}`);
+  return match[1];
+}
+
+describe('sign-in and sessions', () => {
+  test('a right password opens a session: HttpOnly, SameSite=Strict cookie; the page names the user', async () => {
+    const v = new Visitor();
+    const response = await v.signIn('teamer', 'team-password');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/ui/');
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('registry_session='));
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).not.toMatch(/Secure/); // served over plain HTTP here
+    const home = await (await v.get('/ui/')).text();
+    expect(home).toContain('teamer');
+    expect(home).toContain('Sign out');
+  });
+
+  test('a wrong password, a robot name and a missing or forged CSRF token are refused', async () => {
+    const v = new Visitor();
+    const wrong = await v.signIn('teamer', 'nope');
+    expect(wrong.status).toBe(403);
+    expect(await wrong.text()).toContain('Incorrect user or password.');
+    expect(v.cookie('registry_session')).toBeUndefined();
+
+    const form = await v.get('/ui/login');
+    const csrf = csrfOf(await form.text());
+    const forged = await v.post('/ui/login', { csrf: `${csrf}x`, user: 'teamer', password: 'team-password' });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('The form expired');
+    // Another site's form: no cookie of ours comes with it.
+    const crossSite = await fetch(`${registry.url}/ui/login`, {
+      method: 'POST',
+      body: new URLSearchParams({ csrf, user: 'teamer', password: 'team-password' }),
+      redirect: 'manual',
+    });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.getSetCookie().some((c) => c.startsWith('registry_session='))).toBe(false);
+
+    const robot = await v.signIn('robot$ci', 'whatever');
+    expect(robot.status).toBe(403);
+    expect(await robot.text()).toContain('Robot accounts cannot sign in');
+  });
+
+  test('logout needs the session CSRF token, then ends the session for good', async () => {
+    const v = new Visitor();
+    await v.signIn('teamer', 'team-password');
+    const session = v.cookie('registry_session') as string;
+    expect((await v.post('/ui/logout', { csrf: 'forged' })).status).toBe(403);
+    expect(await (await v.get('/ui/')).text()).toContain('teamer');
+    const home = await (await v.get('/ui/')).text();
+    const out = await v.post('/ui/logout', { csrf: csrfOf(home) });
+    expect(out.status).toBe(303);
+    // The old cookie, replayed, is nobody.
+    const replay = await fetch(`${registry.url}/ui/`, { headers: { Cookie: `registry_session=${session}` } });
+    expect(await replay.text()).not.toContain('teamer');
+  });
+});
+
+describe('what each visitor sees', () => {
+  const names = (html: string) =>
+    [...html.matchAll(/<li><a href="\/ui\/r\/[^"]+">([^<]+)<\/a><\/li>/g)].map((m) => m[1]);
+
+  test('repositories: anonymous sees the public ones, a team member theirs, the admin all', async () => {
+    expect(names(await (await new Visitor().get('/ui/')).text())).toEqual(['public/base']);
+    const team = new Visitor();
+    await team.signIn('teamer', 'team-password');
+    expect(names(await (await team.get('/ui/')).text())).toEqual(['public/base', 'team/api', 'team/web']);
+    const admin = new Visitor();
+    await admin.signIn('admin', 'secret');
+    expect(names(await (await admin.get('/ui/')).text())).toEqual([
+      'public/base',
+      'secret/keys',
+      'team/api',
+      'team/web',
+    ]);
+    expect(names(await (await admin.get('/ui/?q=eam/')).text())).toEqual(['team/api', 'team/web']);
+    // LIKE's wildcards are plain characters in a search.
+    expect(names(await (await admin.get('/ui/?q=%25')).text())).toEqual([]);
+  });
+
+  test('a repository one may not pull is "not found", like one that does not exist', async () => {
+    const team = new Visitor();
+    await team.signIn('teamer', 'team-password');
+    const hidden = await team.get('/ui/r/secret/keys');
+    const absent = await team.get('/ui/r/team/none');
+    expect(hidden.status).toBe(404);
+    expect(absent.status).toBe(404);
+    expect(await hidden.text()).toBe(await absent.text());
+    const shown = await team.get('/ui/r/team/api');
+    expect(shown.status).toBe(200);
+    expect(await shown.text()).toContain(`docker pull ${new URL(registry.url).host}/team/api:v1`);
+  });
+
+  test('every page carries a CSP with no inline script, and is never cached', async () => {
+    for (const path of ['/ui/', '/ui/login', '/ui/r/public/base', '/ui/r/missing']) {
+      const response = await new Visitor().get(path);
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('cache-control'), path).toBe('no-store');
+      expect(await response.text(), path).not.toMatch(/<script>|<script [^>]*>[^<]/);
+    }
+    const browserHome = await fetch(`${registry.url}/`, {
+      headers: { Accept: 'text/html' },
+      redirect: 'manual',
+    });
+    expect(browserHome.status).toBe(302);
+    expect(browserHome.headers.get('location')).toBe('/ui/');
+  });
+});
+
+describe('in Chromium', () => {
+  async function openPage(): Promise<{ page: Page; problems: string[] }> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    return { page, problems };
+  }
+
+  test('sign in, search as you type, open a repository; no script error, no CSP violation', async () => {
+    const { page, problems } = await openPage();
+    await page.goto(`${registry.url}/ui/login`);
+    await page.getByLabel('User').fill('admin');
+    await page.getByLabel('Password').fill('secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${registry.url}/ui/`);
+    await expect(page.getByRole('link', { name: 'secret/keys' }).count()).resolves.toBe(1);
+
+    // Typed, not submitted: the list narrows by itself.
+    await page.getByLabel('Search repositories').pressSequentially('team');
+    await page.waitForFunction(() => document.querySelectorAll('ul.repositories li').length === 2);
+    expect(page.url()).toContain('q=team');
+
+    await page.getByRole('link', { name: 'team/web' }).click();
+    await page.waitForURL(/\/ui\/r\/team\/web$/);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('team/web');
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  test('the pages pass an axe-core accessibility check (WCAG 2 A and AA), at laptop and phone widths', async () => {
+    const axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    for (const width of [1280, 390]) {
+      // axe is injected as an inline script: only this check's context ignores the CSP for it.
+      const context = await browser.newContext({ bypassCSP: true, viewport: { width, height: 800 } });
+      const page = await context.newPage();
+      for (const path of ['/ui/login', '/ui/', '/ui/r/public/base']) {
+        await page.goto(`${registry.url}${path}`);
+        await page.addScriptTag({ content: axe });
+        const violations = await page.evaluate(async () => {
+          const result = await (
+            window as unknown as {
+              axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: unknown[] }[] }> };
+            }
+          ).axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+          return result.violations.map((v) => `${v.id} (${v.nodes.length})`);
+        });
+        expect(violations, `${path} at ${width}px`).toEqual([]);
+      }
+      await context.close();
+    }
+  });
+});
