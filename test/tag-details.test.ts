@@ -432,6 +432,12 @@ describe('refused', () => {
       expect(body.errors[0]?.code).toBe('UNSUPPORTED');
       expect(body.errors[0]?.message).toMatch(message);
     }
+    // A cursor made up: well-formed, but naming what no tag can be.
+    const madeUp = Buffer.from(JSON.stringify(['name', '\ud800'])).toString('base64url');
+    expect(
+      (await call(registry, 'GET', `/admin/repositories/td/app/tags?sort=name&last=${madeUp}`)).status,
+    ).toBe(400);
+    expect((await call(registry, 'GET', '/admin/repositories?limit=-1')).status).toBe(400);
     // A cursor of one order is no cursor of the other.
     const byName = (await listing('td/paging/app', '?sort=name&limit=1')).link;
     const cursor = byName?.match(/last=([\w-]+)/)?.[1];

@@ -9,6 +9,7 @@
 // read from the end of the path, as /v2's are.
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import type { RepositorySummary } from '../registry/repositories.ts';
 import type { TagCursor, TagDetail, TagOrder } from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
@@ -63,8 +64,8 @@ function cursorOf(c: AppContext, order: TagOrder): TagCursor | undefined {
   }
   if (!Array.isArray(fields) || fields[0] !== order) throw refused;
   const name = fields.at(-1);
-  // A tag name is what the database can hold: no NUL (PostgreSQL text refuses it).
-  if (typeof name !== 'string' || name.includes('\u0000')) throw refused;
+  // A tag name is text the database can hold (a cursor is outside text: it may hold anything).
+  if (typeof name !== 'string' || !isStorableText(name)) throw refused;
   if (order === 'name') {
     if (fields.length !== 2) throw refused;
     return { order, name };
@@ -113,7 +114,8 @@ export async function adminRepositories(c: AppContext, s: Services): Promise<Res
   await requireAdmin(c, s);
   const limit = limitOf(c);
   const last = c.req.query('last') || undefined;
-  if (last?.includes('\u0000')) throw badRequest('last must not contain NUL');
+  if (last !== undefined && !isStorableText(last))
+    throw badRequest('last must be a repository name (no NUL nor lone surrogate)');
   const listed = await s.repositories.summaries(limit + 1, last);
   const shown = listed.slice(0, limit);
   const end = shown.at(-1);
