@@ -418,6 +418,51 @@ describe('pages and orders', () => {
   });
 });
 
+describe('cost', () => {
+  test('a page costs the same queries whatever its length, and one read of each index on it at most', async () => {
+    const name = 'td/cost/app';
+    for (let i = 0; i < 6; i += 1) await push(name, image(`cost ${i}`), `image-${i}`);
+    for (let i = 0; i < 2; i += 1) {
+      const images = [image(`cost amd ${i}`), image(`cost arm ${i}`, { os: 'linux', architecture: 'arm64' })];
+      for (const each of images) await push(name, each, each.manifest.digest);
+      await putManifest(name, `index-${i}`, buildIndex(images), ADMIN);
+    }
+    // Counted where the listing's reads go: the database's statements that read tags, references,
+    // rules and scan results (nothing in the background reads those), and the store's manifest reads.
+    const { db, store } = registry.running.services;
+    const counted = /FROM tags t|manifest_references|immutable_tag_rules|scan_results|vuln_ecosystems/;
+    const query = db.query.bind(db);
+    const getManifest = store.getManifest.bind(store);
+    let queries = 0;
+    let reads = 0;
+    db.query = (text, params) => {
+      if (counted.test(text)) queries += 1;
+      return query(text, params);
+    };
+    store.getManifest = (repository, digest) => {
+      reads += 1;
+      return getManifest(repository, digest);
+    };
+    const cost = async (query: string) => {
+      [queries, reads] = [0, 0];
+      const { tags } = await listing(name, query);
+      return { tags: tags.length, queries, reads };
+    };
+    try {
+      const one = await cost('?sort=name&limit=1');
+      const all = await cost('?sort=name');
+      expect(one.tags).toBe(1);
+      expect(all.tags).toBe(8);
+      expect(one.queries).toBeGreaterThan(0);
+      expect(all.queries).toBe(one.queries);
+      expect(all.reads).toBeLessThanOrEqual(2);
+    } finally {
+      db.query = query;
+      store.getManifest = getManifest;
+    }
+  });
+});
+
 describe('refused', () => {
   test('bad parameters: 400 with what is wrong', async () => {
     for (const [query, message] of [
