@@ -36,6 +36,7 @@ import { Blobs } from './registry/blobs.ts';
 import { DomainEvents } from './registry/events.ts';
 import { Manifests } from './registry/manifests.ts';
 import { Repositories } from './registry/repositories.ts';
+import { TagDetails } from './registry/tag-details.ts';
 import { Uploads } from './registry/uploads.ts';
 import { createScanner } from './scan/create-scanner.ts';
 import { ScanQueue } from './scan/scan-queue.ts';
@@ -273,6 +274,13 @@ export class Application {
       uploads: registry.uploads,
       blobs: registry.blobs,
       repositories: registry.repositories,
+      tagDetails: new TagDetails({
+        db,
+        manifests: registry.manifests,
+        immutableTags: registry.immutableTags,
+        scans: scanning.scans,
+        policy,
+      }),
       users,
       robots,
       permissions,

@@ -18,6 +18,7 @@ import type { PullPolicy } from './policy/pull-policy.ts';
 import type { Blobs } from './registry/blobs.ts';
 import type { Manifests } from './registry/manifests.ts';
 import type { Repositories } from './registry/repositories.ts';
+import type { TagDetails } from './registry/tag-details.ts';
 import type { Uploads } from './registry/uploads.ts';
 import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -37,6 +38,8 @@ export interface Services {
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;
+  /** A repository's tags with what people ask of them (GET /admin/repositories/{name}/tags). */
+  readonly tagDetails: TagDetails;
   readonly users: UserDirectory;
   readonly robots: RobotAccounts;
   readonly permissions: Permissions;

@@ -196,6 +196,15 @@ export type ScanSubject =
   | { readonly kind: 'index'; readonly children: readonly { digest: string; platform: string }[] }
   | { readonly kind: 'artifact' };
 
+/**
+ * What reading an image's scan results needs of a ScanSubject: which images it stands for (an
+ * index's children), not what a scanner reads (an image's layers).
+ */
+export type ScanOutline =
+  | { readonly kind: 'image' }
+  | { readonly kind: 'index'; readonly children: readonly { digest: string; platform: string }[] }
+  | { readonly kind: 'artifact' };
+
 export function scanSubject(manifest: Manifest): ScanSubject {
   if (manifest.kind === 'index') {
     return {

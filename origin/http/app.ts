@@ -15,6 +15,7 @@ import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
 import { adminAudit } from './admin-audit.ts';
 import { adminImmutableTags } from './admin-immutable-tags.ts';
+import { adminRepositories, adminRepositoryTags } from './admin-repositories.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
   adminAllowlist,
@@ -162,6 +163,9 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.post('/admin/vulndb/import', (c) => adminVulndbImport(c, s));
   app.get('/admin/vulndb', (c) => adminVulndb(c, s));
   app.post('/admin/vulndb/update', (c) => adminVulndbUpdate(c, s));
+  app.get('/admin/repositories', (c) => adminRepositories(c, s));
+  // Repository names hold slashes: the handler reads the name and the endpoint from the path.
+  app.get('/admin/repositories/*', (c) => adminRepositoryTags(c, s));
   app.on(['GET', 'POST'], '/admin/robots', (c) => adminRobots(c, s));
   app.delete('/admin/robots/:name', (c) => adminRobots(c, s));
   app.route('/', consoleApp(s));

@@ -13,7 +13,7 @@ export interface ManifestRecord {
   readonly annotations: Readonly<Record<string, string>> | null;
 }
 
-interface ManifestRow {
+export interface ManifestRow {
   digest: string;
   media_type: string;
   size: number;
@@ -23,7 +23,7 @@ interface ManifestRow {
   annotations: Record<string, string> | null;
 }
 
-const toRecord = (row: ManifestRow): ManifestRecord => ({
+export const toRecord = (row: ManifestRow): ManifestRecord => ({
   digest: row.digest,
   mediaType: row.media_type,
   size: row.size,
@@ -33,7 +33,7 @@ const toRecord = (row: ManifestRow): ManifestRecord => ({
   annotations: row.annotations,
 });
 
-const MANIFEST_COLUMNS =
+export const MANIFEST_COLUMNS =
   'm.digest, m.media_type, m.size, m.artifact_type, m.config_digest, m.subject_digest, m.annotations';
 
 export async function findManifest(

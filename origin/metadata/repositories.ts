@@ -33,3 +33,36 @@ export async function listRepositories(
   );
   return rows.map((r) => r.name);
 }
+
+export interface RepositorySummary {
+  readonly name: string;
+  readonly tags: number;
+  readonly manifests: number;
+  /** The latest push: of a tag, or of a manifest by digest. */
+  readonly lastPushedAt: Date | null;
+}
+
+/** Repositories holding a manifest, in byte order after `last`, with what they hold. */
+export async function repositorySummaries(
+  q: Queryable,
+  limit: number,
+  last: string | undefined,
+): Promise<RepositorySummary[]> {
+  const rows = await q.query<{ name: string; tags: number; manifests: number; last_pushed_at: Date | null }>(
+    `SELECT r.name, t.n AS tags, m.n AS manifests, GREATEST(t.last, m.last) AS last_pushed_at
+       FROM repositories r
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n, max(created_at) AS last FROM manifests
+                            WHERE repository_id = r.id) m
+       CROSS JOIN LATERAL (SELECT count(*)::int AS n, max(updated_at) AS last FROM tags
+                            WHERE repository_id = r.id) t
+      WHERE ($1::text IS NULL OR r.name COLLATE "C" > $1::text COLLATE "C") AND m.n > 0
+      ORDER BY r.name COLLATE "C" LIMIT $2`,
+    [last ?? null, limit],
+  );
+  return rows.map((r) => ({
+    name: r.name,
+    tags: r.tags,
+    manifests: r.manifests,
+    lastPushedAt: r.last_pushed_at === null ? null : new Date(r.last_pushed_at),
+  }));
+}

@@ -102,7 +102,15 @@ export class ImmutableTags {
    */
   async guard(tx: Queryable, repository: string): Promise<TagGuard> {
     await lockImmutableTagRules(tx, 'shared');
-    const stored = await immutableTagRulesOf(tx, repository);
+    return this.rulesOf(repository, tx);
+  }
+
+  /**
+   * The rules of `repository` as they stand, for a reader that obeys nothing (a listing saying
+   * which tags are immutable): no lock, so a change committing meanwhile may not be seen.
+   */
+  async rulesOf(repository: string, q: Queryable = this.db): Promise<TagGuard> {
+    const stored = await immutableTagRulesOf(q, repository);
     const rules = [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
     const rule = ruleFor(rules, repository);
     return {

@@ -109,6 +109,15 @@ export class Manifests {
     return ok(manifest);
   }
 
+  /** The bytes of a manifest whose record the caller read: from the cache, else the store (then cached). */
+  async bytesOf(repository: string, record: ManifestRecord): Promise<Uint8Array | null> {
+    const cached = await this.cache.getManifest(repository, record.digest);
+    if (cached) return cached.bytes;
+    const bytes = await this.store.getManifest(repository, record.digest);
+    if (bytes) await this.cache.setManifest(repository, { record, bytes });
+    return bytes;
+  }
+
   async put(
     repository: string,
     reference: string,

@@ -2,7 +2,9 @@
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
 import type { Database } from '../metadata/database.ts';
 import { listTags } from '../metadata/manifests.ts';
-import { listRepositories } from '../metadata/repositories.ts';
+import { listRepositories, type RepositorySummary, repositorySummaries } from '../metadata/repositories.ts';
+
+export type { RepositorySummary } from '../metadata/repositories.ts';
 
 export class Repositories {
   private readonly db: Database;
@@ -30,6 +32,11 @@ export class Repositories {
       if (shown.length > limit || batch.length <= limit) return shown.slice(0, limit + 1);
       cursor = batch[batch.length - 1];
     }
+  }
+
+  /** Repositories holding a manifest, in byte order after `last`, with their tag and manifest counts. */
+  summaries(limit: number, last: string | undefined): Promise<RepositorySummary[]> {
+    return repositorySummaries(this.db, limit, last);
   }
 
   /** The repository's tags in byte order after `last`; NAME_UNKNOWN when it holds no manifest. */

@@ -1,7 +1,7 @@
 // The scanning service: queues scans (on push, on request), reports results per image and per
 // index, summarises a repository, and re-matches stored inventories after a data import.
 import type { Logger } from 'pino';
-import { parseManifest, type ScanSubject, scanSubject } from '../../shared/manifest.ts';
+import { parseManifest, type ScanOutline, type ScanSubject, scanSubject } from '../../shared/manifest.ts';
 import { SEVERITIES, type Severity } from '../../shared/policy.ts';
 import type { Database } from '../metadata/database.ts';
 import { bumpPolicyEpoch } from '../metadata/policies.ts';
@@ -103,31 +103,48 @@ export class Scans {
     kind: ScanSubject,
     withPackages: boolean,
   ): Promise<ImageReport & { platforms?: ImageReport[] }> {
-    const data = await ecosystemData(this.d.db);
-    if (kind.kind === 'image') {
-      const result = (await findScanResults(this.d.db, [digest])).get(digest);
-      return imageReport(digest, result, withPackages, data);
+    return (await this.reports([{ digest, outline: kind }], withPackages)).get(digest) as ImageReport;
+  }
+
+  /** The reports of several images and indexes (by digest), their results read together. */
+  async reports(
+    manifests: readonly { digest: string; outline: ScanOutline }[],
+    withPackages: boolean,
+  ): Promise<Map<string, ImageReport & { platforms?: ImageReport[] }>> {
+    const imagesOf = (m: { digest: string; outline: ScanOutline }) =>
+      m.outline.kind === 'image'
+        ? [m.digest]
+        : m.outline.kind === 'index'
+          ? m.outline.children.map((c) => c.digest)
+          : [];
+    const [data, results] = await Promise.all([
+      ecosystemData(this.d.db),
+      findScanResults(this.d.db, [...new Set(manifests.flatMap(imagesOf))]),
+    ]);
+    const reports = new Map<string, ImageReport & { platforms?: ImageReport[] }>();
+    for (const { digest, outline } of manifests) {
+      if (outline.kind === 'image') {
+        reports.set(digest, imageReport(digest, results.get(digest), withPackages, data));
+        continue;
+      }
+      const children = outline.kind === 'index' ? outline.children : [];
+      const platforms = children.map((c) => ({
+        ...imageReport(c.digest, results.get(c.digest), withPackages, data),
+        platform: c.platform,
+      }));
+      const details = dedupe(platforms.flatMap((p) => p.details));
+      const scanned = platforms.map((p) => p.scanned_at).filter((t): t is string => t !== null);
+      reports.set(digest, {
+        digest,
+        status: aggregateStatus(platforms.map((p) => p.status)),
+        scanned_at: scanned.length > 0 ? (scanned.sort().at(-1) as string) : null,
+        warnings: platforms.flatMap((p) => p.warnings.map((w) => `${p.platform ?? p.digest}: ${w}`)),
+        vulnerabilities: countBySeverity(details),
+        details,
+        platforms,
+      });
     }
-    const children = kind.kind === 'index' ? kind.children : [];
-    const results = await findScanResults(
-      this.d.db,
-      children.map((c) => c.digest),
-    );
-    const platforms = children.map((c) => ({
-      ...imageReport(c.digest, results.get(c.digest), withPackages, data),
-      platform: c.platform,
-    }));
-    const details = dedupe(platforms.flatMap((p) => p.details));
-    const scanned = platforms.map((p) => p.scanned_at).filter((t): t is string => t !== null);
-    return {
-      digest,
-      status: aggregateStatus(platforms.map((p) => p.status)),
-      scanned_at: scanned.length > 0 ? (scanned.sort().at(-1) as string) : null,
-      warnings: platforms.flatMap((p) => p.warnings.map((w) => `${p.platform ?? p.digest}: ${w}`)),
-      vulnerabilities: countBySeverity(details),
-      details,
-      platforms,
-    };
+    return reports;
   }
 
   async summary(repository: string) {

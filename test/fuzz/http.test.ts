@@ -444,6 +444,14 @@ describe('random requests get a 4xx with an OCI error body, never a 5xx', () => 
           const audit = new URLSearchParams({ repository: robot, user: webhook, since: robot, limit: size });
           await send('GET', `/admin/audit?${audit}`);
           await send('GET', `/admin/audit?${new URLSearchParams({ since: webhook, last: size })}`);
+          await send('GET', `/admin/repositories?${new URLSearchParams({ limit: size, last: robot })}`);
+          const tags = new URLSearchParams({ sort: webhook, limit: size, last: robot });
+          await send('GET', `/admin/repositories/${inPath(robot, rawPercent)}/tags?${tags}`);
+          await send('GET', `/admin/repositories/${REPO}/tags?${new URLSearchParams({ last: webhook })}`);
+          await send(
+            'GET',
+            `/admin/repositories/${REPO}/tags?${new URLSearchParams({ sort: 'name', last: robot })}`,
+          );
         }),
         {
           ...fuzz(0.5),

@@ -49,6 +49,7 @@ export interface Descriptor {
 export interface Platform {
   os: string;
   architecture: string;
+  variant?: string;
 }
 
 const blob = (mediaType: string, bytes: Uint8Array | string): Blob => {
