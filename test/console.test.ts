@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
-import { pushImage } from './harness/client.ts';
+import { call, OCI_MANIFEST, pushBlob, pushImage, sha256 } from './harness/client.ts';
 import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -201,6 +201,98 @@ describe('what each visitor sees', () => {
   });
 });
 
+describe('an image', () => {
+  /** An image whose config tells how its two layers were made, and a signature referring to it. */
+  async function pushDescribedImage(): Promise<{ digest: string; layers: string[] }> {
+    const config = JSON.stringify({
+      architecture: 'arm64',
+      os: 'linux',
+      config: { Env: ['PATH=/usr/bin', 'MODE=<b>prod</b>'], Entrypoint: ['/app'], Labels: { team: 'api' } },
+      rootfs: { type: 'layers', diff_ids: [] },
+      history: [
+        { created_by: 'ADD rootfs.tar /' },
+        { created_by: 'ENV MODE=prod', empty_layer: true },
+        { created_by: 'COPY app /app' },
+      ],
+    });
+    const configDigest = await pushBlob(registry, 'team/described', config);
+    const contents = ['first layer', 'second layer, longer'];
+    const layers = await Promise.all(contents.map((c) => pushBlob(registry, 'team/described', c)));
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: configDigest,
+        size: config.length,
+      },
+      layers: layers.map((digest, i) => ({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest,
+        size: Buffer.byteLength(contents[i] as string),
+      })),
+    });
+    expect(
+      (
+        await call(registry, 'PUT', '/v2/team/described/manifests/v1', {
+          body: manifest,
+          headers: { 'Content-Type': OCI_MANIFEST },
+        })
+      ).status,
+    ).toBe(201);
+    const digest = sha256(manifest);
+    const empty = await pushBlob(registry, 'team/described', '{}');
+    const signature = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+      layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 }],
+      subject: { mediaType: OCI_MANIFEST, digest, size: manifest.length },
+    });
+    const put = await call(registry, 'PUT', `/v2/team/described/manifests/${sha256(signature)}`, {
+      body: signature,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
+    expect(put.status).toBe(201);
+    return { digest, layers };
+  }
+
+  test('layers with the commands that made them, config, referrers, pull verdict; by tag and by digest', async () => {
+    const { digest } = await pushDescribedImage();
+    const team = new Visitor();
+    await team.signIn('teamer', 'team-password');
+    const byTag = await team.get('/ui/r/team/described:v1');
+    expect(byTag.status).toBe(200);
+    const body = await byTag.text();
+    expect(body).toContain(digest);
+    expect(body).toMatch(/<td>1<\/td><td>11 B<\/td><td><code>ADD rootfs.tar \/<\/code>/);
+    expect(body).toMatch(/<td>2<\/td><td>20 B<\/td><td><code>COPY app \/app<\/code>/);
+    expect(body).toContain('linux/arm64');
+    // Config values are outside text: escaped, never markup.
+    expect(body).toContain('MODE=&lt;b&gt;prod&lt;/b&gt;');
+    expect(body).toContain('team=api');
+    expect(body).toContain('application/vnd.dev.sigstore.bundle.v0.3+json');
+    expect(body).toContain('allowed by the pull policy');
+    // Pull-only: no rescan button; and a forged post is refused.
+    expect(body).not.toContain('Rescan');
+    const refused = await team.post(`/ui/r/team/described@${digest}/scan`, { csrf: csrfOf(body) });
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('Scanning needs push permission.');
+
+    const admin = new Visitor();
+    await admin.signIn('admin', 'secret');
+    const byDigest = await (await admin.get(`/ui/r/team/described@${digest}`)).text();
+    expect(byDigest).toContain('Rescan');
+    expect((await admin.post(`/ui/r/team/described@${digest}/scan`, { csrf: 'forged' })).status).toBe(403);
+    const rescan = await admin.post(`/ui/r/team/described@${digest}/scan`, { csrf: csrfOf(byDigest) });
+    expect(rescan.status).toBe(303);
+    expect(rescan.headers.get('location')).toBe(`/ui/r/team/described@${digest}`);
+    const scan = await call(registry, 'GET', `/v2/team/described/manifests/${digest}/scan`);
+    expect(['pending', 'completed', 'failed']).toContain(((await scan.json()) as { status: string }).status);
+  });
+});
+
 describe('in Chromium', () => {
   async function openPage(): Promise<{ page: Page; problems: string[] }> {
     const context = await browser.newContext();
@@ -224,7 +316,10 @@ describe('in Chromium', () => {
 
     // Typed, not submitted: the list narrows by itself.
     await page.getByLabel('Search repositories').pressSequentially('team');
-    await page.waitForFunction(() => document.querySelectorAll('ul.repositories li').length === 2);
+    await page.waitForFunction(() => {
+      const items = [...document.querySelectorAll('ul.repositories li')];
+      return items.length > 0 && items.every((li) => li.textContent?.startsWith('team/'));
+    });
     expect(page.url()).toContain('q=team');
 
     await page.getByRole('link', { name: 'team/web' }).click();

@@ -5,11 +5,14 @@ import { readFileSync } from 'node:fs';
 import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ociError } from '../../shared/errors.ts';
+import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { checkLogin } from '../http/authorize.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { Services } from '../services.ts';
 import { type ConsoleSession, randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
+import { readImageConfig } from './image-config.ts';
+import { type FindingFilter, type ImageView, imageHref, imagePage } from './image-page.ts';
 import { type Markup, notice, page, type Viewer } from './layout.ts';
 import { loginPage } from './login-page.ts';
 import { repositoriesPage } from './repositories-page.ts';
@@ -156,25 +159,121 @@ export function consoleApp(s: Services): Hono<AppEnv> {
 
   app.get('/ui/r/*', async (c) => {
     const v = await visit(c);
-    const name = decodePath(c.req.path.slice('/ui/r/'.length));
+    const target = parseTarget(c.req.path);
     // Not allowed and absent look alike: a page must not tell which names exist.
-    if (name === null || !isRepositoryName(name) || !v.can(name, 'pull')) {
-      return refusal(c, v, 404, 'No such repository, or you may not see it.');
+    const hidden = () => refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    if (target === null || !v.can(target.name, 'pull')) return hidden();
+    if (target.reference === null) {
+      const tags = await s.repositories.tags(target.name, 1000, undefined);
+      if (!tags.ok) return hidden();
+      const pullHost = new URL(s.config.http.public_url).host;
+      return render(c, repositoryPage(v.viewer, { name: target.name, tags: tags.value, pullHost }));
     }
-    const tags = await s.repositories.tags(name, 1000, undefined);
-    if (!tags.ok) return refusal(c, v, 404, 'No such repository, or you may not see it.');
-    const pullHost = new URL(s.config.http.public_url).host;
-    return render(c, repositoryPage(v.viewer, { name, tags: tags.value, pullHost }));
+    const view = await imageView(s, target.name, target.reference, v.can(target.name, 'push'), {
+      severity: oneOf(c.req.query('severity'), ['critical', 'high', 'medium', 'low', 'unknown'], ''),
+      fixable: c.req.query('fixable') === 'yes',
+      package: (c.req.query('package') ?? '').slice(0, 256),
+      sort: oneOf(c.req.query('sort'), ['severity', 'cvss', 'package'] as const, 'severity'),
+    });
+    if (!view) return hidden();
+    return render(c, imagePage(v.viewer, view));
+  });
+
+  app.post('/ui/r/*', async (c) => {
+    const v = await visit(c);
+    const path = c.req.path;
+    const target = path.endsWith('/scan') ? parseTarget(path.slice(0, -'/scan'.length)) : null;
+    if (target === null || target.reference === null || !v.can(target.name, 'pull')) {
+      return refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    }
+    const form = await c.req.parseBody();
+    if (!v.session || typeof form.csrf !== 'string' || !sameToken(form.csrf, v.session.csrf)) {
+      return refusal(c, v, 403, 'The form expired: reload the page and try again.');
+    }
+    if (!v.can(target.name, 'push')) return refusal(c, v, 403, 'Scanning needs push permission.');
+    const stored = await s.manifests.get(target.name, target.reference);
+    if (!stored.ok) return refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    const parsed = parseManifest(stored.value.bytes, stored.value.record.mediaType);
+    if (parsed.ok) await s.scans.request(target.name, stored.value.record.digest, scanSubject(parsed.value));
+    return c.redirect(imageHref(target.name, stored.value.record.digest), 303);
   });
 
   app.get('/ui', (c) => c.redirect('/ui/', 301));
   return app;
 }
 
-function decodePath(path: string): string | null {
+/** /ui/r/NAME, /ui/r/NAME:TAG or /ui/r/NAME@DIGEST: a repository, or an image in it. */
+function parseTarget(path: string): { name: string; reference: string | null } | null {
+  let rest: string;
   try {
-    return decodeURIComponent(path);
+    rest = decodeURIComponent(path.slice('/ui/r/'.length));
   } catch {
     return null;
   }
+  const at = rest.indexOf('@');
+  const slash = rest.lastIndexOf('/');
+  const colon = rest.indexOf(':', slash + 1);
+  const cut = at >= 0 ? at : colon;
+  const name = cut >= 0 ? rest.slice(0, cut) : rest;
+  const reference = cut >= 0 ? rest.slice(cut + 1) : null;
+  if (!isRepositoryName(name) || reference === '') return null;
+  return { name, reference };
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
+  return allowed.find((a) => a === value) ?? fallback;
+}
+
+/** Largest image config the image page reads. */
+const CONFIG_LIMIT = 1024 * 1024;
+
+async function imageView(
+  s: Services,
+  repository: string,
+  reference: string,
+  canScan: boolean,
+  filter: FindingFilter,
+): Promise<ImageView | null> {
+  const stored = await s.manifests.get(repository, reference);
+  if (!stored.ok) return null;
+  const { record, bytes } = stored.value;
+  const parsed = parseManifest(bytes, record.mediaType);
+  if (!parsed.ok) return null;
+  const manifest = parsed.value;
+  const subject = scanSubject(manifest);
+  const layers =
+    manifest.kind === 'image-manifest'
+      ? manifest.layers.map((l) => ({ digest: l.digest, size: l.size }))
+      : null;
+  const configBytes =
+    manifest.kind === 'image-manifest'
+      ? await s.blobs.content(repository, manifest.config.digest, CONFIG_LIMIT)
+      : null;
+  const referrers = JSON.parse(await s.manifests.referrers(repository, record.digest, undefined)) as {
+    manifests: { digest: string; size: number; artifactType?: string }[];
+  };
+  const decision = await s.policy.check({
+    repository,
+    digest: record.digest,
+    mediaType: record.mediaType,
+    bytes,
+  });
+  return {
+    repository,
+    digest: record.digest,
+    mediaType: record.mediaType,
+    size: record.size,
+    platforms: subject.kind === 'index' ? subject.children : null,
+    layers,
+    config: configBytes && layers ? readImageConfig(configBytes, layers.length) : null,
+    referrers: referrers.manifests.map((r) => ({
+      digest: r.digest,
+      size: r.size,
+      artifactType: r.artifactType ?? null,
+    })),
+    report: subject.kind === 'artifact' ? null : await s.scans.report(record.digest, subject, false),
+    blocked: decision.allowed ? null : decision.message,
+    canScan: canScan && subject.kind !== 'artifact',
+    filter,
+  };
 }

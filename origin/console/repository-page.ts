@@ -1,6 +1,7 @@
 // One repository: its tags, each with the line to pull it.
 import { html } from 'hono/html';
 import { type Markup, page, type Viewer } from './layout.ts';
+import { repositoryHref } from './repositories-page.ts';
 
 export interface RepositoryView {
   readonly name: string;
@@ -25,7 +26,7 @@ export function repositoryPage(viewer: Viewer, view: RepositoryView): Markup {
                 ${view.tags.map((tag) => {
                   const line = `docker pull ${view.pullHost}/${view.name}:${tag}`;
                   return html`<tr>
-                    <td>${tag}</td>
+                    <td><a href="${repositoryHref(view.name)}:${encodeURIComponent(tag)}">${tag}</a></td>
                     <td><code>${line}</code> <button type="button" class="copy" data-copy="${line}" aria-label="Copy the pull command for ${tag}">Copy</button></td>
                   </tr>`;
                 })}

@@ -44,6 +44,20 @@ export class Blobs {
     return ok(blob.size);
   }
 
+  /**
+   * A small blob's bytes (an image config, for the console), when the repository may see it and
+   * it is no larger than `limit`: a page must not read a layer into memory.
+   */
+  async content(repository: string, digest: string, limit: number): Promise<Uint8Array | null> {
+    const size = await this.size(repository, digest);
+    if (!size.ok || size.value > limit) return null;
+    const stream = await this.d.store.read(digest);
+    if (!stream) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   /** Where the bytes come from: `range` is the part to send, `size` the whole blob's. */
   open(digest: string, size: number, range: ByteRange | undefined): Promise<BlobSource> {
     return this.d.reader.open(digest, size, range);
