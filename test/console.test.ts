@@ -201,6 +201,35 @@ describe('what each visitor sees', () => {
   });
 });
 
+describe('a repository', () => {
+  test('tags with digest, size, who pushed them; delete (with the CSRF token) only for those who may', async () => {
+    const kept = await pushImage(registry, 'team/lifecycle', 'stable');
+    await pushImage(registry, 'team/lifecycle', 'old');
+    const team = new Visitor();
+    await team.signIn('teamer', 'team-password');
+    const seen = await (await team.get('/ui/r/team/lifecycle')).text();
+    expect(seen).toContain(kept.digest);
+    expect(seen).toMatch(/by admin/);
+    expect(seen).not.toContain('Delete the tag');
+    expect((await team.post('/ui/r/team/lifecycle:old/delete', { csrf: csrfOf(seen) })).status).toBe(403);
+
+    const admin = new Visitor();
+    await admin.signIn('admin', 'secret');
+    const page = await (await admin.get('/ui/r/team/lifecycle')).text();
+    expect(page).toContain('Delete the tag old');
+    // Newest push first.
+    expect(page.indexOf('>old</a>')).toBeLessThan(page.indexOf('>stable</a>'));
+    expect((await admin.post('/ui/r/team/lifecycle:old/delete', { csrf: 'forged' })).status).toBe(403);
+    const deleted = await admin.post('/ui/r/team/lifecycle:old/delete', { csrf: csrfOf(page) });
+    expect(deleted.status).toBe(303);
+    const after = await (await admin.get(deleted.headers.get('location') as string)).text();
+    expect(after).toContain('Deleted the tag old.');
+    expect(after).not.toContain('>old</a>');
+    expect((await call(registry, 'GET', '/v2/team/lifecycle/manifests/old')).status).toBe(404);
+    expect((await call(registry, 'GET', '/v2/team/lifecycle/manifests/stable')).status).toBe(200);
+  });
+});
+
 describe('an image', () => {
   /** An image whose config tells how its two layers were made, and a signature referring to it. */
   async function pushDescribedImage(): Promise<{ digest: string; layers: string[] }> {

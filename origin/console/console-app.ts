@@ -9,14 +9,15 @@ import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { checkLogin } from '../http/authorize.ts';
 import type { AppEnv } from '../http/context.ts';
+import { decodeTagCursor, encodeTagCursor, type TagOrder } from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
 import { type ConsoleSession, randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
 import { readImageConfig } from './image-config.ts';
 import { type FindingFilter, type ImageView, imageHref, imagePage } from './image-page.ts';
 import { type Markup, notice, page, type Viewer } from './layout.ts';
 import { loginPage } from './login-page.ts';
-import { repositoriesPage } from './repositories-page.ts';
-import { repositoryPage } from './repository-page.ts';
+import { repositoriesPage, repositoryHref } from './repositories-page.ts';
+import { type RepositoryView, repositoryPage } from './repository-page.ts';
 
 const SESSION_COOKIE = 'registry_session';
 /** The sign-in form's double-submit token, before a session exists. */
@@ -164,10 +165,12 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     const hidden = () => refusal(c, v, 404, 'No such repository or image, or you may not see it.');
     if (target === null || !v.can(target.name, 'pull')) return hidden();
     if (target.reference === null) {
-      const tags = await s.repositories.tags(target.name, 1000, undefined);
-      if (!tags.ok) return hidden();
-      const pullHost = new URL(s.config.http.public_url).host;
-      return render(c, repositoryPage(v.viewer, { name: target.name, tags: tags.value, pullHost }));
+      const order = c.req.query('sort') === 'name' ? 'name' : 'pushed_at';
+      const deleted = c.req.query('deleted');
+      const message = deleted
+        ? { kind: 'info' as const, text: `Deleted the tag ${deleted.slice(0, 128)}.` }
+        : null;
+      return repository(c, v, target.name, order, c.req.query('after'), message);
     }
     const view = await imageView(s, target.name, target.reference, v.can(target.name, 'push'), {
       severity: oneOf(c.req.query('severity'), ['critical', 'high', 'medium', 'low', 'unknown'], ''),
@@ -182,21 +185,62 @@ export function consoleApp(s: Services): Hono<AppEnv> {
   app.post('/ui/r/*', async (c) => {
     const v = await visit(c);
     const path = c.req.path;
-    const target = path.endsWith('/scan') ? parseTarget(path.slice(0, -'/scan'.length)) : null;
-    if (target === null || target.reference === null || !v.can(target.name, 'pull')) {
-      return refusal(c, v, 404, 'No such repository or image, or you may not see it.');
-    }
+    const action = path.endsWith('/scan') ? 'scan' : path.endsWith('/delete') ? 'delete' : null;
+    const target = action ? parseTarget(path.slice(0, path.lastIndexOf('/'))) : null;
+    const hidden = () => refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    if (target === null || target.reference === null || !v.can(target.name, 'pull')) return hidden();
     const form = await c.req.parseBody();
     if (!v.session || typeof form.csrf !== 'string' || !sameToken(form.csrf, v.session.csrf)) {
       return refusal(c, v, 403, 'The form expired: reload the page and try again.');
     }
+    if (action === 'delete') {
+      if (!v.can(target.name, 'delete')) return refusal(c, v, 403, 'Deleting needs delete permission.');
+      const actor = { user: v.viewer.user, address: c.env.incoming.socket.remoteAddress ?? null };
+      const removed = await s.manifests.delete(target.name, target.reference, actor);
+      if (!removed.ok) {
+        const message = { kind: 'error' as const, text: removed.error.message };
+        return repository(c, v, target.name, 'pushed_at', undefined, message, 403);
+      }
+      const query = new URLSearchParams({ deleted: target.reference });
+      return c.redirect(`${repositoryHref(target.name)}?${query}`, 303);
+    }
     if (!v.can(target.name, 'push')) return refusal(c, v, 403, 'Scanning needs push permission.');
     const stored = await s.manifests.get(target.name, target.reference);
-    if (!stored.ok) return refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    if (!stored.ok) return hidden();
     const parsed = parseManifest(stored.value.bytes, stored.value.record.mediaType);
     if (parsed.ok) await s.scans.request(target.name, stored.value.record.digest, scanSubject(parsed.value));
     return c.redirect(imageHref(target.name, stored.value.record.digest), 303);
   });
+
+  async function repository(
+    c: ConsoleContext,
+    v: Visit,
+    name: string,
+    order: TagOrder,
+    after: string | undefined,
+    message: RepositoryView['message'],
+    status: 200 | 403 = 200,
+  ): Promise<Response> {
+    const cursor = after ? (decodeTagCursor(after, order) ?? undefined) : undefined;
+    const listed = await s.tagDetails.page(name, order, cursor, PAGE_SIZE);
+    if (!listed.ok) return refusal(c, v, 404, 'No such repository or image, or you may not see it.');
+    const next = listed.value.next
+      ? new URLSearchParams({
+          ...(order === 'name' ? { sort: 'name' } : {}),
+          after: encodeTagCursor(listed.value.next),
+        }).toString()
+      : null;
+    const view: RepositoryView = {
+      name,
+      tags: listed.value.tags,
+      order,
+      next,
+      pullHost: new URL(s.config.http.public_url).host,
+      canDelete: v.can(name, 'delete'),
+      message,
+    };
+    return render(c, repositoryPage(v.viewer, view), status);
+  }
 
   app.get('/ui', (c) => c.redirect('/ui/', 301));
   return app;

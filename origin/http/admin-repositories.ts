@@ -11,7 +11,13 @@ import { OciFailure, ociError } from '../../shared/errors.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { isStorableText } from '../../shared/storable-text.ts';
 import type { RepositorySummary } from '../registry/repositories.ts';
-import type { TagCursor, TagDetail, TagOrder } from '../registry/tag-details.ts';
+import {
+  decodeTagCursor,
+  encodeTagCursor,
+  type TagCursor,
+  type TagDetail,
+  type TagOrder,
+} from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
 import type { AppContext } from './context.ts';
@@ -40,40 +46,16 @@ function orderOf(c: AppContext): TagOrder {
   throw badRequest(`sort must be pushed_at (newest push first) or name, got "${value}"`);
 }
 
-// The cursor is the last tag shown (and its push time, to the microsecond), as base64url JSON:
-// opaque to clients, who take it from the Link header.
-function encodeCursor(cursor: TagCursor): string {
-  const fields =
-    cursor.order === 'pushed_at'
-      ? [cursor.order, cursor.pushedAtUs, cursor.name]
-      : [cursor.order, cursor.name];
-  return Buffer.from(JSON.stringify(fields)).toString('base64url');
-}
-
 function cursorOf(c: AppContext, order: TagOrder): TagCursor | undefined {
   const value = c.req.query('last');
   if (value === undefined || value === '') return undefined;
-  const refused = badRequest(
-    `last must be the cursor that the Link header of the previous page names (with the same sort), got "${value}"`,
-  );
-  let fields: unknown;
-  try {
-    fields = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    throw refused;
+  const cursor = decodeTagCursor(value, order);
+  if (cursor === null) {
+    throw badRequest(
+      `last must be the cursor that the Link header of the previous page names (with the same sort), got "${value}"`,
+    );
   }
-  if (!Array.isArray(fields) || fields[0] !== order) throw refused;
-  const name = fields.at(-1);
-  // A tag name is text the database can hold (a cursor is outside text: it may hold anything).
-  if (typeof name !== 'string' || !isStorableText(name)) throw refused;
-  if (order === 'name') {
-    if (fields.length !== 2) throw refused;
-    return { order, name };
-  }
-  const pushedAtUs = fields[1];
-  if (fields.length !== 3 || typeof pushedAtUs !== 'number' || !Number.isSafeInteger(pushedAtUs))
-    throw refused;
-  return { order, pushedAtUs, name };
+  return cursor;
 }
 
 const time = (date: Date | null) => (date === null ? null : date.toISOString());
@@ -138,7 +120,7 @@ export async function adminRepositoryTags(c: AppContext, s: Services): Promise<R
   const cursor = cursorOf(c, order);
   const page = unwrap(await s.tagDetails.page(name, order, cursor, limit));
   if (page.next) {
-    const next = new URLSearchParams({ sort: order, limit: String(limit), last: encodeCursor(page.next) });
+    const next = new URLSearchParams({ sort: order, limit: String(limit), last: encodeTagCursor(page.next) });
     c.header('Link', `<${PREFIX}${name}/tags?${next}>; rel="next"`);
   }
   return c.json({ name, tags: page.tags.map(tagJson) });

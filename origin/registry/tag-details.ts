@@ -7,6 +7,7 @@
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
 import { type Platform, parseManifest, type ScanOutline, scanSubject } from '../../shared/manifest.ts';
 import { IMAGE_CONFIG_TYPES, IMAGE_MANIFEST_TYPES } from '../../shared/media-types.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import type { Database } from '../metadata/database.ts';
 import type { ManifestRecord } from '../metadata/manifests.ts';
 import {
@@ -22,6 +23,34 @@ import type { Scans, SeverityCounts } from '../scan/scans.ts';
 import type { Manifests } from './manifests.ts';
 
 export type { TagCursor, TagOrder } from '../metadata/tag-details.ts';
+
+// A cursor is the last tag shown (and its push time, to the microsecond), as base64url JSON:
+// opaque to clients, who take it from the previous page (a Link header, a "next" link).
+export function encodeTagCursor(cursor: TagCursor): string {
+  const fields =
+    cursor.order === 'pushed_at'
+      ? [cursor.order, cursor.pushedAtUs, cursor.name]
+      : [cursor.order, cursor.name];
+  return Buffer.from(JSON.stringify(fields)).toString('base64url');
+}
+
+/** The cursor `value` encodes for `order`; null when it is no such cursor (it is outside text). */
+export function decodeTagCursor(value: string, order: TagOrder): TagCursor | null {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(fields) || fields[0] !== order) return null;
+  const name = fields.at(-1);
+  // A tag name is text the database can hold.
+  if (typeof name !== 'string' || !isStorableText(name)) return null;
+  if (order === 'name') return fields.length === 2 ? { order, name } : null;
+  const pushedAtUs = fields[1];
+  if (fields.length !== 3 || typeof pushedAtUs !== 'number' || !Number.isSafeInteger(pushedAtUs)) return null;
+  return { order, pushedAtUs, name };
+}
 
 export interface ScanSummary {
   readonly status: 'pending' | 'running' | 'completed' | 'failed' | 'none';
