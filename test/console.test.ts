@@ -149,7 +149,7 @@ describe('sign-in and sessions', () => {
 
 describe('what each visitor sees', () => {
   const names = (html: string) =>
-    [...html.matchAll(/<li><a href="\/ui\/r\/[^"]+">([^<]+)<\/a><\/li>/g)].map((m) => m[1]);
+    [...html.matchAll(/<td><a href="\/ui\/r\/[^"]+">([^<]+)<\/a><\/td>/g)].map((m) => m[1]);
 
   test('repositories: anonymous sees the public ones, a team member theirs, the admin all', async () => {
     expect(names(await (await new Visitor().get('/ui/')).text())).toEqual(['public/base']);
@@ -167,6 +167,14 @@ describe('what each visitor sees', () => {
     expect(names(await (await admin.get('/ui/?q=eam/')).text())).toEqual(['team/api', 'team/web']);
     // LIKE's wildcards are plain characters in a search.
     expect(names(await (await admin.get('/ui/?q=%25')).text())).toEqual([]);
+  });
+
+  test('repositories sorted by size, largest first, with their tag counts and sizes', async () => {
+    await pushImage(registry, 'public/big', 'v1', { layers: ['x'.repeat(50_000)] });
+    await pushImage(registry, 'public/big', 'v2', { layers: ['y'.repeat(20_000)] });
+    const page = await (await new Visitor().get('/ui/?sort=size')).text();
+    expect(names(page)).toEqual(['public/big', 'public/base']);
+    expect(page).toMatch(/public\/big<\/a><\/td>\s*<td>2<\/td>\s*<td>70\.\d kB<\/td>/);
   });
 
   test('a repository one may not pull is "not found", like one that does not exist', async () => {
@@ -346,8 +354,10 @@ describe('in Chromium', () => {
     // Typed, not submitted: the list narrows by itself.
     await page.getByLabel('Search repositories').pressSequentially('team');
     await page.waitForFunction(() => {
-      const items = [...document.querySelectorAll('ul.repositories li')];
-      return items.length > 0 && items.every((li) => li.textContent?.startsWith('team/'));
+      const items = [...document.querySelectorAll('table.repositories tbody tr')];
+      return (
+        items.length > 0 && items.every((tr) => tr.querySelector('td')?.textContent?.startsWith('team/'))
+      );
     });
     expect(page.url()).toContain('q=team');
 

@@ -9,6 +9,7 @@ import { parseManifest, scanSubject } from '../../shared/manifest.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { checkLogin } from '../http/authorize.ts';
 import type { AppEnv } from '../http/context.ts';
+import type { RepositorySummary } from '../registry/repositories.ts';
 import { decodeTagCursor, encodeTagCursor, type TagOrder } from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
 import { type ConsoleSession, randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
@@ -23,6 +24,8 @@ const SESSION_COOKIE = 'registry_session';
 /** The sign-in form's double-submit token, before a session exists. */
 const LOGIN_CSRF_COOKIE = 'registry_login_csrf';
 const PAGE_SIZE = 50;
+/** Repositories sorted by something other than their name: at most this many are considered. */
+const MAX_SORTED = 20_000;
 
 /** No inline script or style, nothing from elsewhere, never framed. */
 const CSP = [
@@ -146,16 +149,31 @@ export function consoleApp(s: Services): Hono<AppEnv> {
   app.get('/ui/', async (c) => {
     const v = await visit(c);
     const match = (c.req.query('q') ?? '').slice(0, 256);
-    const after = c.req.query('after') || undefined;
-    const names = await s.repositories.list(
-      PAGE_SIZE,
-      after,
-      (name) => v.can(name, 'pull'),
-      match || undefined,
-    );
-    const shown = names.slice(0, PAGE_SIZE);
-    const next = names.length > PAGE_SIZE ? (shown[shown.length - 1] ?? null) : null;
-    return render(c, repositoriesPage(v.viewer, { names: shown, match, next }));
+    const order = oneOf(c.req.query('sort'), ['name', 'pushed', 'size'] as const, 'name');
+    const visible = (name: string) => v.can(name, 'pull');
+    const base = { ...(match ? { q: match } : {}), ...(order === 'name' ? {} : { sort: order }) };
+    let repositories: RepositorySummary[];
+    let next: string | null = null;
+    if (order === 'name') {
+      // By name: the page's names, read in order (a cursor), then their summaries.
+      const after = c.req.query('after') || undefined;
+      const names = await s.repositories.list(PAGE_SIZE, after, visible, match || undefined);
+      const shown = names.slice(0, PAGE_SIZE);
+      repositories = await s.repositories.summaries({ names: shown });
+      const last = shown.at(-1);
+      if (names.length > PAGE_SIZE && last) next = new URLSearchParams({ ...base, after: last }).toString();
+    } else {
+      // By last push or size: every visible repository is summarised, sorted, and a page cut.
+      const names = await s.repositories.list(MAX_SORTED, undefined, visible, match || undefined);
+      const all = await s.repositories.summaries({ names: names.slice(0, MAX_SORTED) });
+      const key = (r: RepositorySummary) => (order === 'size' ? r.size : (r.lastPushedAt?.getTime() ?? 0));
+      all.sort((a, b) => key(b) - key(a) || (a.name < b.name ? -1 : 1));
+      const offset = Math.max(0, Number.parseInt(c.req.query('page') ?? '0', 10) || 0) * PAGE_SIZE;
+      repositories = all.slice(offset, offset + PAGE_SIZE);
+      if (all.length > offset + PAGE_SIZE)
+        next = new URLSearchParams({ ...base, page: String(offset / PAGE_SIZE + 1) }).toString();
+    }
+    return render(c, repositoriesPage(v.viewer, { repositories, match, order, next }));
   });
 
   app.get('/ui/r/*', async (c) => {

@@ -89,6 +89,7 @@ const repositoryJson = (r: RepositorySummary) => ({
   tags: r.tags,
   manifests: r.manifests,
   last_pushed_at: time(r.lastPushedAt),
+  size: r.size,
 });
 
 /** GET /admin/repositories */
@@ -98,7 +99,7 @@ export async function adminRepositories(c: AppContext, s: Services): Promise<Res
   const last = c.req.query('last') || undefined;
   if (last !== undefined && !isStorableText(last))
     throw badRequest('last must be a repository name (no NUL nor lone surrogate)');
-  const listed = await s.repositories.summaries(limit + 1, last);
+  const listed = await s.repositories.summaries({ after: last, limit: limit + 1 });
   const shown = listed.slice(0, limit);
   const end = shown.at(-1);
   if (listed.length > limit && end) {

@@ -2,7 +2,12 @@
 import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
 import type { Database } from '../metadata/database.ts';
 import { listTags } from '../metadata/manifests.ts';
-import { listRepositories, type RepositorySummary, repositorySummaries } from '../metadata/repositories.ts';
+import {
+  listRepositories,
+  type RepositorySummary,
+  repositorySummaries,
+  type SummarySelection,
+} from '../metadata/repositories.ts';
 
 export type { RepositorySummary } from '../metadata/repositories.ts';
 
@@ -35,8 +40,8 @@ export class Repositories {
   }
 
   /** Repositories holding a manifest, in byte order after `last`, with their tag and manifest counts. */
-  summaries(limit: number, last: string | undefined): Promise<RepositorySummary[]> {
-    return repositorySummaries(this.db, limit, last);
+  summaries(selection: SummarySelection): Promise<RepositorySummary[]> {
+    return repositorySummaries(this.db, selection);
   }
 
   /** The repository's tags in byte order after `last`; NAME_UNKNOWN when it holds no manifest. */
