@@ -131,6 +131,20 @@ describe('NuGet', () => {
       'CVE-2024-21907 Newtonsoft.Json@13.0.1-beta1': '13.0.1',
     });
   });
+
+  test('a lock file spelling the id in another case matches: NuGet ids are case-insensitive', async () => {
+    expect(
+      await verdicts([
+        {
+          path: 'src/App/packages.lock.json',
+          content: JSON.stringify({
+            version: 1,
+            dependencies: { 'net8.0': { 'newtonsoft.json': { type: 'Transitive', resolved: '12.0.1' } } },
+          }),
+        },
+      ]),
+    ).toEqual({ 'CVE-2024-21907 newtonsoft.json@12.0.1': '13.0.1' });
+  });
 });
 
 describe('PyPI lockfiles', () => {
