@@ -4,7 +4,7 @@
 // (NuGet's lock file, version 1 or 2) pins the packages of each target framework.
 import type { FoundPackage } from '../inventory.ts';
 import type { EntryInfo, ParseOutcome, WholeFileParser } from '../layer/file-parser.ts';
-import { insidePackage, isObject, readJson, text } from './lockfiles.ts';
+import { insidePackage, isObject, readJson, shortString } from './lockfiles.ts';
 
 const DEPS = /(?:^|\/)[^/]+\.deps\.json$/;
 const LOCKFILE = /(?:^|\/)packages\.lock\.json$/;
@@ -37,7 +37,7 @@ function readDeps(path: string, json: unknown): ParseOutcome {
     const slash = key.indexOf('/');
     const name = key.slice(0, slash);
     const version = key.slice(slash + 1);
-    if (slash <= 0 || !ID.test(name) || text(version) === undefined) {
+    if (slash <= 0 || !ID.test(name) || shortString(version) === undefined) {
       skipped++;
       continue;
     }
@@ -71,7 +71,7 @@ function readLock(path: string, json: unknown): ParseOutcome {
     for (const [name, dependency] of Object.entries(framework)) {
       // Project references are the solution's own code, not packages.
       if (!isObject(dependency) || !LOCK_TYPES.has(dependency.type as string)) continue;
-      const version = text(dependency.resolved);
+      const version = shortString(dependency.resolved);
       if (!ID.test(name) || version === undefined) {
         skipped++;
         continue;

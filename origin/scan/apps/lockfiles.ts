@@ -25,6 +25,6 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A non-empty string of at most `max` characters, else undefined. */
-export function text(value: unknown, max = 256): string | undefined {
+export function shortString(value: unknown, max = 256): string | undefined {
   return typeof value === 'string' && value !== '' && value.length <= max ? value : undefined;
 }

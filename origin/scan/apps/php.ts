@@ -4,7 +4,7 @@
 // "vendor/package", lower case; versions as Composer writes them ("v5.4.31", "1.2.3").
 import type { FoundPackage } from '../inventory.ts';
 import type { EntryInfo, ParseOutcome, WholeFileParser } from '../layer/file-parser.ts';
-import { insidePackage, isObject, readJson, text } from './lockfiles.ts';
+import { insidePackage, isObject, readJson, shortString } from './lockfiles.ts';
 
 const INSTALLED = /(?:^|\/)vendor\/composer\/installed\.json$/;
 const LOCKFILE = /(?:^|\/)composer\.lock$/;
@@ -38,8 +38,8 @@ export const phpParser: WholeFileParser = {
     const found = new Map<string, FoundPackage>();
     let skipped = 0;
     for (const item of (lists as unknown[][]).flat()) {
-      const name = isObject(item) ? text(item.name) : undefined;
-      const version = isObject(item) ? text(item.version) : undefined;
+      const name = isObject(item) ? shortString(item.name) : undefined;
+      const version = isObject(item) ? shortString(item.version) : undefined;
       if (name === undefined || version === undefined || !NAME.test(name)) {
         skipped++;
         continue;

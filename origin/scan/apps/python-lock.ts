@@ -5,7 +5,7 @@
 // (merge-layers.ts), so a lockfile adds only what is not seen installed.
 import type { FoundPackage } from '../inventory.ts';
 import type { EntryInfo, ParseOutcome, WholeFileParser } from '../layer/file-parser.ts';
-import { insidePackage, isObject, readJson, text } from './lockfiles.ts';
+import { insidePackage, isObject, readJson, shortString } from './lockfiles.ts';
 import { normalizePythonName } from './python.ts';
 
 const POETRY = /(?:^|\/)poetry\.lock$/;
@@ -51,7 +51,7 @@ function readPipfileLock(path: string, content: Uint8Array): ParseOutcome {
     if (!isObject(packages)) return { ok: false, warning: `${path}: "${section}" is not an object` };
     for (const [name, entry] of Object.entries(packages)) {
       // Packages from git or a path have no "version", only a ref: not a PyPI release.
-      const version = isObject(entry) ? text(entry.version) : undefined;
+      const version = isObject(entry) ? shortString(entry.version) : undefined;
       if (version === undefined || !version.startsWith('==') || !NAME.test(name)) continue;
       const exact = version.replace(/^={2,3}/, '');
       if (!VERSION.test(exact)) continue;

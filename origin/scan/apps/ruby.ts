@@ -17,8 +17,9 @@ const LOCKFILE = /(?:^|\/)(?:Gemfile\.lock|gems\.locked)$/;
 // The literal as RubyGems writes it: a double-quoted string without escapes or interpolation.
 const NAME_LINE = /^\s*s\.name = "([A-Za-z0-9._-]{1,200})"(?:\.freeze)?\s*$/;
 const VERSION_LINE = /^\s*s\.version = "([^"\\#]{1,200})"(?:\.freeze)?\s*$/;
-// Bundler's lockfile spec line: four spaces, the name, then (version[-platform]).
+// The top-level sections a Bundler lockfile may have; a file with none of them is not one.
 const BUNDLER_SECTIONS = new Set(['GEM', 'GIT', 'PATH', 'PLUGIN SOURCE', 'PLATFORMS', 'DEPENDENCIES']);
+// Bundler's lockfile spec line: four spaces, the name, then (version[-platform]).
 const SPEC_LINE = /^ {4}([^\s(]{1,200}) \(([^)\s]{1,200})\)$/;
 
 export const rubyParser: WholeFileParser = {
