@@ -29,6 +29,7 @@ const ENGINE = [
   'test/conformance/discovery.test.ts', // tags, catalog, referrers: SQL order (collation) and pages
   'test/vulndb/import.test.ts', // batched upserts, the generation counter and the ledger, in transactions
   'test/vulndb/match.test.ts', // the SQL that finds the records affecting an inventory
+  'test/vulndb/match-apps.test.ts', // the same SQL for the gem, Composer, NuGet and lockfile packages
   'test/vulndb/sources.test.ts', // per-source state and incremental imports from fetched exports
   'test/scan/scan-queue.test.ts', // a queued scan is a row that outlives the process that queued it
   'test/upload-sessions.test.ts', // the per-owner bound: a count and an insert under an advisory lock

@@ -42,7 +42,7 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
 
 /**
  * osv.dev's exports for the ecosystems the scanner reads packages of: Debian and Alpine OS
- * packages, and the npm, PyPI, Go and Maven packages of applications.
+ * packages, and the npm, PyPI, Go, Maven, RubyGems, Packagist and NuGet packages of applications.
  */
 export const DEFAULT_VULNDB_SOURCES: readonly string[] = [
   'Debian',
@@ -51,6 +51,9 @@ export const DEFAULT_VULNDB_SOURCES: readonly string[] = [
   'PyPI',
   'Go',
   'Maven',
+  'RubyGems',
+  'Packagist',
+  'NuGet',
 ].map((ecosystem) => `https://osv-vulnerabilities.storage.googleapis.com/${ecosystem}/all.zip`);
 
 const action = z.enum(['pull', 'push', 'delete']);

@@ -13,11 +13,12 @@ log() { printf '\n== %s\n' "$*"; }
 log "system packages"
 missing=()
 # docker, skopeo and podman drive the end-to-end tests; docker-compose checks the compose file;
-# rpm, go, zstd and Debian's python3-packaging are the scanner tests' oracles and image builders.
+# rpm, go, zstd and Debian's python3-packaging are the scanner tests' oracles and image builders;
+# ruby (gem, bundler) and php-cli with composer are the oracles of the Ruby and PHP parsers and orders;
 # chromium runs the web console's pages (playwright-core drives it).
 for tool in dockerd:docker.io skopeo:skopeo podman:podman docker-compose:docker-compose \
   pg_isready:postgresql-client redis-server:redis-server rpm:rpm go:golang-go zstd:zstd \
-  chromium:chromium; do
+  gem:ruby php:php-cli composer:composer chromium:chromium; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 /usr/bin/python3 -c 'import packaging' >/dev/null 2>&1 || missing+=(python3-packaging)

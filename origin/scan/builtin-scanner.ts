@@ -23,9 +23,10 @@ import type { ImageScanner, ImageTarget, ScanOutcome } from './scanner.ts';
 /**
  * Bumped whenever what the layer analysis finds changes (a new parser, a fixed one), so that
  * stored layer inventories made by an older analysis are computed again. 2: links at read paths
- * are recorded; parsers' warnings come with their packages.
+ * are recorded; parsers' warnings come with their packages. 3: Ruby, PHP and .NET packages, and
+ * Python lockfiles.
  */
-export const ANALYZER_VERSION = 2;
+export const ANALYZER_VERSION = 3;
 
 const PARSERS: FileParser[] = [...osPackageParsers, ...appPackageParsers];
 const READER_OF = linkReaders(PARSERS);

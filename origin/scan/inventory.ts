@@ -3,12 +3,22 @@
 // an image's inventory is the ordered merge of its layers' inventories.
 
 /** The package manager or language ecosystem a package was found through. */
-export type PackageKind = 'dpkg' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'go' | 'maven';
+export type PackageKind =
+  | 'dpkg'
+  | 'apk'
+  | 'rpm'
+  | 'npm'
+  | 'pypi'
+  | 'go'
+  | 'maven'
+  | 'gem'
+  | 'composer'
+  | 'nuget';
 
 /** One package as its database or manifest file names it, before the OS is known. */
 export interface FoundPackage {
   kind: PackageKind;
-  /** dpkg/apk/rpm binary package name; npm/PyPI name; Go module path ("stdlib" for the toolchain); Maven "groupId:artifactId". */
+  /** dpkg/apk/rpm binary package name; npm/PyPI/gem/NuGet name; Go module path ("stdlib" for the toolchain); Maven "groupId:artifactId"; Composer "vendor/package". */
   name: string;
   /** Exactly as the ecosystem writes it: dpkg with epoch and revision, rpm as [epoch:]version-release, Go without the leading "v". */
   version: string;
@@ -16,6 +26,12 @@ export interface FoundPackage {
   sourceName?: string;
   /** The source package version where it differs from `version` (dpkg "Source: name (version)"). */
   sourceVersion?: string;
+  /**
+   * Named by a lockfile (Gemfile.lock, composer.lock, packages.lock.json, poetry.lock,
+   * Pipfile.lock, requirements*.txt): what a project pinned, not what is installed. Dropped from
+   * an image whose installed metadata names a package of the same kind and name (merge-layers.ts).
+   */
+  declared?: true;
 }
 
 /** A file in a layer that names packages (a package database, a package.json, a Go binary…). */
@@ -95,7 +111,7 @@ export interface OsInfo {
 
 /** A package in an image, with the OSV ecosystem it is matched in and the layer that brought it. */
 export interface ImagePackage extends FoundPackage {
-  /** OSV ecosystem: "Debian:12", "Alpine:v3.18", "npm", "PyPI", "Go", "Maven", "Red Hat"…; absent when the OS is unknown. */
+  /** OSV ecosystem: "Debian:12", "Alpine:v3.18", "npm", "PyPI", "Go", "Maven", "RubyGems", "Packagist", "NuGet", "Red Hat"…; absent when the OS is unknown. */
   ecosystem?: string;
   path: string;
   /** Digest of the layer that introduced this package at this version. */

@@ -101,6 +101,13 @@ const KIND: Record<string, PackageKind> = {
   jar: 'maven',
   pom: 'maven',
   gradle: 'maven',
+  gemspec: 'gem',
+  bundler: 'gem',
+  composer: 'composer',
+  'composer-vendor': 'composer',
+  nuget: 'nuget',
+  'dotnet-core': 'nuget',
+  'packages-props': 'nuget',
 };
 
 const ECOSYSTEM: Record<PackageKind, string | undefined> = {
@@ -108,6 +115,9 @@ const ECOSYSTEM: Record<PackageKind, string | undefined> = {
   pypi: 'PyPI',
   go: 'Go',
   maven: 'Maven',
+  gem: 'RubyGems',
+  composer: 'Packagist',
+  nuget: 'NuGet',
   dpkg: undefined,
   apk: undefined,
   rpm: undefined,

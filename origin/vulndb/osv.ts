@@ -137,10 +137,13 @@ export function ecosystemBase(ecosystem: string): string {
 /**
  * The name a package is stored and looked up under. PyPI names compare after PEP 503
  * normalisation (records and installed metadata spell "Flask_Cors" and "flask-cors" alike);
- * every other ecosystem compares names exactly.
+ * NuGet ids are case-insensitive (a lock file may write "newtonsoft.json" for the record's
+ * "Newtonsoft.Json"); every other ecosystem compares names exactly.
  */
 export function packageKey(ecosystem: string, name: string): string {
-  if (ecosystemBase(ecosystem) === 'PyPI') return name.toLowerCase().replace(/[-_.]+/g, '-');
+  const base = ecosystemBase(ecosystem);
+  if (base === 'PyPI') return name.toLowerCase().replace(/[-_.]+/g, '-');
+  if (base === 'NuGet') return name.toLowerCase();
   return name;
 }
 

@@ -6,7 +6,18 @@ import { describe, expect, test } from 'vitest';
 import { compareVersions, isValidVersion, type VersionScheme } from '../../origin/scan/versions/index.ts';
 import { anyText, fuzz, mutated } from './fuzz-settings.ts';
 
-const SCHEMES: VersionScheme[] = ['dpkg', 'apk', 'rpm', 'semver', 'go', 'pep440', 'maven'];
+const SCHEMES: VersionScheme[] = [
+  'dpkg',
+  'apk',
+  'rpm',
+  'semver',
+  'go',
+  'pep440',
+  'maven',
+  'rubygems',
+  'nuget',
+  'composer',
+];
 
 // Version-shaped strings from the characters the schemes give meaning to.
 const versionChar = fc.constantFrom(
@@ -48,6 +59,13 @@ const WORDS = [
   '1.0rc',
   '1.0-sp1',
   '1-ga',
+  '1.0.0.beta1',
+  '2.2.6.3',
+  'v5.4.31',
+  '1.0.0-patch1',
+  '1.0.0-RC1-dev',
+  '2023.01.15',
+  '13.0.1.0-Beta.2',
   '1..2',
   '~',
   '^',

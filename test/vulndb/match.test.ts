@@ -156,6 +156,9 @@ function pkg(
     pypi: `usr/lib/python3/site-packages/${name}.dist-info/METADATA`,
     go: 'usr/local/bin/app',
     maven: 'app/lib/app.jar',
+    gem: `usr/local/bundle/specifications/${name}-${version}.gemspec`,
+    composer: 'app/vendor/composer/installed.json',
+    nuget: 'app/App.deps.json',
   };
   return { kind, ecosystem, name, version, path: paths[kind], layer: LAYER, ...extra };
 }

@@ -95,7 +95,9 @@ describe('keys', () => {
     expect(ecosystemBase('npm')).toBe('npm');
   });
 
-  test('PyPI names compare PEP 503-normalised; others exactly', () => {
+  test('PyPI names compare PEP 503-normalised, NuGet ids case-insensitively; others exactly', () => {
+    expect(packageKey('NuGet', 'Newtonsoft.Json')).toBe(packageKey('NuGet', 'newtonsoft.json'));
+    expect(packageKey('RubyGems', 'RedCloth')).toBe('RedCloth');
     expect(packageKey('PyPI', 'Flask_Cors')).toBe('flask-cors');
     expect(packageKey('PyPI', 'zope.interface')).toBe('zope-interface');
     expect(packageKey('npm', 'JSONStream')).toBe('JSONStream');

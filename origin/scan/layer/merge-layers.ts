@@ -148,6 +148,7 @@ export function mergeLayers(
     const content = follow(standing);
     if (content?.entry.type === 'packages') add(path, content.entry.packages, () => content.layer);
   }
+  dropDeclaredInstalled(packages);
   if (notFollowed > 0)
     warnings.push(`${notFollowed} more links not followed (at most ${MAX_LINKS} per image)`);
   if (os !== undefined && !packages.some((p) => OS_KINDS.has(p.kind))) {
@@ -211,6 +212,25 @@ export async function mergeImage(
     merged = mergeLayers(current, readerOf);
   }
   return { ok: true, inventory: merged.inventory };
+}
+
+/**
+ * A lockfile says what a project pinned; installed metadata says what is there. Where the image
+ * has installed metadata for a package (a gemspec, installed.json, deps.json, a dist-info), the
+ * lockfiles' entries of the same kind and name are dropped, whatever their version: the installed
+ * one is what runs. A project is not tied to its install location (a venv, a GEM_HOME, a publish
+ * folder can be anywhere), so the match is by name across the image, not by directory.
+ */
+function dropDeclaredInstalled(packages: ImagePackage[]): void {
+  const installed = new Set(packages.filter((p) => !p.declared).map(nameKey));
+  let kept = 0;
+  for (const p of packages) if (!p.declared || !installed.has(nameKey(p))) packages[kept++] = p;
+  packages.length = kept;
+}
+
+/** NuGet ids are case-insensitive; the other ecosystems' names are already normalised. */
+function nameKey(p: FoundPackage): string {
+  return `${p.kind}\0${p.kind === 'nuget' ? p.name.toLowerCase() : p.name}`;
 }
 
 function identity(p: FoundPackage): string {
@@ -290,6 +310,9 @@ const LANGUAGE_ECOSYSTEM: Partial<Record<PackageKind, string>> = {
   pypi: 'PyPI',
   go: 'Go',
   maven: 'Maven',
+  gem: 'RubyGems',
+  composer: 'Packagist',
+  nuget: 'NuGet',
 };
 
 function ecosystemFor(kind: PackageKind, os: OsInfo | undefined): string | undefined {

@@ -2,20 +2,34 @@
 // number as a sorts before, equal to or after b, exactly as the ecosystem's own tool orders them.
 //
 // Comparing never throws. Where an ecosystem refuses a string (see isValidVersion), the result is
-// still deterministic but says nothing the ecosystem would agree with: for semver, go and pep440
-// an invalid version sorts before every valid one and all invalid ones are equal; dpkg, rpm and
-// apk order invalid strings as their tools do when asked to (leniently); Maven orders any string.
+// still deterministic but says nothing the ecosystem would agree with: for semver, go, pep440,
+// rubygems, nuget and composer an invalid version sorts before every valid one and all invalid
+// ones are equal; dpkg, rpm and apk order invalid strings as their tools do when asked to
+// (leniently); Maven orders any string.
 // A matcher should skip invalid versions rather than trust such an order.
 
 import { compareApk, isValidApk } from './apk.ts';
+import { compareComposer, isValidComposer } from './composer.ts';
 import { compareDpkg, isValidDpkg } from './dpkg.ts';
 import { compareGo, isValidGo } from './go.ts';
 import { compareMaven, isValidMaven } from './maven.ts';
+import { compareNuGet, isValidNuGet } from './nuget.ts';
 import { comparePep440, isValidPep440 } from './pep440.ts';
 import { compareRpm, isValidRpm } from './rpm.ts';
+import { compareRubyGems, isValidRubyGems } from './rubygems.ts';
 import { compareSemver, isValidSemver } from './semver.ts';
 
-export type VersionScheme = 'dpkg' | 'apk' | 'rpm' | 'semver' | 'go' | 'pep440' | 'maven';
+export type VersionScheme =
+  | 'dpkg'
+  | 'apk'
+  | 'rpm'
+  | 'semver'
+  | 'go'
+  | 'pep440'
+  | 'maven'
+  | 'rubygems'
+  | 'nuget'
+  | 'composer';
 
 const SCHEMES: Record<
   VersionScheme,
@@ -28,6 +42,9 @@ const SCHEMES: Record<
   go: { compare: compareGo, isValid: isValidGo },
   pep440: { compare: comparePep440, isValid: isValidPep440 },
   maven: { compare: compareMaven, isValid: isValidMaven },
+  rubygems: { compare: compareRubyGems, isValid: isValidRubyGems },
+  nuget: { compare: compareNuGet, isValid: isValidNuGet },
+  composer: { compare: compareComposer, isValid: isValidComposer },
 };
 
 // OSV ecosystem names (the part before any ":release" suffix) and the scheme each orders by.
@@ -46,6 +63,9 @@ const ECOSYSTEMS: Record<string, VersionScheme> = {
   Go: 'go',
   PyPI: 'pep440',
   Maven: 'maven',
+  RubyGems: 'rubygems',
+  NuGet: 'nuget',
+  Packagist: 'composer',
 };
 
 /** The scheme an OSV ecosystem ("Debian:12", "Alpine:v3.18", "npm", "PyPI"…) orders versions by. */

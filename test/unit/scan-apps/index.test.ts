@@ -11,6 +11,15 @@ describe('application package parsers', () => {
     expect(firstWanting('app/node_modules/semver/package.json')).toBe('npm');
     expect(firstWanting('usr/lib/python3/dist-packages/six-1.16.0.dist-info/METADATA')).toBe('python');
     expect(firstWanting('opt/app/app.jar')).toBe('java');
+    expect(firstWanting('usr/local/bundle/specifications/rack-3.0.8.gemspec')).toBe('ruby');
+    expect(firstWanting('srv/app/Gemfile.lock')).toBe('ruby');
+    expect(firstWanting('var/www/vendor/composer/installed.json')).toBe('php');
+    expect(firstWanting('var/www/composer.lock')).toBe('php');
+    expect(firstWanting('app/WebApp.deps.json')).toBe('dotnet');
+    expect(firstWanting('src/WebApp/packages.lock.json')).toBe('dotnet');
+    expect(firstWanting('app/poetry.lock')).toBe('python-lock');
+    expect(firstWanting('app/Pipfile.lock')).toBe('python-lock');
+    expect(firstWanting('app/requirements.txt')).toBe('python-lock');
     expect(firstWanting('usr/local/bin/kubectl')).toBe('go-binary');
     expect(firstWanting('etc/passwd', 0o644)).toBeUndefined();
   });

@@ -31,13 +31,13 @@ describe('schemeFor maps OSV ecosystems to version schemes', () => {
     ['Go', 'go'],
     ['PyPI', 'pep440'],
     ['Maven', 'maven'],
+    ['RubyGems', 'rubygems'],
+    ['NuGet', 'nuget'],
+    ['Packagist', 'composer'],
   ])('%s orders by %s', (ecosystem, scheme) => expect(schemeFor(ecosystem)).toBe(scheme));
 
   it.each([
     'crates.io',
-    'RubyGems',
-    'NuGet',
-    'Packagist',
     'Hex',
     'Pub',
     'GitHub Actions',
