@@ -1,0 +1,106 @@
+// The edge's pulls in origin's last-pull tracking: a pull the edge serves from its cache (origin
+// sees no manifest GET for it) reaches origin's last_pulled_at through the edge's batched report;
+// the GET the edge makes to fill its cache is not counted by origin besides; a HEAD is no pull.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PULL_REPORT_PATH } from '../../shared/pull-report.ts';
+import { metric, type PushedImage, pushImage } from '../harness/client.ts';
+import type { TestRegistry } from '../harness/registry.ts';
+import { ask, bearer, type EdgeSetup, pullToken, startEdgeSetup, within } from './support.ts';
+
+const SECRET = 'edge-pull-report-secret-for-tests';
+const NAME = 'edge/pulled';
+
+let setup: EdgeSetup;
+let auth: string;
+let image: PushedImage;
+let headed: PushedImage;
+
+beforeAll(async () => {
+  setup = await startEdgeSetup(
+    // Long TTLs: every repeat is served from the edge's cache. A short delay: reports come soon.
+    { tagTtlSeconds: 300, policyTtlSeconds: 300, pullReportSecret: SECRET, pullReportDelaySeconds: 0.5 },
+    { config: { pulls: { flush_interval: '1h', report_secret: SECRET } } },
+  );
+  auth = bearer(await pullToken(setup.registry, NAME));
+  image = await pushImage(setup.registry, NAME, 'v1');
+  headed = await pushImage(setup.registry, NAME, 'headed');
+});
+afterAll(async () => setup?.close());
+
+const manifestGets = (reference: string) => setup.proxy.count('GET', `/v2/${NAME}/manifests/${reference}`);
+const noted = (source: 'edge' | 'origin') =>
+  metric(setup.registry, `registry_pulls_recorded_total{source="${source}"}`);
+
+async function pulledAt(
+  r: TestRegistry,
+  where: { tag: string } | { digest: string },
+): Promise<number | null> {
+  const [row] =
+    'tag' in where
+      ? await r.running.services.db.query<{ at: Date | null }>(
+          `SELECT t.last_pulled_at AS at FROM tags t JOIN repositories r ON r.id = t.repository_id
+            WHERE r.name = $1 AND t.name = $2`,
+          [NAME, where.tag],
+        )
+      : await r.running.services.db.query<{ at: Date | null }>(
+          `SELECT m.last_pulled_at AS at FROM manifests m JOIN repositories r ON r.id = m.repository_id
+            WHERE r.name = $1 AND m.digest = $2`,
+          [NAME, where.digest],
+        );
+  return row?.at ? new Date(row.at).getTime() : null;
+}
+
+async function pull(reference: string, method = 'GET'): Promise<string | null> {
+  const response = await ask(setup.edge.url, `/v2/${NAME}/manifests/${reference}`, { auth, method });
+  expect(response.status).toBe(200);
+  await response.arrayBuffer();
+  return response.headers.get('x-edge-cache');
+}
+
+describe('pulls served by the edge reach origin', () => {
+  test("a pull from the edge's cache sets last_pulled_at, though origin saw no GET for it", async () => {
+    const started = Date.now();
+    // The first pull fills the edge's cache (one GET to origin, marked: origin does not count it).
+    expect(await pull('v1')).toBe('MISS');
+    const gets = manifestGets('v1');
+    expect(gets).toBe(1);
+    expect(await within(10_000, async () => (await noted('edge')) >= 1)).toBeGreaterThanOrEqual(0);
+    await setup.registry.running.services.pulls.flush();
+    const first = await pulledAt(setup.registry, { tag: 'v1' });
+    expect(first).not.toBeNull();
+
+    // From the cache: origin sees nothing of it but the report.
+    const reports = setup.proxy.count('POST', PULL_REPORT_PATH);
+    expect(await pull('v1')).toBe('HIT');
+    expect(await pull(image.digest)).toBe('HIT');
+    expect(manifestGets('v1')).toBe(gets);
+    expect(manifestGets(image.digest)).toBe(0);
+    expect(await within(10_000, async () => (await noted('edge')) >= 3)).toBeGreaterThanOrEqual(0);
+    // Both pulls, made within the delay, came in one report.
+    expect(setup.proxy.count('POST', PULL_REPORT_PATH)).toBe(reports + 1);
+    await setup.registry.running.services.pulls.flush();
+    const tagTime = await pulledAt(setup.registry, { tag: 'v1' });
+    const manifestTime = await pulledAt(setup.registry, { digest: image.digest });
+    expect(tagTime).toBeGreaterThanOrEqual(first as number);
+    expect(manifestTime).toBeGreaterThanOrEqual(tagTime as number);
+    expect(manifestTime).toBeGreaterThanOrEqual(started);
+    expect(manifestTime).toBeLessThanOrEqual(Date.now());
+    // origin counted none of the GETs the edge made for its cache.
+    expect(await noted('origin')).toBe(0);
+  });
+
+  test('a HEAD through the edge is no pull, though the edge fills its cache with a GET', async () => {
+    expect(await pull('headed', 'HEAD')).toBe('MISS');
+    expect(manifestGets('headed')).toBe(1);
+    expect(await pull(headed.digest, 'HEAD')).not.toBeNull();
+    const before = await noted('edge');
+    // A GET of another image, so that a report is surely sent after the HEADs.
+    expect(await pull('v1')).toBe('HIT');
+    expect(await within(10_000, async () => (await noted('edge')) > before)).toBeGreaterThanOrEqual(0);
+    expect(await noted('edge')).toBe(before + 1);
+    await setup.registry.running.services.pulls.flush();
+    expect(await pulledAt(setup.registry, { tag: 'headed' })).toBeNull();
+    expect(await pulledAt(setup.registry, { digest: headed.digest })).toBeNull();
+    expect(await noted('origin')).toBe(0);
+  });
+});
