@@ -1,0 +1,144 @@
+// The pulls section: what last-pull tracking costs a manifest GET. Two origins as `npm start` runs
+// them (PGlite, filesystem), one with pulls.track on (the default: noted in memory, written every
+// 5 s) and one with it off, the same small image pushed to each; wrk GETs the manifest by tag
+// (the case that writes both tables) against each in turn, several rounds alternating, and the
+// medians are compared. The issue's bound: tracking must not cost more than 5 % of req/s.
+import path from 'node:path';
+import { pushSmallImage } from './image.ts';
+import { writeMarkedBlock } from './report.ts';
+import { startOurs, type Target } from './servers.ts';
+import { fixed, log, median, type Resources } from './util.ts';
+import { runWrk, type WrkResult } from './wrk.ts';
+
+const BEGIN = '<!-- bench section pulls: begin -->';
+const END = '<!-- bench section pulls: end -->';
+const REPOSITORY = 'bench/pulls';
+const ACCEPT =
+  'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
+
+export interface PullsSettings {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly connections: number;
+  readonly threads: number;
+}
+
+export interface PullsResult {
+  readonly settings: PullsSettings;
+  readonly on: WrkResult[];
+  readonly off: WrkResult[];
+  /** The tracking origin's counters after the runs. */
+  readonly recorded: number;
+  readonly flushes: number;
+  readonly startedAt: Date;
+}
+
+async function counter(base: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+export async function runPullsSection(options: {
+  scratch: string;
+  resources: Resources;
+  nodeArgs: string[];
+  settings: PullsSettings;
+}): Promise<PullsResult> {
+  const { scratch, resources, nodeArgs, settings } = options;
+  const startedAt = new Date();
+  const targets: Record<'on' | 'off', Target> = {
+    on: await startOurs(path.join(scratch, 'pulls-on'), nodeArgs, { pulls: { track: true } }, 'tracking on'),
+    off: await startOurs(
+      path.join(scratch, 'pulls-off'),
+      nodeArgs,
+      { pulls: { track: false } },
+      'tracking off',
+    ),
+  };
+  const stops = (['on', 'off'] as const).map((k) => resources.add(`ours (pulls ${k})`, targets[k].stop));
+  try {
+    const urls: Record<'on' | 'off', { url: string; headers: Record<string, string> }> = {} as never;
+    for (const key of ['on', 'off'] as const) {
+      const target = targets[key];
+      await pushSmallImage(target.base, REPOSITORY, 'latest', await target.auth(REPOSITORY, 'pull,push'));
+      urls[key] = {
+        url: `${target.base}/v2/${REPOSITORY}/manifests/latest`,
+        headers: { ...(await target.auth(REPOSITORY, 'pull')), Accept: ACCEPT },
+      };
+    }
+    const run = (key: 'on' | 'off', seconds: number) =>
+      runWrk({
+        ...urls[key],
+        method: 'GET',
+        threads: settings.threads,
+        connections: settings.connections,
+        seconds,
+        scriptDir: scratch,
+      });
+    for (const key of ['on', 'off'] as const) await run(key, 2);
+    const results: Record<'on' | 'off', WrkResult[]> = { on: [], off: [] };
+    for (let round = 0; round < settings.rounds; round += 1) {
+      // Alternating which goes first: a drift of the machine's load falls on both alike.
+      const order = round % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      for (const key of order) {
+        const result = await run(key, settings.seconds);
+        if (result.errors > 0) throw new Error(`tracking ${key}: ${result.errors} errors:\n${result.output}`);
+        log(`tracking ${key}, round ${round + 1}: ${fixed(result.requestsPerSecond)} req/s`);
+        results[key].push(result);
+      }
+    }
+    const base = targets.on.base;
+    return {
+      settings,
+      on: results.on,
+      off: results.off,
+      recorded: await counter(base, 'registry_pulls_recorded_total{source="origin"}'),
+      flushes: await counter(base, 'registry_pull_flushes_total{outcome="written"}'),
+      startedAt,
+    };
+  } finally {
+    for (const stop of stops) await stop();
+  }
+}
+
+export function pullsTable(result: PullsResult): string {
+  const row = (label: string, runs: WrkResult[]) =>
+    `| ${label} | ${fixed(median(runs.map((r) => r.requestsPerSecond)))} | ${runs
+      .map((r) => fixed(r.requestsPerSecond))
+      .join(
+        ', ',
+      )} | ${fixed(median(runs.map((r) => r.p50Ms)), 2)} | ${fixed(median(runs.map((r) => r.p99Ms)), 2)} |`;
+  return [
+    '| manifest GET by tag | req/s (median) | req/s per round | p50 ms | p99 ms |',
+    '|---|---|---|---|---|',
+    row('pulls.track: false', result.off),
+    row('pulls.track: true (default)', result.on),
+  ].join('\n');
+}
+
+export function pullsBlock(result: PullsResult, table: string): string {
+  const off = median(result.off.map((r) => r.requestsPerSecond));
+  const on = median(result.on.map((r) => r.requestsPerSecond));
+  const change = ((on - off) / off) * 100;
+  const { settings } = result;
+  return `## Last-pull tracking: manifest GET throughput
+
+Run ${result.startedAt.toISOString()}, \`BENCH_SECTIONS=pulls npm run bench\` (bench/pulls.ts). Two
+origins as \`npm start\` runs them (PGlite, filesystem, in-process cache), one with \`pulls.track\`
+on (the default: pulls noted in memory, written every 5 s with one UPDATE per table) and one with it
+off, the same small image in each. wrk (${settings.threads} threads, ${settings.connections} connections,
+${settings.seconds} s per run) GETs the manifest by tag — the case that writes both the tag's and the
+manifest's time — against each in turn, ${settings.rounds} rounds alternating which goes first.
+
+${table}
+
+With tracking on: **${change >= 0 ? '+' : ''}${change.toFixed(1)} %** req/s against tracking off (the
+bound is −5 %). The tracking origin noted ${fixed(result.recorded)} pulls and wrote them in
+${fixed(result.flushes)} flushes (${fixed(result.recorded / Math.max(1, result.flushes))} pulls per write).
+`;
+}
+
+export function writePullsBlock(file: string, block: string): Promise<void> {
+  return writeMarkedBlock(file, BEGIN, END, block);
+}
