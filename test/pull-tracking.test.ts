@@ -216,7 +216,7 @@ describe("the edge's reports", () => {
     }
   });
 
-  test('an origin with no secret configured refuses every report 404', async () => {
+  test('an origin with no secret configured refuses every report 404, and counts the GETs an edge marks', async () => {
     const plain = await startTestRegistry();
     try {
       for (const auth of [null, `Bearer ${SECRET}`]) {
@@ -224,6 +224,14 @@ describe("the edge's reports", () => {
         expect(response.status).toBe(404);
         expect(await errorCode(response)).toBe('UNSUPPORTED');
       }
+      // No report will come for it: the edge's own GET is the only trace of the pull.
+      const image = await pushImage(plain, NAME, 'v1');
+      const response = await call(plain, 'GET', `/v2/${NAME}/manifests/v1`, {
+        headers: { [PULL_REPORTED_HEADER]: 'edge' },
+      });
+      expect(response.status).toBe(200);
+      await flush(plain);
+      expect(await pulledAt(plain, NAME, { digest: image.digest })).not.toBeNull();
     } finally {
       await plain.close();
     }

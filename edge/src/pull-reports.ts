@@ -9,7 +9,12 @@ import type { Services } from './services.ts';
 
 /** Per isolate: one entry per (repository, tag, digest), with its latest time. */
 const pending = new Map<string, ReportedPull>();
-let scheduled = false;
+/**
+ * When the pending report's timer was set (wall time, as the timer runs), or 0. A timer whose
+ * request's waitUntil was cut short never fires: past its delay and Workers' 30 s, another is set.
+ */
+let scheduledAt = 0;
+const WAIT_UNTIL_LIMIT_MS = 30_000;
 
 /** Notes a manifest pull served to a client; reporting is deferred. */
 export function notePull(s: Services, repository: string, digest: string, tag: string | undefined): void {
@@ -23,11 +28,12 @@ export function notePull(s: Services, repository: string, digest: string, tag: s
     s.defer(send(s));
     return;
   }
-  if (scheduled) return;
-  scheduled = true;
+  const wall = Date.now();
+  if (scheduledAt !== 0 && wall - scheduledAt < report.delayMs + WAIT_UNTIL_LIMIT_MS) return;
+  scheduledAt = wall;
   s.defer(
     new Promise((resolve) => setTimeout(resolve, report.delayMs)).then(() => {
-      scheduled = false;
+      scheduledAt = 0;
       return send(s);
     }),
   );

@@ -53,8 +53,11 @@ export async function getManifest(
   };
   if (!answer.withBody) return c.body(null, answer.status, headers);
   // A pull: a GET answered with the manifest. A HEAD (docker's check, a client's revalidation) or
-  // a 304 is none. The edge, reporting the pulls it serves, says so on the GETs it makes.
-  if (c.req.method === 'GET' && c.req.header(PULL_REPORTED_HEADER) === undefined) {
+  // a 304 is none. The edge, reporting the pulls it serves, says so on the GETs it makes; an origin
+  // that takes no reports (no secret) counts them, as nothing else would.
+  const reported =
+    s.config.pulls.report_secret !== undefined && c.req.header(PULL_REPORTED_HEADER) !== undefined;
+  if (c.req.method === 'GET' && !reported) {
     const ref = parseReference(reference);
     s.pulls.record(name, record.digest, ref?.kind === 'tag' ? ref.tag : null, 'origin');
   }
