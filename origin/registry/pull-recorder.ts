@@ -32,14 +32,18 @@ const DEFAULT_MAX_PENDING = 1_000_000;
 
 export class PullRecorder {
   private readonly options: PullRecorderOptions;
-  private manifests = new Map<string, ManifestPull>();
-  private tags = new Map<string, TagPull>();
+  private manifests = new Map<string, Mutable<ManifestPull>>();
+  private tags = new Map<string, Mutable<TagPull>>();
+  /** The counter's children, bound once (a labelled inc hashes its labels every time). */
+  private readonly counters: Record<PullSource, { inc(): void }> | undefined;
   /** The flush running (or done): flushes run one after another. */
   private queue: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: PullRecorderOptions) {
     this.options = options;
+    const counter = options.metrics?.pullsRecorded;
+    this.counters = counter && { origin: counter.labels('origin'), edge: counter.labels('edge') };
   }
 
   get tracking(): boolean {
@@ -50,9 +54,18 @@ export class PullRecorder {
   record(repository: string, digest: string, tag: string | null, source: PullSource, at?: number): void {
     if (!this.options.track) return;
     const time = at ?? this.options.clock.now();
-    note(this.manifests, `${repository}\n${digest}`, { repository, digest, at: time });
-    if (tag !== null) note(this.tags, `${repository}\n${tag}`, { repository, tag, at: time });
-    this.options.metrics?.pullsRecorded.inc({ source });
+    // A pull of an entry already pending (the common case) allocates nothing.
+    const manifestKey = `${repository}\n${digest}`;
+    const manifest = this.manifests.get(manifestKey);
+    if (!manifest) this.manifests.set(manifestKey, { repository, digest, at: time });
+    else if (manifest.at < time) manifest.at = time;
+    if (tag !== null) {
+      const tagKey = `${repository}\n${tag}`;
+      const known = this.tags.get(tagKey);
+      if (!known) this.tags.set(tagKey, { repository, tag, at: time });
+      else if (known.at < time) known.at = time;
+    }
+    this.counters?.[source].inc();
   }
 
   /** Writes what was noted since the last flush. Resolves once written; rejects if the write failed. */
@@ -109,6 +122,8 @@ export class PullRecorder {
     }
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Keeps the latest time of each entry. */
 function note<T extends { at: number }>(pending: Map<string, T>, key: string, entry: T): void {
