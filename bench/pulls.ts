@@ -36,6 +36,8 @@ export interface PullsResult {
   readonly flushes: number;
   /** What noting one pull costs the request (PullRecorder.record, in this process), ns. */
   readonly recordNs: number;
+  /** Date.now() timed the same way: how loaded the machine was (tens of ns on an idle one). */
+  readonly dateNowNs: number;
   readonly startedAt: Date;
 }
 
@@ -43,7 +45,7 @@ export interface PullsResult {
  * The request path's share, away from the machine's noise: PullRecorder.record timed alone over
  * 1,000,000 pulls of 1,000 tags (no flush runs: the database is never asked).
  */
-function timeRecord(): number {
+function timeRecord(): { recordNs: number; dateNowNs: number } {
   const recorder = new PullRecorder({
     db: {} as Database,
     clock: systemClock,
@@ -60,7 +62,13 @@ function timeRecord(): number {
       recorder.record('bench/pulls', digests[i % 1000] as string, tags[i % 1000] as string, 'origin');
     runs.push(Number(process.hrtime.bigint() - started) / 1_000_000);
   }
-  return median(runs);
+  const clockRuns: number[] = [];
+  for (let run = 0; run < 5; run += 1) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 1_000_000; i += 1) Date.now();
+    clockRuns.push(Number(process.hrtime.bigint() - started) / 1_000_000);
+  }
+  return { recordNs: median(runs), dateNowNs: median(clockRuns) };
 }
 
 async function counter(base: string, sample: string): Promise<number> {
@@ -125,7 +133,7 @@ export async function runPullsSection(options: {
       off: results.off,
       recorded: await counter(base, 'registry_pulls_recorded_total{source="origin"}'),
       flushes: await counter(base, 'registry_pull_flushes_total{outcome="written"}'),
-      recordNs: timeRecord(),
+      ...timeRecord(),
       startedAt,
     };
   } finally {
@@ -150,8 +158,8 @@ export function pullsTable(result: PullsResult): string {
 
 /**
  * on/off of each round's two runs, which ran back to back: the machine's drift cancels out. The
- * second run of a pair tends to be slower whatever it is (seen here), so the rounds alternate which
- * goes first, and the estimate is the geometric mean over all rounds (half of each order).
+ * rounds alternate which goes first (a position effect falls on both alike), and the estimate is
+ * the geometric mean over all rounds.
  */
 function pairedRatios(result: PullsResult): number[] {
   return result.on.map((on, i) => on.requestsPerSecond / (result.off[i] as WrkResult).requestsPerSecond);
@@ -180,12 +188,12 @@ manifest's time — against each in turn, ${settings.rounds} rounds alternating 
 ${table}
 
 Tracking on against off, round by round (the two runs of a round back to back) — rounds where off
-ran first: ${byOrder('off')}; where on ran first: ${byOrder('on')}. Whichever runs second tends to
-lose, so the estimate is the geometric mean over both orders: **${sign(change)}** (the bound is
-−5 %). The tracking origin noted ${fixed(result.recorded)} pulls and wrote them in
+ran first: ${byOrder('off')}; where on ran first: ${byOrder('on')}. Their geometric mean:
+**${sign(change)}** (the bound is −5 %); the spread of single rounds is the machine's noise. The tracking origin noted ${fixed(result.recorded)} pulls and wrote them in
 ${fixed(result.flushes)} flushes (${fixed(result.recorded / Math.max(1, result.flushes))} pulls per
 write). Noting a pull (\`PullRecorder.record\`, what the request path pays) costs
-${fixed(result.recordNs, 0)} ns, timed alone over 1,000,000 pulls of 1,000 tags.
+${fixed(result.recordNs, 0)} ns, timed alone over 1,000,000 pulls of 1,000 tags; \`Date.now()\` timed the
+same way took ${fixed(result.dateNowNs, 0)} ns (the machine's load at the time).
 `;
 }
 
