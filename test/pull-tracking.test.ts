@@ -151,6 +151,30 @@ describe('shutdown and the switch', () => {
     }
   });
 
+  test('a failed write is counted and keeps its pulls for the next flush', async () => {
+    const broken = await startTestRegistry({ config: { pulls: { flush_interval: NEVER } } });
+    try {
+      await pushImage(broken, 'pulls/broken', 'v1');
+      await get(broken, 'pulls/broken', 'v1');
+      // Read from the counter itself: /metrics also asks the database (upload sessions).
+      const flushes = async (outcome: string) =>
+        (await broken.running.services.metrics.pullFlushes.get()).values.find(
+          (v) => v.labels.outcome === outcome,
+        )?.value ?? 0;
+      const failed = () => flushes('failed');
+      // The database goes away under the running registry.
+      await broken.running.services.db.close();
+      await expect(flush(broken)).rejects.toThrow();
+      expect(await failed()).toBe(1);
+      // Still pending: the next flush tries them again (a flush with nothing to write writes nothing).
+      await expect(flush(broken)).rejects.toThrow();
+      expect(await failed()).toBe(2);
+      expect(await flushes('written')).toBe(0);
+    } finally {
+      await broken.close();
+    }
+  });
+
   test('pulls.track: false notes nothing and writes nothing', async () => {
     const off = await startTestRegistry({ config: { pulls: { track: false, report_secret: SECRET } } });
     try {
