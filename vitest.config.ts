@@ -37,6 +37,7 @@ const ENGINE = [
   'test/immutable-tags.test.ts', // rules read and tags claimed under locks in the write's transaction
   'test/audit.test.ts', // entries inserted in the write's transaction, paged by id
   'test/tag-details.test.ts', // tag details: pages by push time, ties and cursors in SQL's order
+  'test/pull-tracking.test.ts', // batched UPDATEs over unnest arrays: GREATEST, SKIP LOCKED, timestamps
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */

@@ -9,7 +9,7 @@
 //   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories
 //   scanning    scanner, scans (results, rematch), scan worker
 //   serving     users, robot accounts, permissions, tokens, pull policy, webhook dispatcher, metrics,
-//               background jobs (upload expiry, scheduled GC)
+//               the pull recorder, background jobs (upload expiry, scheduled GC)
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -35,6 +35,7 @@ import { BlobReader } from './registry/blob-reader.ts';
 import { Blobs } from './registry/blobs.ts';
 import { DomainEvents } from './registry/events.ts';
 import { Manifests } from './registry/manifests.ts';
+import { PullRecorder } from './registry/pull-recorder.ts';
 import { Repositories } from './registry/repositories.ts';
 import { TagDetails } from './registry/tag-details.ts';
 import { Uploads } from './registry/uploads.ts';
@@ -271,6 +272,14 @@ export class Application {
       store,
       audit: events.audit,
       manifests: registry.manifests,
+      pulls: new PullRecorder({
+        db,
+        clock,
+        log,
+        metrics,
+        track: config.pulls.track,
+        flushIntervalMs: config.pulls.flush_interval,
+      }),
       uploads: registry.uploads,
       blobs: registry.blobs,
       repositories: registry.repositories,
@@ -309,6 +318,9 @@ export class Application {
     this.dispatcher.start();
     lifecycle.own('webhook dispatcher', this.dispatcher, (d) => d.stop());
     this.worker.start();
+    s.pulls.start();
+    // Stopped after the HTTP server (owned later) has drained: its last pulls are written.
+    lifecycle.own('pull recorder', s.pulls, (p) => p.stop());
     s.vulnData.start();
     const sweep = setInterval(() => {
       s.uploads

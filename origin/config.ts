@@ -319,6 +319,20 @@ const schema = z
           seen.add(rule.prefix);
         }
       }),
+    pulls: z
+      .object({
+        /** Record when each manifest and tag was last pulled (registry/pull-recorder.ts). */
+        track: z.boolean().default(true),
+        /** How often the pulls noted in memory are written; a crash loses at most this much. */
+        flush_interval: duration.default(5_000).refine((ms) => ms >= 100, 'at least 100ms'),
+        /**
+         * The secret the edge sends with its reports of the pulls it served (POST /edge/pulls);
+         * absent: reports are refused.
+         */
+        report_secret: z.string().min(16, 'at least 16 characters').optional(),
+      })
+      .strict()
+      .default({ track: true, flush_interval: 5_000 }),
     webhooks: z
       .object({
         /** Per delivery attempt. */

@@ -49,6 +49,18 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly pullsRecorded = new Counter({
+    name: 'registry_pulls_recorded_total',
+    help: 'Manifest pulls noted for last-pull tracking, by who served them (origin, or the edge reporting)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly pullFlushes = new Counter({
+    name: 'registry_pull_flushes_total',
+    help: 'Writes of the pulls noted since the last one (one UPDATE per table), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly uploadSessions: Gauge;
 
   constructor(countUploads: () => Promise<number>) {

@@ -17,6 +17,7 @@ import type { PolicyRules } from './policy/policy-rules.ts';
 import type { PullPolicy } from './policy/pull-policy.ts';
 import type { Blobs } from './registry/blobs.ts';
 import type { Manifests } from './registry/manifests.ts';
+import type { PullRecorder } from './registry/pull-recorder.ts';
 import type { Repositories } from './registry/repositories.ts';
 import type { TagDetails } from './registry/tag-details.ts';
 import type { Uploads } from './registry/uploads.ts';
@@ -35,6 +36,8 @@ export interface Services {
   /** Every write, recorded in its transaction: read by GET /admin/audit. */
   readonly audit: AuditTrail;
   readonly manifests: Manifests;
+  /** Notes manifest pulls (no await), written in batches: last-pull tracking. */
+  readonly pulls: PullRecorder;
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;

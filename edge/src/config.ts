@@ -1,5 +1,6 @@
 // The Worker's settings: wrangler.toml [vars] (strings, or numbers when written as TOML numbers)
 // and the Durable Object binding, read once per isolate into typed values.
+import { MAX_REPORTED_PULLS } from '../../shared/pull-report.ts';
 import type { ChunkLock } from './coalescer.ts';
 
 export interface Env {
@@ -25,6 +26,15 @@ export interface Env {
   readonly COALESCE_TIMEOUT?: string | number;
   /** Seconds to wait for origin's answer to a metadata request (default 10). */
   readonly ORIGIN_TIMEOUT?: string | number;
+  /**
+   * origin's pulls.report_secret (set with `wrangler secret put PULL_REPORT_SECRET`): the edge
+   * reports the manifest pulls it serves to origin's last-pull tracking. Absent: no reports.
+   */
+  readonly PULL_REPORT_SECRET?: string;
+  /** Seconds pulls wait in the isolate before they are reported in one batch (default 2). */
+  readonly PULL_REPORT_DELAY?: string | number;
+  /** Distinct pulls that make a batch be reported at once (default 200). */
+  readonly PULL_REPORT_BATCH?: string | number;
   readonly CHUNK_LOCKS: DurableObjectNamespace<ChunkLock>;
   /** "on" only in tests (test/harness/edge.ts), never in wrangler.toml: a clock tests move (clock.ts). */
   readonly TEST_CLOCK?: string;
@@ -42,6 +52,14 @@ export interface EdgeConfig {
   readonly staleMs: number;
   readonly coalesceTimeoutMs: number;
   readonly originTimeoutMs: number;
+  /** How the edge reports the pulls it serves; undefined: it does not (no secret). */
+  readonly pullReport: PullReportConfig | undefined;
+}
+
+export interface PullReportConfig {
+  readonly secret: string;
+  readonly delayMs: number;
+  readonly batch: number;
 }
 
 const MiB = 1024 * 1024;
@@ -86,5 +104,13 @@ export function readConfig(env: Env): EdgeConfig {
     staleMs: number('STALE_SECONDS', env.STALE_SECONDS, 300, 0) * 1000,
     coalesceTimeoutMs: number('COALESCE_TIMEOUT', env.COALESCE_TIMEOUT, 30, 0.1) * 1000,
     originTimeoutMs: number('ORIGIN_TIMEOUT', env.ORIGIN_TIMEOUT, 10, 0.1) * 1000,
+    pullReport: env.PULL_REPORT_SECRET
+      ? {
+          secret: env.PULL_REPORT_SECRET,
+          // A report is sent from waitUntil, which a Worker keeps for at most 30 s after the response.
+          delayMs: number('PULL_REPORT_DELAY', env.PULL_REPORT_DELAY, 2, 0, 20) * 1000,
+          batch: Math.floor(number('PULL_REPORT_BATCH', env.PULL_REPORT_BATCH, 200, 1, MAX_REPORTED_PULLS)),
+        }
+      : undefined,
   };
 }

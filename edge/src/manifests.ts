@@ -23,10 +23,12 @@ import { errorResponse, ociError } from '../../shared/errors.ts';
 import { manifestReferences, parseManifest } from '../../shared/manifest.ts';
 import { manifestAnswer } from '../../shared/manifest-answer.ts';
 import { acceptedTypes } from '../../shared/media-types.ts';
+import { PULL_REPORTED_HEADER } from '../../shared/pull-report.ts';
 import { parseReference } from '../../shared/reference.ts';
 import { generationOf, generationScope } from './generation.ts';
 import { recordLinks } from './links.ts';
 import { type OriginAnswer, passThrough } from './origin.ts';
+import { notePull } from './pull-reports.ts';
 import type { Services } from './services.ts';
 import { singleFlight } from './single-flight.ts';
 
@@ -131,7 +133,7 @@ export async function getManifest(s: Services, request: ManifestRequest): Promis
     ]);
     const mappingFresh = byDigest || now - entry.at < config.tagTtlMs;
     const allowed = allow && now - allow.at < config.policyTtlMs && allow.epoch >= latestEpoch;
-    if (cached && allow && mappingFresh && allowed) return serve(request, cached, allow.epoch, 'HIT');
+    if (cached && allow && mappingFresh && allowed) return serve(s, request, cached, allow.epoch, 'HIT');
   }
 
   const outcome = await singleFlight(
@@ -143,14 +145,14 @@ export async function getManifest(s: Services, request: ManifestRequest): Promis
   switch (outcome.kind) {
     case 'current':
       remember(s, name, scope, reference, byDigest, accepted, outcome);
-      return serve(request, outcome.manifest, outcome.epoch, outcome.revalidated ? 'REVALIDATED' : 'MISS');
+      return serve(s, request, outcome.manifest, outcome.epoch, outcome.revalidated ? 'REVALIDATED' : 'MISS');
     case 'refused':
       forget(s, name, key, outcome.answer);
       return passThrough(outcome.answer, method);
     case 'unavailable': {
       const mappingUsable = byDigest || (entry && now - entry.at < config.tagTtlMs + config.staleMs);
       if (cached && allow && mappingUsable && now - allow.at < config.policyTtlMs + config.staleMs)
-        return serve(request, cached, allow.epoch, 'STALE');
+        return serve(s, request, cached, allow.epoch, 'STALE');
       return errorResponse(
         ociError('UNAVAILABLE', { message: `cannot fetch the manifest: ${outcome.reason}` }),
         method,
@@ -165,6 +167,8 @@ async function ask(s: Services, request: ManifestRequest, cached: Manifest | und
   if (request.authorization) headers.Authorization = request.authorization;
   if (request.accept) headers.Accept = request.accept;
   if (cached) headers['If-None-Match'] = `"${cached.digest}"`;
+  // This GET may be for a client's HEAD, or shared by several clients: the edge counts their pulls.
+  if (s.config.pullReport) headers[PULL_REPORTED_HEADER] = 'edge';
   const fetched = await s.origin.fetch(`/v2/${request.name}/manifests/${request.reference}`, { headers });
   if (!fetched.ok) return { kind: 'unavailable', reason: fetched.reason };
   const { answer } = fetched;
@@ -262,12 +266,23 @@ function forget(s: Services, name: string, key: string, answer: OriginAnswer): v
   }
 }
 
-function serve(request: ManifestRequest, manifest: Manifest, epoch: number, cache: string): Response {
+function serve(
+  s: Services,
+  request: ManifestRequest,
+  manifest: Manifest,
+  epoch: number,
+  cache: string,
+): Response {
   const answer = manifestAnswer(
     { digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.bytes.byteLength },
     request.method,
     request.ifNoneMatch,
   );
+  // A pull, as origin counts one: a GET answered with the manifest (not a HEAD, not a 304).
+  if (request.method === 'GET' && answer.withBody) {
+    const ref = parseReference(request.reference);
+    notePull(s, request.name, manifest.digest, ref?.kind === 'tag' ? ref.tag : undefined);
+  }
   const headers = {
     ...answer.headers,
     'X-Registry-Policy-Epoch': String(epoch),

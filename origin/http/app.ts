@@ -6,6 +6,7 @@ import { API_VERSION, API_VERSION_HEADER } from '../../shared/api-version.ts';
 import { JWKS_PATH } from '../../shared/bearer-token.ts';
 import { TOKEN_PATH } from '../../shared/challenge.ts';
 import { errorResponse, OciFailure, ociError } from '../../shared/errors.ts';
+import { PULL_REPORT_PATH } from '../../shared/pull-report.ts';
 import { isRepositoryName } from '../../shared/reference.ts';
 import { type HttpMethod, type Requirement, requirementFor } from '../../shared/requirement.ts';
 import { matchRoute, type Route, type RouteKind } from '../../shared/route.ts';
@@ -32,6 +33,7 @@ import type { AppContext, AppEnv } from './context.ts';
 import { healthz, metrics, readyz } from './health.ts';
 import { deleteManifest, getManifest, putManifest } from './manifests.ts';
 import { observe } from './observe.ts';
+import { postPullReport } from './pull-reports.ts';
 import { referrersHandler } from './referrers.ts';
 import { getScan, getScanSummary, postScan } from './scans.ts';
 import { listTagsHandler } from './tags.ts';
@@ -173,6 +175,7 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.get('/', (c) =>
     (c.req.header('accept') ?? '').includes('text/html') ? c.redirect('/ui/', 302) : noSuchEndpoint(c),
   );
+  app.post(PULL_REPORT_PATH, (c) => postPullReport(c, s));
   app.all('/v2', (c) => dispatchV2(c, s));
   app.all('/v2/*', (c) => dispatchV2(c, s));
   app.notFound(noSuchEndpoint);

@@ -3,6 +3,8 @@ import { OciFailure, ociError } from '../../shared/errors.ts';
 import { MAX_MANIFEST_BYTES } from '../../shared/manifest.ts';
 import { manifestAnswer, negotiate } from '../../shared/manifest-answer.ts';
 import { acceptedTypes } from '../../shared/media-types.ts';
+import { PULL_REPORTED_HEADER } from '../../shared/pull-report.ts';
+import { parseReference } from '../../shared/reference.ts';
 import type { Services } from '../services.ts';
 import { type AppContext, actorOf } from './context.ts';
 import { readBoundedBody } from './request-body.ts';
@@ -50,6 +52,15 @@ export async function getManifest(
     'X-Registry-Policy-Epoch': String(s.policy.currentEpoch),
   };
   if (!answer.withBody) return c.body(null, answer.status, headers);
+  // A pull: a GET answered with the manifest. A HEAD (docker's check, a client's revalidation) or
+  // a 304 is none. The edge, reporting the pulls it serves, says so on the GETs it makes; an origin
+  // that takes no reports (no secret) counts them, as nothing else would.
+  const reported =
+    s.config.pulls.report_secret !== undefined && c.req.header(PULL_REPORTED_HEADER) !== undefined;
+  if (c.req.method === 'GET' && !reported) {
+    const ref = parseReference(reference);
+    s.pulls.record(name, record.digest, ref?.kind === 'tag' ? ref.tag : null, 'origin');
+  }
   return c.body(bytes as Uint8Array<ArrayBuffer>, 200, headers);
 }
 

@@ -34,6 +34,10 @@ export interface TestEdgeOptions {
   coalesceTimeoutSeconds?: number;
   /** How long the edge waits for origin's answer to a metadata request (default 10). */
   originTimeoutSeconds?: number;
+  /** origin's pulls.report_secret: the edge reports the pulls it serves (default: none, no reports). */
+  pullReportSecret?: string;
+  pullReportDelaySeconds?: number;
+  pullReportBatch?: number;
   /** false: run without the TEST_CLOCK binding, as deployed (default true). */
   testClock?: boolean;
   /**
@@ -143,6 +147,7 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     TOKEN_ISSUER: options.issuer ?? 'registry',
   };
   if (options.testClock !== false) vars.TEST_CLOCK = 'on';
+  if (options.pullReportSecret) vars.PULL_REPORT_SECRET = options.pullReportSecret;
   const optional: [string, number | undefined][] = [
     ['CHUNK_SIZE', options.chunkSize],
     ['TAG_TTL', options.tagTtlSeconds],
@@ -151,6 +156,8 @@ export async function startTestEdge(options: TestEdgeOptions): Promise<TestEdge>
     ['STALE_SECONDS', options.staleSeconds],
     ['COALESCE_TIMEOUT', options.coalesceTimeoutSeconds],
     ['ORIGIN_TIMEOUT', options.originTimeoutSeconds],
+    ['PULL_REPORT_DELAY', options.pullReportDelaySeconds],
+    ['PULL_REPORT_BATCH', options.pullReportBatch],
   ];
   for (const [name, value] of optional) if (value !== undefined) vars[name] = String(value);
 
