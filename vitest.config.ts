@@ -35,6 +35,7 @@ const ENGINE = [
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
   'test/immutable-tags.test.ts', // rules read and tags claimed under locks in the write's transaction
   'test/audit.test.ts', // entries inserted in the write's transaction, paged by id
+  'test/quotas.test.ts', // usage charged under row and advisory locks in the write's transaction; racing pushes
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */
