@@ -8,11 +8,12 @@
 //   GET    /admin/usage[?repositories=true]   {usage: [{prefix, limit, used, source, repositories?}]}
 import { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import { byteSize } from '../config.ts';
 import type { ListedQuota, QuotaUsage } from '../policy/quotas.ts';
 import type { Services } from '../services.ts';
 import { requireAdmin } from './admin.ts';
-import { body } from './admin-body.ts';
+import { body, invalid } from './admin-body.ts';
 import { type AppContext, actorOf } from './context.ts';
 import { unwrap } from './respond.ts';
 
@@ -35,6 +36,9 @@ export async function adminQuotas(c: AppContext, s: Services): Promise<Response>
     }
     case 'PUT': {
       const { limit } = await body(c, ruleBody);
+      // Stored: what PostgreSQL cannot hold (a NUL, a lone surrogate) is no prefix.
+      if (!isStorableText(prefix))
+        throw invalid('the prefix must not hold NUL characters or lone surrogates');
       unwrap(await s.quotas.put({ prefix, limit }, actorOf(c)));
       s.log.info({ user, prefix, limit }, `quota of prefix "${prefix}" set to ${limit} bytes by ${user}`);
       const rule = (await s.quotas.usage()).find((r) => r.prefix === prefix);
