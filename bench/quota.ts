@@ -5,6 +5,7 @@
 // blobs are uploaded first, untimed; the manifest PUT alone is timed, one at a time.
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../origin/config.ts';
 import { startRegistry } from '../origin/server.ts';
@@ -26,6 +27,8 @@ interface EngineResult {
 
 export interface QuotaResult {
   readonly pushes: number;
+  /** The 1-minute load average at the end: the machine may be shared. */
+  readonly load: number;
   readonly engines: EngineResult[];
   readonly skipped: string[];
 }
@@ -103,7 +106,7 @@ export async function runQuotaSection(options: {
   } catch (error) {
     skipped.push(`PostgreSQL: ${(error as Error).message}`);
   }
-  return { pushes: options.pushes, engines, skipped };
+  return { pushes: options.pushes, load: os.loadavg()[0] ?? 0, engines, skipped };
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -132,6 +135,11 @@ export function quotaBlock(result: QuotaResult, table: string): string {
     '1 KiB layer every image shares and a 4 KiB one of its own (blobs uploaded first, untimed).',
     '',
     table,
+    '',
+    `Load average at the end: ${fixed(result.load, 1)}. A push under quotas runs four more statements in its`,
+    'transaction (the counting lock taken shared, the usage rows locked, the blob references upserted,',
+    'the usage updated); a push under no quota two of them (the lock and an empty read). The means',
+    'carry the outliers of a loaded machine; the medians are the figure to read.',
     ...(result.skipped.length > 0 ? ['', `Not run: ${result.skipped.join('; ')}.`] : []),
   ].join('\n');
 }
