@@ -410,6 +410,12 @@ describe('rules through /admin/quotas', () => {
     const again = await removeQuota('crud/');
     expect(again.status).toBe(404);
     expect((await call(registry, 'GET', '/admin/quotas/crud/')).status).toBe(404);
+    // The empty prefix, every repository: /admin/quotas/ alone.
+    await setQuotaOk('', '1TB');
+    const everything = (await (await call(registry, 'GET', '/admin/quotas/')).json()) as UsageEntry;
+    expect([everything.prefix, everything.limit]).toEqual(['', 1e12]);
+    expect(everything.used).toBeGreaterThan(0);
+    expect((await removeQuota('')).status).toBe(204);
     for (const limit of [0, -1, 'lots', '10 parsecs', 1.5]) {
       expect((await setQuota('bad/', limit)).status, String(limit)).toBe(400);
     }
