@@ -31,6 +31,7 @@ import { Metrics } from './metrics.ts';
 import { ImmutableTags } from './policy/immutable-tags.ts';
 import { PolicyRules } from './policy/policy-rules.ts';
 import { PullPolicy } from './policy/pull-policy.ts';
+import { Quotas } from './policy/quotas.ts';
 import { BlobReader } from './registry/blob-reader.ts';
 import { Blobs } from './registry/blobs.ts';
 import { DomainEvents } from './registry/events.ts';
@@ -114,6 +115,8 @@ export interface RegistryParts {
   readonly manifests: Manifests;
   /** The rules manifest writes obey, and their changes. */
   readonly immutableTags: ImmutableTags;
+  /** The storage quotas manifest puts are charged to, and their changes. */
+  readonly quotas: Quotas;
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;
@@ -138,9 +141,11 @@ export async function openRegistry(
     metrics,
   });
   const immutableTags = new ImmutableTags(db, events, config.immutable_tags);
+  const quotas = new Quotas(db, events, config.quotas);
   return {
-    manifests: new Manifests({ db, store, cache, events, clock, immutableTags }),
+    manifests: new Manifests({ db, store, cache, events, clock, immutableTags, quotas }),
     immutableTags,
+    quotas,
     uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
     blobs: new Blobs({ db, store, cache, reader, immutableTags, events }),
     repositories: new Repositories(db),
@@ -237,8 +242,17 @@ export class Application {
     const { config, log, clock, db } = core;
     const store = await openStore(core);
     const events = openEvents(core);
-    const metrics = new Metrics(() => registry.uploads.count());
+    const metrics = new Metrics(
+      () => registry.uploads.count(),
+      () => registry.quotas.usage(),
+    );
     const registry = await openRegistry(core, store, events, metrics);
+    const counting = await registry.quotas.start();
+    if (counting.started.length > 0 || counting.stopped.length > 0)
+      log.info(
+        counting,
+        "quota usage counted for the config file's new prefixes, dropped for those no rule names",
+      );
     const policy = new PullPolicy(db, log, clock);
     const scanning = await openScanning(core, store, events, {
       decisionsChanged: () => void policy.refresh().catch(() => {}),
@@ -299,6 +313,7 @@ export class Application {
       policy,
       policyRules: new PolicyRules(db, policy, events.events),
       immutableTags: registry.immutableTags,
+      quotas: registry.quotas,
       webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
       consoleSessions: new ConsoleSessions(db, clock),

@@ -22,17 +22,20 @@ const MiB = 1024 * 1024;
 const SIZE_UNITS: Record<string, number> = {
   B: 1,
   KB: 1000,
+  kB: 1000,
   KiB: 1024,
   MB: 1e6,
   MiB,
   GB: 1e9,
   GiB: 1024 * MiB,
+  TB: 1e12,
+  TiB: 1024 * 1024 * MiB,
 };
 
-/** A size in bytes: a number, or a string such as "8MiB", "5MB", "1GiB". */
-const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+/** A size in bytes: a number, or a string such as "8MiB", "5MB", "1GiB", "10GB" (decimal: 1 GB = 10⁹ B). */
+export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|kB|KiB|MB|MiB|GB|GiB|TB|TiB)$/.exec(value.trim());
   if (!match) {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (examples: 8MiB, 64MB, 1GiB)` });
     return z.NEVER;
@@ -76,6 +79,24 @@ const userEntry = z
     password_hash: z.string().min(1),
   })
   .strict();
+
+/** A limit on the bytes a prefix's repositories use (origin/policy/quotas.ts); read-only in the admin API. */
+const quotaRule = z
+  .object({
+    prefix: z.string().default(''),
+    limit: byteSize,
+  })
+  .strict();
+
+/** Rules of one prefix each, at most. */
+const onePerPrefix = <R extends { prefix: string }>(rules: R[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  for (const [i, rule] of rules.entries()) {
+    if (seen.has(rule.prefix))
+      ctx.addIssue({ code: 'custom', path: [i, 'prefix'], message: `prefix "${rule.prefix}" has two rules` });
+    seen.add(rule.prefix);
+  }
+};
 
 /** Tags that never move once pushed (origin/policy/immutable-tags.ts); read-only in the admin API. */
 const immutableTagRule = z
@@ -304,21 +325,8 @@ const schema = z
       })
       .strict()
       .default({ refresh_interval: 1_000 }),
-    immutable_tags: z
-      .array(immutableTagRule)
-      .default([])
-      .superRefine((rules, ctx) => {
-        const seen = new Set<string>();
-        for (const [i, rule] of rules.entries()) {
-          if (seen.has(rule.prefix))
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'prefix'],
-              message: `prefix "${rule.prefix}" has two rules`,
-            });
-          seen.add(rule.prefix);
-        }
-      }),
+    immutable_tags: z.array(immutableTagRule).default([]).superRefine(onePerPrefix),
+    quotas: z.array(quotaRule).default([]).superRefine(onePerPrefix),
     pulls: z
       .object({
         /** Record when each manifest and tag was last pulled (registry/pull-recorder.ts). */

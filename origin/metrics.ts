@@ -1,6 +1,13 @@
 // Prometheus metrics of the origin (served at /metrics).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** A quota rule in effect and its usage, as the gauges show it. */
+export interface QuotaGauge {
+  readonly prefix: string;
+  readonly limit: number;
+  readonly used: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
@@ -62,14 +69,49 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly uploadSessions: Gauge;
+  readonly quotaUsed: Gauge<'prefix'>;
+  readonly quotaLimit: Gauge<'prefix'>;
 
-  constructor(countUploads: () => Promise<number>) {
+  constructor(
+    countUploads: () => Promise<number>,
+    quotas: () => Promise<readonly QuotaGauge[]> = async () => [],
+  ) {
     this.uploadSessions = new Gauge({
       name: 'registry_upload_sessions',
       help: 'Upload sessions in progress',
       registers: [this.registry],
       async collect() {
         this.set(await countUploads());
+      },
+    });
+    // Both read at each scrape from one listing (a rule removed meanwhile leaves no stale series).
+    let listing: Promise<readonly QuotaGauge[]> | undefined;
+    const current = () => {
+      listing ??= quotas().finally(() => {
+        listing = undefined;
+      });
+      return listing;
+    };
+    this.quotaUsed = new Gauge({
+      name: 'registry_quota_used_bytes',
+      help: 'Bytes used under each quota prefix: distinct blobs its manifests reference, and the manifests',
+      labelNames: ['prefix'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rules = await current();
+        this.reset();
+        for (const r of rules) this.set({ prefix: r.prefix }, r.used);
+      },
+    });
+    this.quotaLimit = new Gauge({
+      name: 'registry_quota_limit_bytes',
+      help: 'The quota of each prefix, in bytes',
+      labelNames: ['prefix'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rules = await current();
+        this.reset();
+        for (const r of rules) this.set({ prefix: r.prefix }, r.limit);
       },
     });
     collectDefaultMetrics({ register: this.registry });

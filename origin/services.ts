@@ -15,6 +15,7 @@ import type { Metrics } from './metrics.ts';
 import type { ImmutableTags } from './policy/immutable-tags.ts';
 import type { PolicyRules } from './policy/policy-rules.ts';
 import type { PullPolicy } from './policy/pull-policy.ts';
+import type { Quotas } from './policy/quotas.ts';
 import type { Blobs } from './registry/blobs.ts';
 import type { Manifests } from './registry/manifests.ts';
 import type { PullRecorder } from './registry/pull-recorder.ts';
@@ -52,6 +53,7 @@ export interface Services {
   readonly policy: PullPolicy;
   readonly policyRules: PolicyRules;
   readonly immutableTags: ImmutableTags;
+  readonly quotas: Quotas;
   readonly webhookSubscriptions: WebhookSubscriptions;
   /** scan.sources: their state, and updates asked for. */
   readonly vulnData: VulnDataSources;

@@ -93,6 +93,12 @@ export class AuditTrail implements EventListener, FailedLogins {
           tags: event.tags,
           previous: event.previous,
         });
+      case 'quota':
+        return rule(event.limit === null ? 'quota.remove' : 'quota.set', {
+          prefix: event.prefix,
+          limit: event.limit,
+          previous: event.previous,
+        });
       case 'policy':
         return rule(event.rule ? 'policy.set' : 'policy.remove', {
           prefix: event.prefix,

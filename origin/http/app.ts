@@ -16,6 +16,7 @@ import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
 import { adminAudit } from './admin-audit.ts';
 import { adminImmutableTags } from './admin-immutable-tags.ts';
+import { adminQuotas, adminUsage } from './admin-quotas.ts';
 import { adminRepositories, adminRepositoryTags } from './admin-repositories.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
@@ -159,6 +160,9 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/immutable-tags', (c) => adminImmutableTags(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/quotas', (c) => adminQuotas(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/quotas/*', (c) => adminQuotas(c, s));
+  app.get('/admin/usage', (c) => adminUsage(c, s));
   app.on(['GET', 'POST'], '/admin/webhooks', (c) => adminWebhooks(c, s));
   app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
   app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));

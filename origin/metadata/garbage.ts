@@ -4,6 +4,7 @@
 // tombstones.ts). GC never waits for a lock: SKIP LOCKED, NOWAIT and try-locks leave a busy item
 // for the next run.
 import type { Queryable } from './database.ts';
+import { manifestFootprint, releaseManifest } from './quotas.ts';
 
 export interface ManifestNode {
   readonly repositoryId: number;
@@ -206,17 +207,26 @@ export async function lockManifestRowsNowait(
 /** A NOWAIT lock met a holder. */
 export const isLockBusy = (error: unknown): boolean => (error as { code?: string }).code === '55P03';
 
-/** Removes the manifest record (its tags and edges cascade); false when it was gone. */
+/**
+ * Removes the manifest record (its tags and edges cascade) and its bytes from the quota usage of
+ * the prefixes counting them (quotas.ts); false when it was gone. Throws a lock-busy error (see
+ * `isLockBusy`) rather than wait for a push or a quota change holding that usage.
+ */
 export async function deleteManifestRecord(
   tx: Queryable,
   repositoryId: number,
   digest: string,
 ): Promise<boolean> {
+  const footprint = await manifestFootprint(tx, repositoryId, digest);
   const deleted = await tx.query(
     'DELETE FROM manifests WHERE repository_id = $1 AND digest = $2 RETURNING digest',
     [repositoryId, digest],
   );
-  return deleted.length > 0;
+  if (deleted.length === 0 || !footprint) return false;
+  // As PostgreSQL's NOWAIT would: the caller rolls back and leaves the manifest for the next run.
+  if (!(await releaseManifest(tx, footprint, true)))
+    throw Object.assign(new Error('quota usage is being changed'), { code: '55P03' });
+  return true;
 }
 
 /** Takes the tombstone away; false when there was none (reclaimed meanwhile). */

@@ -2,6 +2,7 @@
 // tag is one transaction (see putManifest), so a reader never sees a half-written manifest.
 import type { ManifestReference } from '../../shared/manifest.ts';
 import type { Queryable } from './database.ts';
+import { manifestFootprint, releaseManifest } from './quotas.ts';
 
 export interface ManifestRecord {
   readonly digest: string;
@@ -78,17 +79,20 @@ export async function existingManifests(
   return new Map(rows.map((r) => [r.digest, r.size]));
 }
 
-/** Stores the manifest (idempotent for the same digest) at `now`, and its references. */
+/**
+ * Stores the manifest (idempotent for the same digest) at `now`, and its references; whether its
+ * row is new (a manifest stored again adds nothing).
+ */
 export async function putManifest(
   tx: Queryable,
   repositoryId: number,
   record: ManifestRecord,
   references: readonly ManifestReference[],
   now: number,
-): Promise<void> {
-  await tx.query(
+): Promise<boolean> {
+  const inserted = await tx.query(
     `INSERT INTO manifests (repository_id, digest, media_type, size, artifact_type, config_digest, subject_digest, annotations, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (repository_id, digest) DO NOTHING RETURNING digest`,
     [
       repositoryId,
       record.digest,
@@ -109,6 +113,7 @@ export async function putManifest(
       [repositoryId, record.digest, references.map((r) => r.digest), references.map((r) => r.kind)],
     );
   }
+  return inserted.length > 0;
 }
 
 /**
@@ -186,23 +191,30 @@ export async function tagsReaching(
   return rows.map((r) => ({ tag: r.name, index: r.manifest_digest }));
 }
 
-/** Deletes the manifest; its tags and reference edges go with it (ON DELETE CASCADE). Returns the tags removed. */
+/**
+ * Deletes the manifest; its tags and reference edges go with it (ON DELETE CASCADE), and its bytes
+ * leave the quota usage of the prefixes counting them (quotas.ts). Returns the tags removed.
+ */
 export async function deleteManifest(
   q: Queryable,
   repository: string,
   digest: string,
 ): Promise<string[] | null> {
+  const repo = await q.query<{ id: number }>('SELECT id FROM repositories WHERE name = $1', [repository]);
+  if (!repo[0]) return null;
+  const repositoryId = Number(repo[0].id);
   const tags = await q.query<{ name: string }>(
-    `SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id
-      WHERE r.name = $1 AND t.manifest_digest = $2`,
-    [repository, digest],
+    'SELECT name FROM tags WHERE repository_id = $1 AND manifest_digest = $2',
+    [repositoryId, digest],
   );
+  const footprint = await manifestFootprint(q, repositoryId, digest);
   const deleted = await q.query(
-    `DELETE FROM manifests m USING repositories r
-      WHERE r.id = m.repository_id AND r.name = $1 AND m.digest = $2 RETURNING m.digest`,
-    [repository, digest],
+    'DELETE FROM manifests WHERE repository_id = $1 AND digest = $2 RETURNING digest',
+    [repositoryId, digest],
   );
-  return deleted.length > 0 ? tags.map((t) => t.name) : null;
+  if (deleted.length === 0 || !footprint) return null;
+  await releaseManifest(q, footprint);
+  return tags.map((t) => t.name);
 }
 
 /** Removes a tag; returns the digest it pointed to, or null when there was no such tag. */

@@ -382,6 +382,33 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_expires ON console_sessions (expires_at);
 `,
   },
+  {
+    version: 13,
+    sql: `
+-- Storage quotas. quota_rules: the limits set through the API (the config file's are not stored).
+-- quota_usage: one row per prefix counted (each rule's, from the API or a config file), its bytes
+-- kept current by every manifest write; locked by a push that adds bytes, so two cannot both pass
+-- the limit. quota_blobs: per counted prefix, each blob its manifests reference, with how many
+-- references it has there (a blob counts once per prefix; its bytes go when the last one does).
+CREATE TABLE quota_rules (
+  prefix text PRIMARY KEY,
+  limit_bytes bigint NOT NULL CHECK (limit_bytes > 0),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE quota_usage (
+  prefix text PRIMARY KEY,
+  used_bytes bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE quota_blobs (
+  prefix text NOT NULL REFERENCES quota_usage (prefix) ON DELETE CASCADE,
+  digest text NOT NULL,
+  size bigint NOT NULL,
+  refs integer NOT NULL CHECK (refs > 0),
+  PRIMARY KEY (prefix, digest)
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

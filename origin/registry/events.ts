@@ -76,6 +76,15 @@ export type RuleEvent =
       readonly previous: readonly string[] | null;
       readonly actor: Actor;
     }
+  /** The quota of `prefix` was set (`limit`, in bytes) or removed (`limit` null). */
+  | {
+      readonly type: 'quota';
+      readonly prefix: string;
+      readonly limit: number | null;
+      /** The limit the prefix had before (null: no quota). */
+      readonly previous: number | null;
+      readonly actor: Actor;
+    }
   /** The pull policy of `prefix` was set or removed. */
   | {
       readonly type: 'policy';

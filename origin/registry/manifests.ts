@@ -2,7 +2,9 @@
 // references checked and tag moved in one transaction), delete, referrers, and GC's removals.
 // Every write records its domain events (events.ts) in its own transaction and refreshes the
 // cache after it commits, so no writer can forget either. Puts and deletes obey the immutable-tag
-// rules in that same transaction (policy/immutable-tags.ts).
+// rules in that same transaction (policy/immutable-tags.ts); a put that stores a new manifest is
+// charged to the quotas covering its repository there too, last (policy/quotas.ts), and a manifest
+// row deleted releases its bytes (metadata/manifests.ts, garbage.ts).
 import type { Clock } from '../../shared/clock.ts';
 import { digestOf, parseDigest } from '../../shared/digest.ts';
 import { fail, type OciError, ociError, ok, type Result } from '../../shared/errors.ts';
@@ -49,6 +51,7 @@ import {
   tryLockManifestDigest,
 } from '../metadata/tombstones.ts';
 import { type ImmutableTags, immutableTagDenied } from '../policy/immutable-tags.ts';
+import type { Quotas } from '../policy/quotas.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { Actor, DomainEvents, RegistryEvent } from './events.ts';
 
@@ -68,6 +71,7 @@ export interface ManifestsDependencies {
   readonly events: DomainEvents;
   readonly clock: Clock;
   readonly immutableTags: ImmutableTags;
+  readonly quotas: Quotas;
 }
 
 export class Manifests {
@@ -77,6 +81,7 @@ export class Manifests {
   private readonly events: DomainEvents;
   private readonly clock: Clock;
   private readonly immutableTags: ImmutableTags;
+  private readonly quotas: Quotas;
 
   constructor(dependencies: ManifestsDependencies) {
     this.db = dependencies.db;
@@ -85,6 +90,7 @@ export class Manifests {
     this.events = dependencies.events;
     this.clock = dependencies.clock;
     this.immutableTags = dependencies.immutableTags;
+    this.quotas = dependencies.quotas;
   }
 
   async get(repository: string, reference: string): Promise<Result<CachedManifest>> {
@@ -179,7 +185,7 @@ export class Manifests {
         const wrong = requiredDescriptors(manifest).find((d) => held.get(d.digest) !== d.size);
         if (wrong) throw new Refused(wrongSize(wrong.digest, wrong.size, held.get(wrong.digest) ?? 0));
         const now = this.clock.now();
-        await putManifest(tx, repositoryId, record, references, now);
+        const stored = await putManifest(tx, repositoryId, record, references, now);
         const previous = tag === null ? null : await claimTag(tx, repositoryId, tag, digest, now, actor.user);
         if (tag !== null && previous !== null) {
           // The same digest again is no move: a CI job retrying its push succeeds.
@@ -187,6 +193,9 @@ export class Manifests {
           if (rule) throw new Refused(immutableTagDenied(repository, tag, previous, rule.prefix));
           await moveTag(tx, repositoryId, tag, digest, now, actor.user);
         }
+        // Only a new manifest adds bytes. Its quota locks are the write's last (metadata/quotas.ts).
+        const overQuota = stored && (await this.quotas.charge(tx, repositoryId, digest, record.size));
+        if (overQuota) throw new Refused(overQuota);
         // Stored again: its bytes stay. Written here, under the lock, as GC may have just removed
         // them; and last, so that a refused push leaves no bytes behind.
         await forgetDeletedManifest(tx, repositoryId, digest);

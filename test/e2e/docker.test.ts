@@ -1,11 +1,12 @@
 // The seed's demo end to end, with the real Docker engine and CLI: build an image locally,
 // docker login, tag, push, rmi, pull, and get the same image back; what the registry then
 // serves over its API; multi-arch indexes resolved by docker pull; and what must be refused
-// (a push without login, a push over an immutable tag).
+// (a push without login, a push over an immutable tag, a push over a quota).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { formatSize } from '../../origin/policy/quotas.ts';
 import { call, sha256 } from '../harness/client.ts';
 import { buildScratchImage, type DockerCli, inspectImage, startDockerWorkspace } from '../harness/dockerd.ts';
 import {
@@ -365,5 +366,37 @@ describe('refusals', () => {
       headers: { Accept: ACCEPT_ALL_MANIFESTS },
     });
     expect(head.headers.get('docker-content-digest')).toBe(pushed.digest);
+  });
+
+  test('docker push over a quota fails printing "quota exceeded: … of … used by …"; the usage is unchanged', async () => {
+    const { docker, registry, images } = await env.get();
+    const rule = await call(registry, 'PUT', '/admin/quotas/e2e/quota/', {
+      body: JSON.stringify({ limit: '3kB' }),
+    });
+    expect(rule.status).toBe(200);
+    const usedNow = async () =>
+      ((await (await call(registry, 'GET', '/admin/quotas/e2e/quota/')).json()) as { used: number }).used;
+    const small = `e2e-${RUN}/quota:small`;
+    const big = `e2e-${RUN}/quota:big`;
+    await buildLocal(small, { 'small.txt': `small ${RUN}\n` });
+    // Random text compresses little: its layer alone passes the limit.
+    await buildLocal(big, { 'big.txt': randomBytes(4096).toString('base64') });
+    const remote = `${registry.host}/e2e/quota/app`;
+    images.add(`${remote}:small`);
+    images.add(`${remote}:big`);
+    await docker.ok(['tag', small, `${remote}:small`]);
+    await docker.ok(['push', `${remote}:small`]);
+    const before = await usedNow();
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(3000);
+
+    await docker.ok(['tag', big, `${remote}:big`]);
+    const refused = await docker.run(['push', `${remote}:big`]);
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}\n${refused.stderr}`).toContain(
+      `denied: quota exceeded: ${formatSize(before, Math.floor)} of 3 kB used by e2e/quota/`,
+    );
+    expect(await usedNow()).toBe(before);
+    expect((await call(registry, 'HEAD', '/v2/e2e/quota/app/manifests/big')).status).toBe(404);
   });
 });
