@@ -520,16 +520,26 @@ describe('GET /admin/repositories', () => {
     const response = await call(registry, 'GET', '/admin/repositories');
     expect(response.status).toBe(200);
     const { repositories } = (await response.json()) as {
-      repositories: { name: string; tags: number; manifests: number; last_pushed_at: string | null }[];
+      repositories: {
+        name: string;
+        tags: number;
+        manifests: number;
+        last_pushed_at: string | null;
+        size: number;
+      }[];
     };
     const names = repositories.map((r) => r.name);
     expect(names).toEqual([...names].sort());
+    // Its one tag names an index that reaches every blob the repository holds: the same bytes.
+    const latest = await tagOf('td/multi/arch', 'latest');
     expect(repositories.find((r) => r.name === 'td/multi/arch')).toEqual({
       name: 'td/multi/arch',
       tags: 1,
       manifests: 4,
       last_pushed_at: new Date(START).toISOString(),
+      size: latest.size,
     });
+    expect(latest.size).toBeGreaterThan(0);
     const paging = repositories.find((r) => r.name === 'td/paging/app');
     expect(paging).toMatchObject({ tags: 8, manifests: 1 });
     expect(Date.parse(paging?.last_pushed_at ?? '')).toBeGreaterThan(START);
