@@ -35,6 +35,7 @@ const ENGINE = [
   'test/upload-crash.test.ts', // a registry SIGKILLed mid-PATCH (filesystem), resumed from the session row
   'test/immutable-tags.test.ts', // rules read and tags claimed under locks in the write's transaction
   'test/audit.test.ts', // entries inserted in the write's transaction, paged by id
+  'test/retention.test.ts', // the plan's set-based queries; removals re-checked under locks, in transactions
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */

@@ -6,10 +6,10 @@
 //   core        config, log, clock, database
 //   store       the blob store (filesystem or S3)
 //   events      domain events and the listeners that keep rows: webhook outbox, scan queue
-//   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories
+//   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories, retention
 //   scanning    scanner, scans (results, rematch), scan worker
 //   serving     users, robot accounts, permissions, tokens, pull policy, webhook dispatcher, metrics,
-//               background jobs (upload expiry, scheduled GC)
+//               background jobs (upload expiry, scheduled retention and GC)
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -36,6 +36,7 @@ import { DomainEvents } from './registry/events.ts';
 import { Manifests } from './registry/manifests.ts';
 import { Repositories } from './registry/repositories.ts';
 import { Uploads } from './registry/uploads.ts';
+import { Retention } from './retention/retention.ts';
 import { createScanner } from './scan/create-scanner.ts';
 import { ScanQueue } from './scan/scan-queue.ts';
 import { ScanWorker } from './scan/scan-worker.ts';
@@ -114,6 +115,8 @@ export interface RegistryParts {
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;
+  /** Retention rules and runs over manifests' removals. */
+  readonly retention: Retention;
 }
 
 export async function openRegistry(
@@ -135,8 +138,10 @@ export async function openRegistry(
     metrics,
   });
   const immutableTags = new ImmutableTags(db, events, config.immutable_tags);
+  const manifests = new Manifests({ db, store, cache, events, clock, immutableTags });
   return {
-    manifests: new Manifests({ db, store, cache, events, clock, immutableTags }),
+    manifests,
+    retention: new Retention({ db, events, clock, manifests, immutableTags, configured: config.retention }),
     immutableTags,
     uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
     blobs: new Blobs({ db, store, cache, reader, immutableTags }),
@@ -281,6 +286,7 @@ export class Application {
       policy,
       policyRules: new PolicyRules(db, policy, events.events),
       immutableTags: registry.immutableTags,
+      retention: registry.retention,
       webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
     };
@@ -308,7 +314,7 @@ export class Application {
     }, config.uploads.purge_interval);
     sweep.unref();
     lifecycle.own('upload expiry', sweep, (t) => clearInterval(t));
-    const gc = scheduleGc(config.gc, gcDependencies(s), log);
+    const gc = scheduleGc(config.gc, gcDependencies(s), log, s.retention);
     if (gc) lifecycle.own('scheduled gc', gc, (g) => g.stop());
   }
 

@@ -8,6 +8,7 @@ import { isRobotLogin } from './auth/robot-names.ts';
 import { parseDurationMs } from './duration.ts';
 import { cronProblem } from './gc/cron.ts';
 import { tagPatterns } from './policy/tag-pattern.ts';
+import { retentionRuleInput } from './retention/rule.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
@@ -303,6 +304,22 @@ const schema = z
       .default({ refresh_interval: 1_000 }),
     immutable_tags: z
       .array(immutableTagRule)
+      .default([])
+      .superRefine((rules, ctx) => {
+        const seen = new Set<string>();
+        for (const [i, rule] of rules.entries()) {
+          if (seen.has(rule.prefix))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'prefix'],
+              message: `prefix "${rule.prefix}" has two rules`,
+            });
+          seen.add(rule.prefix);
+        }
+      }),
+    /** Retention rules (origin/retention/); read-only in the admin API. */
+    retention: z
+      .array(retentionRuleInput)
       .default([])
       .superRefine((rules, ctx) => {
         const seen = new Set<string>();

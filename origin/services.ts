@@ -18,6 +18,7 @@ import type { Blobs } from './registry/blobs.ts';
 import type { Manifests } from './registry/manifests.ts';
 import type { Repositories } from './registry/repositories.ts';
 import type { Uploads } from './registry/uploads.ts';
+import type { Retention } from './retention/retention.ts';
 import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { VulnDataSources } from './vulndb/sources.ts';
@@ -45,6 +46,8 @@ export interface Services {
   readonly policy: PullPolicy;
   readonly policyRules: PolicyRules;
   readonly immutableTags: ImmutableTags;
+  /** Retention rules and runs (/admin/retention, gc.schedule). */
+  readonly retention: Retention;
   readonly webhookSubscriptions: WebhookSubscriptions;
   /** scan.sources: their state, and updates asked for. */
   readonly vulnData: VulnDataSources;

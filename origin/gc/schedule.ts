@@ -1,8 +1,13 @@
-// Scheduled GC inside `registry serve` (config gc.schedule, a cron expression). Every origin process
-// may carry the same schedule: the lease lets one of them run and the others skip that turn.
+// Scheduled GC inside `registry serve` (config gc.schedule, a cron expression), retention first:
+// each turn applies the retention rules (when there are any), then collects garbage, so that what
+// retention removed is reclaimed in the same run. Every origin process may carry the same schedule:
+// the lease lets one of them collect and the others skip that turn (a retention run removes only
+// what it re-checks under locks, so two at once remove nothing twice).
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { summaryLine as retentionSummary } from '../retention/report.ts';
+import type { Retention } from '../retention/retention.ts';
 import { collectGarbage, GcBusyError, type GcDependencies } from './collect.ts';
 import { CRON_MODE } from './cron.ts';
 import { summaryLine } from './report.ts';
@@ -16,12 +21,29 @@ export function scheduleGc(
   settings: Config['gc'],
   dependencies: GcDependencies,
   log: Logger,
+  retention?: Retention,
 ): GcSchedule | undefined {
   const { schedule, untagged, grace_period } = settings;
   if (!schedule) return undefined;
   const controller = new AbortController();
   let running: Promise<void> | undefined;
   const runOnce = async () => {
+    if (retention) {
+      try {
+        const applied = await retention.run('apply', '', controller.signal);
+        if (applied.plan.evaluated.repositories > 0)
+          log.info(
+            {
+              tags: applied.plan.tags.length - applied.skipped.tags.length,
+              manifests: applied.plan.manifests.length - applied.skipped.manifests.length,
+              duration_ms: applied.durationMs,
+            },
+            `scheduled retention: ${retentionSummary(applied)}`,
+          );
+      } catch (error) {
+        log.error({ err: error }, 'scheduled retention failed');
+      }
+    }
     const started = performance.now();
     try {
       const report = await collectGarbage(dependencies, {

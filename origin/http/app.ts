@@ -14,6 +14,7 @@ import { Unavailable } from '../unavailable.ts';
 import { adminGc } from './admin.ts';
 import { adminAudit } from './admin-audit.ts';
 import { adminImmutableTags } from './admin-immutable-tags.ts';
+import { adminRetention, adminRetentionRun } from './admin-retention.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
   adminAllowlist,
@@ -155,6 +156,8 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.on(['GET', 'PUT', 'DELETE'], '/admin/policies', (c) => adminPolicies(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/allowlist', (c) => adminAllowlist(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/immutable-tags', (c) => adminImmutableTags(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/retention', (c) => adminRetention(c, s));
+  app.post('/admin/retention/run', (c) => adminRetentionRun(c, s));
   app.on(['GET', 'POST'], '/admin/webhooks', (c) => adminWebhooks(c, s));
   app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
   app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));

@@ -368,6 +368,19 @@ ALTER TABLE manifests ADD COLUMN last_pulled_at timestamptz;
 CREATE INDEX tags_updated ON tags (repository_id, updated_at);
 `,
   },
+  {
+    version: 12,
+    sql: `
+-- Retention rules set through the API (origin/retention/): one per repository-name prefix, its
+-- clauses as jsonb (durations in ms).
+CREATE TABLE retention_rules (
+  prefix text PRIMARY KEY,
+  rule jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.
