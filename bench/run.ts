@@ -1,5 +1,5 @@
 // `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine, in
-// sections (BENCH_SECTIONS=filesystem,s3,big,scan,edge; default all):
+// sections (BENCH_SECTIONS=filesystem,s3,big,scan,edge,retention; default all):
 //   filesystem: 1 GiB blob push and pull (MiB/s, RSS), small requests under wrk, load tests;
 //   s3:         the production setup (S3 on s3rver, PostgreSQL, Redis, disk cache): load tests
 //               and single-GET latency, against distribution's S3 driver on the same s3rver;
@@ -8,7 +8,9 @@
 //               stored inventories re-matched after a vulnerability data import (bench/scan.ts);
 //   edge:       the edge Worker (workerd) in front of origin, with the real Docker CLI: docker pull
 //               of a cached image through the edge against origin and distribution, the origin
-//               requests a cached pull causes, a cached 64 MiB blob (bench/edge.ts).
+//               requests a cached pull causes, a cached 64 MiB blob (bench/edge.ts);
+//   retention:  ours only: a retention plan over 100,000 tags in 1,000 repositories on PostgreSQL
+//               (bench/retention.ts).
 // Prints the tables and writes them into docs/benchmarks.md (the sections not run are kept).
 // Needs wrk and docker-registry (apt) for filesystem, s3 and big, and PostgreSQL and Redis for s3
 // and big; scan needs root and debootstrap the first time (see scan.ts); edge needs dockerd
@@ -39,8 +41,11 @@ import { GiB, log, MiB, Resources, requireTool } from './util.ts';
 
 const REPORT = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
-/** The report's sections, then scan and edge, whose blocks scan.ts and edge.ts write at the end. */
-const ALL_SECTIONS = [...SECTIONS, 'scan', 'edge'] as const;
+/**
+ * The report's sections, then scan, edge and retention, whose blocks scan.ts, edge.ts and
+ * retention.ts write at the end.
+ */
+const ALL_SECTIONS = [...SECTIONS, 'scan', 'edge', 'retention'] as const;
 type RunSection = (typeof ALL_SECTIONS)[number];
 
 function positiveInt(name: string, fallback: number): number {
@@ -114,7 +119,7 @@ async function main(): Promise<void> {
   // The comparison's tools; the scan and edge sections need none of them (edge uses distribution
   // when it is there).
   let distribution = '';
-  if (chosen.some((s) => s !== 'scan' && s !== 'edge')) {
+  if (chosen.some((s) => s !== 'scan' && s !== 'edge' && s !== 'retention')) {
     distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
     requireTool('wrk', 'sudo apt-get install wrk');
     requireTool('curl', 'sudo apt-get install curl');
@@ -145,6 +150,16 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${table}\n\n`);
       await scan.writeScanBlock(REPORT, scan.scanBlock(result, table));
       log(`wrote ${path.relative(process.cwd(), REPORT)} (scan)`);
+      continue;
+    }
+    if (section === 'retention') {
+      // Loaded only here, as scan: PostgreSQL and the origin's modules, in this process.
+      const retention = await import('./retention.ts');
+      const result = await retention.runRetentionSection({ scratch, resources });
+      const block = retention.retentionBlock(result);
+      process.stdout.write(`\n${block}\n`);
+      await retention.writeRetentionBlock(REPORT, block);
+      log(`wrote ${path.relative(process.cwd(), REPORT)} (retention)`);
       continue;
     }
     if (section === 'edge') {

@@ -1,8 +1,39 @@
 // Retention: the rules set through the API, and the rows a retention plan is made from, each
 // loaded by one set-based query over the repositories a rule applies to (origin/retention/plan.ts).
-import type { RetentionRule } from '../retention/rule.ts';
-import { storedRule } from '../retention/rule.ts';
 import type { Queryable } from './database.ts';
+
+/** A retention rule (origin/retention/rule.ts reads it from the config and the API). */
+export interface RetentionRule {
+  /** Repository-name prefix ('' = every repository). */
+  readonly prefix: string;
+  /** Keep the N most recently pushed tags in consideration. */
+  readonly keepLast: number | null;
+  /** Keep tags pulled within this many ms. */
+  readonly keepPulledWithinMs: number | null;
+  /** Remove tags in consideration pushed more than this many ms ago. */
+  readonly removeOlderThanMs: number | null;
+  /** Tags matching one of these are always kept (and not in consideration). */
+  readonly keepTags: readonly string[];
+  /** Only tags matching one of these are in consideration (none: every tag). */
+  readonly onlyTags: readonly string[];
+  /** Remove untagged manifests stored more than this many ms ago. */
+  readonly untaggedOlderThanMs: number | null;
+}
+
+/** A stored rule (jsonb) read back; durations in ms. */
+function storedRule(prefix: string, value: Record<string, unknown>): RetentionRule {
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
+  return {
+    prefix,
+    keepLast: num(value.keepLast),
+    keepPulledWithinMs: num(value.keepPulledWithinMs),
+    removeOlderThanMs: num(value.removeOlderThanMs),
+    keepTags: list(value.keepTags),
+    onlyTags: list(value.onlyTags),
+    untaggedOlderThanMs: num(value.untaggedOlderThanMs),
+  };
+}
 
 export async function listRetentionRules(q: Queryable): Promise<RetentionRule[]> {
   const rows = await q.query<{ prefix: string; rule: Record<string, unknown> }>(

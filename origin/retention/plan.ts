@@ -81,8 +81,6 @@ export function age(ms: number): string {
   return `${Math.max(0, Math.floor(ms / 1000))} s`;
 }
 
-const key = (repositoryId: number, digest: string) => `${repositoryId} ${digest}`;
-
 export function planRetention(input: PlanInput): Plan {
   const { now } = input;
   const ruled = new Map<
@@ -169,147 +167,146 @@ export function planRetention(input: PlanInput): Plan {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Rows grouped by repository: each repository's manifests are planned on their own. */
+function byRepository<T extends { readonly repositoryId: number }>(
+  rows: readonly T[],
+  keep: (id: number) => boolean,
+) {
+  const groups = new Map<number, T[]>();
+  for (const row of rows) {
+    if (!keep(row.repositoryId)) continue;
+    const list = groups.get(row.repositoryId);
+    if (list) list.push(row);
+    else groups.set(row.repositoryId, [row]);
+  }
+  return groups;
+}
+
 function planManifests(
   input: PlanInput,
   ruled: Map<number, { name: string; rule: RetentionRule }>,
   tagsByRepository: Map<number, TagRow[]>,
   plannedTags: readonly PlannedTag[],
 ): PlannedManifest[] {
-  const { now } = input;
   const applies = (repositoryId: number) => ruled.get(repositoryId)?.rule.untaggedOlderThanMs != null;
-  const goingTags = new Set(plannedTags.map((t) => `${t.repositoryId} ${t.tag}`));
-  const formerTags = new Map<string, string[]>();
-  for (const t of plannedTags) {
-    const k = key(t.repositoryId, t.digest);
-    formerTags.set(k, [...(formerTags.get(k) ?? []), t.tag]);
+  const manifests = byRepository(input.manifests, applies);
+  const edges = byRepository(input.edges, applies);
+  const going = byRepository(plannedTags, applies);
+  const repositories = [...manifests.keys()].sort((a, b) =>
+    compare(ruled.get(a)?.name ?? '', ruled.get(b)?.name ?? ''),
+  );
+  const planned: PlannedManifest[] = [];
+  for (const id of repositories) {
+    const { name, rule } = ruled.get(id) as { name: string; rule: RetentionRule };
+    planRepository(planned, input.now, id, name, rule, {
+      manifests: manifests.get(id) ?? [],
+      edges: edges.get(id) ?? [],
+      tags: tagsByRepository.get(id) ?? [],
+      going: going.get(id) ?? [],
+    });
   }
+  return planned;
+}
 
+/** Step 4 for one repository (its rule has untagged_older_than): appends what goes, in order. */
+function planRepository(
+  out: PlannedManifest[],
+  now: number,
+  repositoryId: number,
+  repository: string,
+  rule: RetentionRule,
+  rows: { manifests: ManifestRow[]; edges: IndexEdge[]; tags: TagRow[]; going: PlannedTag[] },
+): void {
+  const limit = rule.untaggedOlderThanMs as number;
+  const goingTags = new Set(rows.going.map((t) => t.tag));
+  const formerTags = new Map<string, string[]>();
+  for (const t of rows.going) formerTags.set(t.digest, [...(formerTags.get(t.digest) ?? []), t.tag]);
   const manifests = new Map<string, ManifestRow>();
   const referrers = new Map<string, string[]>();
-  for (const m of input.manifests) {
-    if (!applies(m.repositoryId)) continue;
-    manifests.set(key(m.repositoryId, m.digest), m);
-    if (m.subjectDigest !== null) {
-      const s = key(m.repositoryId, m.subjectDigest);
-      referrers.set(s, [...(referrers.get(s) ?? []), m.digest]);
-    }
+  for (const m of rows.manifests) {
+    manifests.set(m.digest, m);
+    if (m.subjectDigest !== null)
+      referrers.set(m.subjectDigest, [...(referrers.get(m.subjectDigest) ?? []), m.digest]);
   }
-  if (manifests.size === 0) return [];
   const children = new Map<string, string[]>();
   const parents = new Map<string, string[]>();
-  for (const e of input.edges) {
-    if (!applies(e.repositoryId)) continue;
-    const p = key(e.repositoryId, e.parent);
-    const c = key(e.repositoryId, e.child);
-    children.set(p, [...(children.get(p) ?? []), e.child]);
-    parents.set(c, [...(parents.get(c) ?? []), e.parent]);
+  for (const e of rows.edges) {
+    children.set(e.parent, [...(children.get(e.parent) ?? []), e.child]);
+    parents.set(e.child, [...(parents.get(e.child) ?? []), e.parent]);
   }
 
   // Kept: what the tags that stay name, and all that reaches or is reached from it (index
-  // children, referrers, subjects), in each repository under the clause.
+  // children, referrers, subjects).
   const kept = new Set<string>();
-  const queue: [number, string][] = [];
-  const keep = (repositoryId: number, digest: string) => {
-    const k = key(repositoryId, digest);
-    if (kept.has(k)) return;
-    kept.add(k);
-    queue.push([repositoryId, digest]);
+  const queue: string[] = [];
+  const keep = (digest: string) => {
+    if (kept.has(digest)) return;
+    kept.add(digest);
+    queue.push(digest);
   };
-  for (const [repositoryId, tags] of tagsByRepository) {
-    if (!applies(repositoryId)) continue;
-    for (const t of tags) if (!goingTags.has(`${repositoryId} ${t.name}`)) keep(repositoryId, t.digest);
-  }
-  while (queue.length > 0) {
-    const [repositoryId, digest] = queue.pop() as [number, string];
-    const k = key(repositoryId, digest);
-    for (const c of children.get(k) ?? []) keep(repositoryId, c);
-    for (const r of referrers.get(k) ?? []) keep(repositoryId, r);
-    const subject = manifests.get(k)?.subjectDigest;
-    if (subject) keep(repositoryId, subject);
+  for (const t of rows.tags) if (!goingTags.has(t.name)) keep(t.digest);
+  for (let digest = queue.pop(); digest !== undefined; digest = queue.pop()) {
+    for (const c of children.get(digest) ?? []) keep(c);
+    for (const r of referrers.get(digest) ?? []) keep(r);
+    const subject = manifests.get(digest)?.subjectDigest;
+    if (subject) keep(subject);
   }
 
   // Old enough and not kept; then, until nothing changes, drop what an index that stays lists and
   // the referrers whose subject stays.
   const going = new Set<string>();
-  for (const [k, m] of manifests) {
-    const limit = ruled.get(m.repositoryId)?.rule.untaggedOlderThanMs as number;
-    if (!kept.has(k) && now - m.storedAt > limit) going.add(k);
-  }
+  for (const m of rows.manifests) if (!kept.has(m.digest) && now - m.storedAt > limit) going.add(m.digest);
   for (let changed = true; changed; ) {
     changed = false;
-    for (const k of going) {
-      const m = manifests.get(k) as ManifestRow;
-      const listedByStaying = (parents.get(k) ?? []).some((p) => !going.has(key(m.repositoryId, p)));
+    for (const digest of going) {
+      const m = manifests.get(digest) as ManifestRow;
+      const listedByStaying = (parents.get(digest) ?? []).some((p) => !going.has(p));
       const subjectStays =
-        m.subjectDigest !== null &&
-        manifests.has(key(m.repositoryId, m.subjectDigest)) &&
-        !going.has(key(m.repositoryId, m.subjectDigest));
+        m.subjectDigest !== null && manifests.has(m.subjectDigest) && !going.has(m.subjectDigest);
       if (listedByStaying || subjectStays) {
-        going.delete(k);
+        going.delete(digest);
         changed = true;
       }
     }
   }
 
-  // Removal order, with the referrers that go with their subject (whatever their age) added: an
-  // index before its children, a subject before its referrers.
-  const ordered: PlannedManifest[] = [];
+  // Removal order: an index before its children, a subject before its referrers.
   const placed = new Set<string>();
-  const reasons = new Map<string, string>();
-  for (const k of going) {
-    const m = manifests.get(k) as ManifestRow;
-    const limit = ruled.get(m.repositoryId)?.rule.untaggedOlderThanMs as number;
-    const former = formerTags.get(k);
+  const start = out.length;
+  const place = (digest: string) => {
+    if (placed.has(digest)) return;
+    placed.add(digest);
+    const m = manifests.get(digest) as ManifestRow;
+    for (const p of parents.get(digest) ?? []) if (going.has(p)) place(p);
+    if (m.subjectDigest !== null && going.has(m.subjectDigest)) place(m.subjectDigest);
+    const former = formerTags.get(digest);
     const untagged = former
       ? `untagged once ${former.join(', ')} go${former.length === 1 ? 'es' : ''}`
       : 'untagged';
-    reasons.set(k, `${untagged}, stored ${age(now - m.storedAt)} ago, older than ${spoken(limit)}`);
-  }
-  const place = (k: string) => {
-    if (placed.has(k)) return;
-    placed.add(k);
-    const m = manifests.get(k) as ManifestRow;
-    const { name, rule } = ruled.get(m.repositoryId) as { name: string; rule: RetentionRule };
-    // Parents that go first.
-    for (const p of parents.get(k) ?? [])
-      if (going.has(key(m.repositoryId, p))) place(key(m.repositoryId, p));
-    if (m.subjectDigest !== null && going.has(key(m.repositoryId, m.subjectDigest)))
-      place(key(m.repositoryId, m.subjectDigest));
-    ordered.push({
-      repositoryId: m.repositoryId,
-      repository: name,
-      digest: m.digest,
+    out.push({
+      repositoryId,
+      repository,
+      digest,
       rule: rule.prefix,
-      reason: reasons.get(k) as string,
+      reason: `${untagged}, stored ${age(now - m.storedAt)} ago, older than ${spoken(limit)}`,
     });
   };
-  const sorted = [...going].sort((a, b) => {
-    const ma = manifests.get(a) as ManifestRow;
-    const mb = manifests.get(b) as ManifestRow;
-    return (
-      compare(ruled.get(ma.repositoryId)?.name ?? '', ruled.get(mb.repositoryId)?.name ?? '') ||
-      compare(ma.digest, mb.digest)
-    );
-  });
-  for (const k of sorted) place(k);
-  // Referrers of what goes go with it, unless something kept reaches them (or an index that stays
-  // lists them).
-  for (let i = 0; i < ordered.length; i += 1) {
-    const m = ordered[i] as PlannedManifest;
-    const subject = key(m.repositoryId, m.digest);
+  for (const digest of [...going].sort(compare)) place(digest);
+  // The referrers of what goes go with it (whatever their age), unless something kept reaches
+  // them or an index that stays lists them.
+  for (let i = start; i < out.length; i += 1) {
+    const subject = (out[i] as PlannedManifest).digest;
     for (const r of referrers.get(subject) ?? []) {
-      const k = key(m.repositoryId, r);
-      if (placed.has(k) || kept.has(k)) continue;
-      if ((parents.get(k) ?? []).some((p) => !placed.has(key(m.repositoryId, p)))) continue;
-      placed.add(k);
-      ordered.push({
-        repositoryId: m.repositoryId,
-        repository: m.repository,
+      if (placed.has(r) || kept.has(r)) continue;
+      if ((parents.get(r) ?? []).some((p) => !placed.has(p))) continue;
+      placed.add(r);
+      out.push({
+        repositoryId,
+        repository,
         digest: r,
-        rule: m.rule,
-        reason: `referrer of ${m.digest}, which goes`,
+        rule: rule.prefix,
+        reason: `referrer of ${subject}, which goes`,
       });
     }
   }
-  return ordered;
 }

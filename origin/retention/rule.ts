@@ -4,24 +4,10 @@
 // combine is the planner's (plan.ts, top of file).
 import { z } from 'zod';
 import { formatDuration, parseDurationMs } from '../duration.ts';
+import type { RetentionRule } from '../metadata/retention.ts';
 import { tagPatterns } from '../policy/tag-pattern.ts';
 
-export interface RetentionRule {
-  /** Repository-name prefix ('' = every repository). */
-  readonly prefix: string;
-  /** Keep the N most recently pushed tags in consideration. */
-  readonly keepLast: number | null;
-  /** Keep tags pulled within this many ms. */
-  readonly keepPulledWithinMs: number | null;
-  /** Remove tags in consideration pushed more than this many ms ago. */
-  readonly removeOlderThanMs: number | null;
-  /** Tags matching one of these are always kept (and not in consideration). */
-  readonly keepTags: readonly string[];
-  /** Only tags matching one of these are in consideration (none: every tag). */
-  readonly onlyTags: readonly string[];
-  /** Remove untagged manifests stored more than this many ms ago. */
-  readonly untaggedOlderThanMs: number | null;
-}
+export type { RetentionRule } from '../metadata/retention.ts';
 
 const positiveDuration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
@@ -75,20 +61,5 @@ export function ruleJson(rule: RetentionRule): Record<string, unknown> {
     keep_tags: rule.keepTags,
     only_tags: rule.onlyTags,
     ...(rule.untaggedOlderThanMs !== null && { untagged_older_than: duration(rule.untaggedOlderThanMs) }),
-  };
-}
-
-/** A stored rule (jsonb) read back; durations in ms. */
-export function storedRule(prefix: string, value: Record<string, unknown>): RetentionRule {
-  const num = (v: unknown) => (typeof v === 'number' ? v : null);
-  const list = (v: unknown) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : []);
-  return {
-    prefix,
-    keepLast: num(value.keepLast),
-    keepPulledWithinMs: num(value.keepPulledWithinMs),
-    removeOlderThanMs: num(value.removeOlderThanMs),
-    keepTags: list(value.keepTags),
-    onlyTags: list(value.onlyTags),
-    untaggedOlderThanMs: num(value.untaggedOlderThanMs),
   };
 }
