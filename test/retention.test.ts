@@ -2,12 +2,12 @@
 // sets and whose pull times the fixture writes; multi-arch indexes and referrers kept with (or
 // removed with) their subject; immutable tags never removed; the dry-run's list is what apply
 // removes, each removal a `delete` webhook and an audit entry naming the rule; the admin API (config
-// rules read-only, bad rules refused) and the CLI. Runs on both engines: the plan is read by
+// rules read-only, bad rules refused), the CLI, and gc.schedule (retention, then GC). Runs on both engines: the plan is read by
 // set-based queries and each removal re-checks its item under locks in its own transaction.
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createCliData, runCli } from './harness/cli.ts';
 import { call, OCI_MANIFEST, type PushedImage, pushImage } from './harness/client.ts';
-import { ManualClock } from './harness/clock.ts';
+import { ManualClock, ShiftedClock } from './harness/clock.ts';
 import { buildImage, buildIndex, pushImage as pushOciImage, putManifest } from './harness/oci-image.ts';
 import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './harness/webhook-receiver.ts';
@@ -133,12 +133,9 @@ describe('each clause alone', () => {
   });
 
   test('only_tags and keep_tags: only the matching tags are considered, the kept ones never', async () => {
-    await setRule({ prefix: 'rt/patterns/', keep_last: 0, only_tags: ['ci-*'], keep_tags: ['ci-keep*'] });
+    await setRule({ prefix: 'rt/patterns/', keep_last: 1, only_tags: ['ci-*'], keep_tags: ['ci-keep*'] });
     await series('rt/patterns/app', ['ci-1', 'ci-keep', 'main', 'latest', 'ci-2']);
-    expect(reasons(await run('dry-run', 'rt/patterns/'))).toEqual([
-      'ci-1: not among the 0 newest',
-      'ci-2: not among the 0 newest',
-    ]);
+    expect(reasons(await run('dry-run', 'rt/patterns/'))).toEqual(['ci-1: not among the 1 newest']);
   });
 
   test('untagged_older_than: untagged manifests stored more than D ago go; those its tag removals untag too', async () => {
@@ -243,7 +240,7 @@ describe('apply', () => {
     expect(
       (await json('PUT', '/admin/immutable-tags', { prefix: 'rt/immutable/', tags: ['v*'] })).status,
     ).toBe(200);
-    await setRule({ prefix: 'rt/immutable/', keep_last: 0, untagged_older_than: '1h' });
+    await setRule({ prefix: 'rt/immutable/', remove_older_than: '1h', untagged_older_than: '1h' });
     const name = 'rt/immutable/app';
     const images = await series(name, ['v1', 'dev', 'feature']);
     const retention = registry.running.services.retention;
@@ -400,7 +397,7 @@ describe('/admin/retention', () => {
   });
 
   test.each([
-    [{ prefix: 'x/', keep_last: -1 }, 'keep_last: Too small: expected number to be >=0'],
+    [{ prefix: 'x/', keep_last: 0 }, 'keep_last: Too small: expected number to be >=1'],
     [
       { prefix: 'x/', remove_older_than: '30 days' },
       'remove_older_than: "30 days" is not a positive duration (examples: 30d, 12h, 90m)',
@@ -498,4 +495,36 @@ describe('registry retention (CLI)', () => {
     }
     // Each command is a process opening the database: seconds apiece on a loaded machine.
   }, 180_000);
+});
+
+describe('gc.schedule', () => {
+  test('each turn applies the retention rules, then collects what they freed', async () => {
+    // Runs with the system's time, moved on by the test: the blobs' grace period is measured on it too.
+    const shifted = new ShiftedClock();
+    const own = await startTestRegistry({
+      clock: shifted,
+      config: {
+        gc: { schedule: '* * * * * *', grace_period: '0s' },
+        retention: [{ prefix: 'sched/', keep_last: 1, untagged_older_than: '1d' }],
+      },
+    });
+    try {
+      const old = await pushImage(own, 'sched/app', 'old');
+      shifted.advance(2 * DAY);
+      await pushImage(own, 'sched/app', 'new');
+      shifted.advance(2 * DAY);
+      const layer = old.layers[0] as string;
+      await vi.waitFor(async () => expect(await own.running.services.store.stat(layer)).toBeNull(), {
+        timeout: 20_000,
+        interval: 200,
+      });
+      const head = (reference: string) =>
+        call(own, 'HEAD', `/v2/sched/app/manifests/${reference}`, { headers: { Accept: OCI_MANIFEST } });
+      expect((await head('old')).status).toBe(404);
+      expect((await head(old.digest)).status).toBe(404);
+      expect((await head('new')).status).toBe(200);
+    } finally {
+      await own.close();
+    }
+  });
 });

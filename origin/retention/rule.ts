@@ -25,7 +25,7 @@ const positiveDuration = z.union([z.string(), z.number()]).transform((value, ctx
 export const retentionRuleInput = z
   .object({
     prefix: z.string().default(''),
-    keep_last: z.number().int().min(0).max(1_000_000).optional(),
+    keep_last: z.number().int().min(1).max(1_000_000).optional(),
     keep_pulled_within: positiveDuration.optional(),
     remove_older_than: positiveDuration.optional(),
     keep_tags: tagPatterns.default([]),
