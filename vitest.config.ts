@@ -39,6 +39,7 @@ const ENGINE = [
   'test/tag-details.test.ts', // tag details: pages by push time, ties and cursors in SQL's order
   'test/pull-tracking.test.ts', // batched UPDATEs over unnest arrays: GREATEST, SKIP LOCKED, timestamps
   'test/quotas.test.ts', // usage charged under row and advisory locks in the write's transaction; racing pushes
+  'test/retention.test.ts', // the plan's set-based queries; removals re-checked under locks, in transactions
 ];
 
 /** What the store or the cache decides (and the engine): embedded and production. */

@@ -1,5 +1,5 @@
 // `npm run bench`: our registry against CNCF distribution (docker-registry) on this machine, in
-// sections (BENCH_SECTIONS=filesystem,s3,big,scan,edge,pulls,quota; default all):
+// sections (BENCH_SECTIONS=filesystem,s3,big,scan,edge,pulls,quota,retention; default all):
 //   filesystem: 1 GiB blob push and pull (MiB/s, RSS), small requests under wrk, load tests;
 //   s3:         the production setup (S3 on s3rver, PostgreSQL, Redis, disk cache): load tests
 //               and single-GET latency, against distribution's S3 driver on the same s3rver;
@@ -12,6 +12,8 @@
 //   pulls:      ours only: manifest GET req/s with last-pull tracking on and off (bench/pulls.ts).
 //   quota:      ours only: the manifest PUT's time with and without quotas covering the
 //               repository (BENCH_QUOTA_PUSHES each, default 300), on PGlite and PostgreSQL.
+//   retention:  ours only: a retention plan over 100,000 tags in 1,000 repositories on PostgreSQL
+//               (bench/retention.ts).
 // Prints the tables and writes them into docs/benchmarks.md (the sections not run are kept).
 // Needs wrk and docker-registry (apt) for filesystem, s3 and big, and PostgreSQL and Redis for s3
 // and big; scan needs root and debootstrap the first time (see scan.ts); edge needs dockerd
@@ -42,8 +44,11 @@ import { GiB, log, MiB, Resources, requireTool } from './util.ts';
 
 const REPORT = path.resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 
-/** The report's sections, then scan, edge, pulls and quota, whose blocks their modules write at the end. */
-const ALL_SECTIONS = [...SECTIONS, 'scan', 'edge', 'pulls', 'quota'] as const;
+/**
+ * The report's sections, then scan, edge, pulls, quota and retention, whose blocks their modules
+ * write at the end.
+ */
+const ALL_SECTIONS = [...SECTIONS, 'scan', 'edge', 'pulls', 'quota', 'retention'] as const;
 type RunSection = (typeof ALL_SECTIONS)[number];
 
 function positiveInt(name: string, fallback: number): number {
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
   // The comparison's tools; the scan and edge sections need none of them (edge uses distribution
   // when it is there).
   let distribution = '';
-  if (chosen.some((s) => s !== 'scan' && s !== 'edge' && s !== 'pulls' && s !== 'quota')) {
+  if (chosen.some((s) => !['scan', 'edge', 'pulls', 'quota', 'retention'].includes(s))) {
     distribution = requireTool('docker-registry', 'sudo apt-get install docker-registry');
     requireTool('wrk', 'sudo apt-get install wrk');
     requireTool('curl', 'sudo apt-get install curl');
@@ -151,17 +156,6 @@ async function main(): Promise<void> {
       log(`wrote ${path.relative(process.cwd(), REPORT)} (scan)`);
       continue;
     }
-    if (section === 'quota') {
-      // Loaded only here, as scan: it runs the registry in this process.
-      const quota = await import('./quota.ts');
-      const pushes = positiveInt('BENCH_QUOTA_PUSHES', 300);
-      const result = await quota.runQuotaSection({ scratch, resources, pushes });
-      const table = quota.quotaTable(result);
-      process.stdout.write(`\n${table}\n\n`);
-      await quota.writeQuotaBlock(REPORT, quota.quotaBlock(result, table));
-      log(`wrote ${path.relative(process.cwd(), REPORT)} (quota)`);
-      continue;
-    }
     if (section === 'edge') {
       // Loaded only here, as scan: its modules (the edge harness, miniflare) are of no use elsewhere.
       const edge = await import('./edge.ts');
@@ -177,6 +171,27 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${table}\n\n`);
       await edge.writeEdgeBlock(REPORT, edge.edgeBlock(result, table));
       log(`wrote ${path.relative(process.cwd(), REPORT)} (edge)`);
+      continue;
+    }
+    if (section === 'quota') {
+      // Loaded only here, as scan: it runs the registry in this process.
+      const quota = await import('./quota.ts');
+      const pushes = positiveInt('BENCH_QUOTA_PUSHES', 300);
+      const result = await quota.runQuotaSection({ scratch, resources, pushes });
+      const table = quota.quotaTable(result);
+      process.stdout.write(`\n${table}\n\n`);
+      await quota.writeQuotaBlock(REPORT, quota.quotaBlock(result, table));
+      log(`wrote ${path.relative(process.cwd(), REPORT)} (quota)`);
+      continue;
+    }
+    if (section === 'retention') {
+      // Loaded only here, as scan: PostgreSQL and the origin's modules, in this process.
+      const retention = await import('./retention.ts');
+      const result = await retention.runRetentionSection({ scratch, resources });
+      const block = retention.retentionBlock(result);
+      process.stdout.write(`\n${block}\n`);
+      await retention.writeRetentionBlock(REPORT, block);
+      log(`wrote ${path.relative(process.cwd(), REPORT)} (retention)`);
       continue;
     }
     if (section === 'pulls') {

@@ -6,10 +6,10 @@
 //   core        config, log, clock, database
 //   store       the blob store (filesystem or S3)
 //   events      domain events and the listeners that keep rows: webhook outbox, scan queue
-//   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories
+//   registry    metadata cache, disk cache; manifests, uploads, blobs, repositories, retention
 //   scanning    scanner, scans (results, rematch), scan worker
 //   serving     users, robot accounts, permissions, tokens, pull policy, webhook dispatcher, metrics,
-//               the pull recorder, background jobs (upload expiry, scheduled GC)
+//               the pull recorder, background jobs (upload expiry, scheduled retention and GC)
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { type Clock, systemClock } from '../shared/clock.ts';
@@ -40,6 +40,7 @@ import { PullRecorder } from './registry/pull-recorder.ts';
 import { Repositories } from './registry/repositories.ts';
 import { TagDetails } from './registry/tag-details.ts';
 import { Uploads } from './registry/uploads.ts';
+import { Retention } from './retention/retention.ts';
 import { createScanner } from './scan/create-scanner.ts';
 import { ScanQueue } from './scan/scan-queue.ts';
 import { ScanWorker } from './scan/scan-worker.ts';
@@ -120,6 +121,8 @@ export interface RegistryParts {
   readonly uploads: Uploads;
   readonly blobs: Blobs;
   readonly repositories: Repositories;
+  /** Retention rules and runs over manifests' removals. */
+  readonly retention: Retention;
 }
 
 export async function openRegistry(
@@ -142,8 +145,10 @@ export async function openRegistry(
   });
   const immutableTags = new ImmutableTags(db, events, config.immutable_tags);
   const quotas = new Quotas(db, events, config.quotas);
+  const manifests = new Manifests({ db, store, cache, events, clock, immutableTags, quotas });
   return {
-    manifests: new Manifests({ db, store, cache, events, clock, immutableTags, quotas }),
+    manifests,
+    retention: new Retention({ db, events, clock, manifests, immutableTags, configured: config.retention }),
     immutableTags,
     quotas,
     uploads: new Uploads(db, store, clock, config.uploads.max_sessions_per_user),
@@ -314,6 +319,7 @@ export class Application {
       policyRules: new PolicyRules(db, policy, events.events),
       immutableTags: registry.immutableTags,
       quotas: registry.quotas,
+      retention: registry.retention,
       webhookSubscriptions: new WebhookSubscriptions(db, events.events),
       vulnData: openVulnDataSources(core, scanning.scans),
       consoleSessions: new ConsoleSessions(db, clock),
@@ -345,7 +351,7 @@ export class Application {
     }, config.uploads.purge_interval);
     sweep.unref();
     lifecycle.own('upload expiry', sweep, (t) => clearInterval(t));
-    const gc = scheduleGc(config.gc, gcDependencies(s), log);
+    const gc = scheduleGc(config.gc, gcDependencies(s), log, s.retention);
     if (gc) lifecycle.own('scheduled gc', gc, (g) => g.stop());
   }
 

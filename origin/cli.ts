@@ -1,5 +1,5 @@
-// The `registry` command: serve, gc, scan, vulndb import|update|status, user add, robot create|list|delete,
-// audit export.
+// The `registry` command: serve, gc, retention, scan, vulndb import|update|status, user add,
+// robot create|list|delete, audit export.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../shared/clock.ts';
@@ -31,6 +31,7 @@ import { createLogger } from './log.ts';
 import { type Database, openDatabase } from './metadata/database.ts';
 import { DataDirInUseError } from './metadata/pglite-lock.ts';
 import { DomainEvents, systemActor } from './registry/events.ts';
+import { retentionJson, retentionLines } from './retention/report.ts';
 import { updateVulnerabilityData } from './scan/data-update.ts';
 import { scanReportLines, splitImageReference } from './scan/report-text.ts';
 import type { Scans } from './scan/scans.ts';
@@ -43,6 +44,8 @@ Commands:
   serve [--config FILE]          run the registry (default: 127.0.0.1:5000, data in ./data)
   gc (--dry-run | --delete) [--untagged] [--grace-period DURATION] [--config FILE]
                                  garbage collection: list or delete unreferenced blobs
+  retention (--dry-run | --apply) [--prefix P] [--json] [--config FILE]
+                                 apply the retention rules: list or remove old tags and manifests
   scan NAME:TAG | NAME@DIGEST [--config FILE] [--json]
                                  scan an image now and print what was found
   vulndb import PATH [--config FILE]
@@ -131,6 +134,24 @@ Options:
                                  (e.g. 1h, 30m, 0s; default: gc.grace_period, 24h)
   -c, --config FILE              YAML config file, to find the database and the storage
   -h, --help                     show this help
+`;
+
+const RETENTION_USAGE = `Usage: registry retention (--dry-run | --apply) [--prefix P] [--json] [--config FILE]
+
+Applies the retention rules (config key retention, and /admin/retention): lists every tag and
+untagged manifest they remove, with the rule and the reason, and the bytes GC would then reclaim;
+with --apply removes exactly those, skipping any that changed since (pushed again, pulled, newly
+protected). Each removal is a delete (webhooks, audit trail). Blobs are reclaimed by the next gc.
+With PGlite (no database.url) it runs only while the registry is stopped (it refuses otherwise):
+use POST /admin/retention/run on a running registry.
+
+Options:
+      --dry-run        list what would be removed; remove nothing
+      --apply          remove it
+      --prefix P       only the repositories whose name starts with P
+      --json           print the report as POST /admin/retention/run answers it
+  -c, --config FILE    YAML config file, to find the database and the storage
+  -h, --help           show this help
 `;
 
 const SCAN_USAGE = `Usage: registry scan NAME:TAG | NAME@DIGEST [--config FILE] [--json]
@@ -267,6 +288,37 @@ async function gc(args: string[]): Promise<void> {
       return;
     }
     throw error;
+  } finally {
+    await core.lifecycle.close();
+  }
+}
+
+async function retention(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'dry-run': { type: 'boolean' },
+      apply: { type: 'boolean' },
+      prefix: { type: 'string' },
+      json: { type: 'boolean' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return void process.stdout.write(RETENTION_USAGE);
+  if (Boolean(values['dry-run']) === Boolean(values.apply)) {
+    fail(`retention needs exactly one of --dry-run and --apply\n\n${RETENTION_USAGE}`);
+  }
+  const cfg = config(values.config);
+  const core = await opening(() =>
+    openCore({ ...cfg, log: { level: 'silent' } }, { holder: 'registry retention' }),
+  );
+  try {
+    const store = await opening(() => openStore(core), core);
+    const registry = await openRegistry(core, store, openEvents(core));
+    const report = await registry.retention.run(values.apply ? 'apply' : 'dry-run', values.prefix ?? '');
+    if (values.json) return void process.stdout.write(`${JSON.stringify(retentionJson(report), null, 2)}\n`);
+    process.stdout.write(`${retentionLines(report).join('\n')}\n`);
   } finally {
     await core.lifecycle.close();
   }
@@ -655,6 +707,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (command === 'serve') return await serve(rest);
     if (command === 'gc') return await gc(rest);
+    if (command === 'retention') return await retention(rest);
     if (command === 'scan') return await scan(rest);
     if (command === 'vulndb') return await vulndb(rest);
     if (command === 'user' && rest[0] === 'add') return await userAdd(rest.slice(1));

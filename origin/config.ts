@@ -8,6 +8,7 @@ import { isRobotLogin } from './auth/robot-names.ts';
 import { parseDurationMs } from './duration.ts';
 import { cronProblem } from './gc/cron.ts';
 import { tagPatterns } from './policy/tag-pattern.ts';
+import { retentionRuleInput } from './retention/rule.ts';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
@@ -341,6 +342,8 @@ const schema = z
       })
       .strict()
       .default({ track: true, flush_interval: 5_000 }),
+    /** Retention rules (origin/retention/); read-only in the admin API. */
+    retention: z.array(retentionRuleInput).default([]).superRefine(onePerPrefix),
     webhooks: z
       .object({
         /** Per delivery attempt. */

@@ -22,6 +22,7 @@ import type { PullRecorder } from './registry/pull-recorder.ts';
 import type { Repositories } from './registry/repositories.ts';
 import type { TagDetails } from './registry/tag-details.ts';
 import type { Uploads } from './registry/uploads.ts';
+import type { Retention } from './retention/retention.ts';
 import type { Scans } from './scan/scans.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { VulnDataSources } from './vulndb/sources.ts';
@@ -54,6 +55,8 @@ export interface Services {
   readonly policyRules: PolicyRules;
   readonly immutableTags: ImmutableTags;
   readonly quotas: Quotas;
+  /** Retention rules and runs (/admin/retention, gc.schedule). */
+  readonly retention: Retention;
   readonly webhookSubscriptions: WebhookSubscriptions;
   /** scan.sources: their state, and updates asked for. */
   readonly vulnData: VulnDataSources;

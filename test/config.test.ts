@@ -364,6 +364,39 @@ describe('loadConfig', () => {
     for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
   });
 
+  test('retention: rules of a prefix, durations in ms; a rule that removes nothing or a bad duration is refused', async () => {
+    expect(loaded(undefined).retention).toEqual([]);
+    const file = await configFile(
+      'retention:\n  - prefix: ci/\n    keep_last: 10\n    remove_older_than: 30d\n    only_tags: ["ci-*"]\n',
+    );
+    expect(loaded(file).retention).toEqual([
+      {
+        prefix: 'ci/',
+        keepLast: 10,
+        keepPulledWithinMs: null,
+        removeOlderThanMs: 30 * 86_400_000,
+        keepTags: [],
+        onlyTags: ['ci-*'],
+        untaggedOlderThanMs: null,
+      },
+    ]);
+    const cases: [string, RegExp][] = [
+      [
+        'retention:\n  - prefix: a/\n    keep_pulled_within: 7d\n',
+        /^config key retention\.0: a rule removes nothing without keep_last, remove_older_than or untagged_older_than/,
+      ],
+      [
+        'retention:\n  - prefix: a/\n    remove_older_than: 30 days\n',
+        /^config key retention\.0\.remove_older_than: "30 days" is not a positive duration/,
+      ],
+      [
+        'retention:\n  - {prefix: a/, keep_last: 1}\n  - {prefix: a/, keep_last: 2}\n',
+        /^config key retention\.1\.prefix: prefix "a\/" has two rules$/,
+      ],
+    ];
+    for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
+  });
+
   test('a missing, unparsable or non-mapping file is refused naming the file', async () => {
     const missing = path.join(dir, 'does-not-exist.yaml');
     expect(refused(missing)).toMatch(new RegExp(`^cannot read config file ${missing}: `));

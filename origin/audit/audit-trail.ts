@@ -99,6 +99,12 @@ export class AuditTrail implements EventListener, FailedLogins {
           limit: event.limit,
           previous: event.previous,
         });
+      case 'retention':
+        return rule(event.rule ? 'retention.set' : 'retention.remove', {
+          prefix: event.prefix,
+          rule: event.rule,
+          previous: event.previous,
+        });
       case 'policy':
         return rule(event.rule ? 'policy.set' : 'policy.remove', {
           prefix: event.prefix,

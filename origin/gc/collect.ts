@@ -33,6 +33,11 @@ export interface GcOptions {
   readonly onProgress?: ((progress: GcProgress) => void) | undefined;
   /** Stops the run between two removals (shutdown). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Run under the lease before GC starts (gc.schedule: retention), so that GC reclaims what it
+   * freed in the same run, and one process does both.
+   */
+  readonly before?: (() => Promise<void>) | undefined;
 }
 
 export interface GcProgress {
@@ -78,6 +83,7 @@ const GC = systemActor('gc');
 export async function collectGarbage(deps: GcDependencies, options: GcOptions): Promise<GcReport> {
   const lease = await acquireGcLease(deps.db);
   try {
+    await options.before?.();
     return await run(deps, options, lease);
   } finally {
     await lease.release();

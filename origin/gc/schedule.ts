@@ -1,8 +1,12 @@
-// Scheduled GC inside `registry serve` (config gc.schedule, a cron expression). Every origin process
+// Scheduled GC inside `registry serve` (config gc.schedule, a cron expression), retention first:
+// each turn applies the retention rules (when there are any), then collects garbage, both under
+// the GC lease, so that what retention removed is reclaimed in the same run. Every origin process
 // may carry the same schedule: the lease lets one of them run and the others skip that turn.
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { summaryLine as retentionSummary } from '../retention/report.ts';
+import type { Retention } from '../retention/retention.ts';
 import { collectGarbage, GcBusyError, type GcDependencies } from './collect.ts';
 import { CRON_MODE } from './cron.ts';
 import { summaryLine } from './report.ts';
@@ -16,6 +20,7 @@ export function scheduleGc(
   settings: Config['gc'],
   dependencies: GcDependencies,
   log: Logger,
+  retention?: Retention,
 ): GcSchedule | undefined {
   const { schedule, untagged, grace_period } = settings;
   if (!schedule) return undefined;
@@ -29,6 +34,7 @@ export function scheduleGc(
         untagged,
         gracePeriodMs: grace_period,
         signal: controller.signal,
+        before: retention && (() => applyRetention(retention, log, controller.signal)),
       });
       log.info(
         {
@@ -62,4 +68,22 @@ export function scheduleGc(
       await running;
     },
   };
+}
+
+/** One retention apply; a failure is logged, and GC goes on (it needs none of it). */
+async function applyRetention(retention: Retention, log: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    const applied = await retention.run('apply', '', signal);
+    if (applied.plan.evaluated.repositories === 0) return;
+    log.info(
+      {
+        tags: applied.plan.tags.length - applied.skipped.tags.length,
+        manifests: applied.plan.manifests.length - applied.skipped.manifests.length,
+        duration_ms: applied.durationMs,
+      },
+      `scheduled retention: ${retentionSummary(applied)}`,
+    );
+  } catch (error) {
+    log.error({ err: error }, 'scheduled retention failed');
+  }
 }

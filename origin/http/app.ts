@@ -18,6 +18,7 @@ import { adminAudit } from './admin-audit.ts';
 import { adminImmutableTags } from './admin-immutable-tags.ts';
 import { adminQuotas, adminUsage } from './admin-quotas.ts';
 import { adminRepositories, adminRepositoryTags } from './admin-repositories.ts';
+import { adminRetention, adminRetentionRun } from './admin-retention.ts';
 import { adminRobots } from './admin-robots.ts';
 import {
   adminAllowlist,
@@ -163,6 +164,8 @@ export function createApp(s: Services): Hono<AppEnv> {
   app.on(['GET', 'PUT', 'DELETE'], '/admin/quotas', (c) => adminQuotas(c, s));
   app.on(['GET', 'PUT', 'DELETE'], '/admin/quotas/*', (c) => adminQuotas(c, s));
   app.get('/admin/usage', (c) => adminUsage(c, s));
+  app.on(['GET', 'PUT', 'DELETE'], '/admin/retention', (c) => adminRetention(c, s));
+  app.post('/admin/retention/run', (c) => adminRetentionRun(c, s));
   app.on(['GET', 'POST'], '/admin/webhooks', (c) => adminWebhooks(c, s));
   app.delete('/admin/webhooks/:id', (c) => adminWebhooks(c, s));
   app.get('/admin/webhooks/:id/deliveries', (c) => adminWebhooks(c, s));

@@ -409,6 +409,19 @@ CREATE TABLE quota_blobs (
 );
 `,
   },
+  {
+    version: 14,
+    sql: `
+-- Retention rules set through the API (origin/retention/): one per repository-name prefix, its
+-- clauses as jsonb (durations in ms).
+CREATE TABLE retention_rules (
+  prefix text PRIMARY KEY,
+  rule jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 // Serialises migrations across origin processes starting at once against one PostgreSQL.

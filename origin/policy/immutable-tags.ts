@@ -69,6 +69,12 @@ export class ImmutableTags {
     ];
   }
 
+  /** The rules in effect now, for a planner that reads every repository's at once (retention). */
+  async effective(): Promise<ImmutableTagRule[]> {
+    const stored = await listImmutableTagRules(this.db);
+    return [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
+  }
+
   /** Sets the prefix's rule; DENIED for a prefix the config file rules. */
   async put(rule: ImmutableTagRule, actor: Actor): Promise<Result<void>> {
     if (this.configuredPrefixes.has(rule.prefix)) return fail(readOnly(rule.prefix));

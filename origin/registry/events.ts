@@ -85,6 +85,17 @@ export type RuleEvent =
       readonly previous: number | null;
       readonly actor: Actor;
     }
+  /**
+   * The retention rule of `prefix` was set (`rule`) or removed (`rule` null); clauses as the API
+   * writes them (retention/rule.ts `ruleJson`).
+   */
+  | {
+      readonly type: 'retention';
+      readonly prefix: string;
+      readonly rule: Readonly<Record<string, unknown>> | null;
+      readonly previous: Readonly<Record<string, unknown>> | null;
+      readonly actor: Actor;
+    }
   /** The pull policy of `prefix` was set or removed. */
   | {
       readonly type: 'policy';

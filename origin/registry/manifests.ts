@@ -44,6 +44,7 @@ import {
   tagsReaching,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
+import { lockTagForRemoval } from '../metadata/retention.ts';
 import {
   forgetDeletedManifest,
   lockManifestDigest,
@@ -301,7 +302,64 @@ export class Manifests {
    * Kept when, under the locks, it has a tag, an index still lists it, or its subject chain leads
    * to a tag. GC never waits: a manifest a push holds is `busy` and left for the next run.
    */
-  async removeUnreachable(candidate: ManifestCandidate, actor: Actor): Promise<RemovalOutcome> {
+  removeUnreachable(candidate: ManifestCandidate, actor: Actor): Promise<RemovalOutcome> {
+    return this.removeUntagged(candidate, 'untagged manifest removed by garbage collection', actor);
+  }
+
+  /**
+   * Retention's removal of an untagged manifest its plan lists (`reason` names the rule): under
+   * the same locks and re-checks as GC's, so one that a tag, an index or a subject chain reaches
+   * again is kept.
+   */
+  removeForRetention(candidate: ManifestCandidate, reason: string, actor: Actor): Promise<RemovalOutcome> {
+    return this.removeUntagged(candidate, reason, actor);
+  }
+
+  /**
+   * Retention's removal of a tag its plan lists, when under the tag's lock it is still as planned:
+   * naming `planned.digest`, pushed at `planned.pushedAt`, pulled no later than `planned.pulledAt`,
+   * and no immutable-tag rule protects it. Otherwise `kept` (or `gone`): a plan never removes
+   * something that changed since it was made.
+   */
+  async removeTagForRetention(
+    repository: string,
+    tag: string,
+    planned: { digest: string; pushedAt: number; pulledAt: number | null },
+    reason: string,
+    actor: Actor,
+  ): Promise<RemovalOutcome> {
+    const outcome = await this.db.transaction(async (tx) => {
+      const guard = await this.immutableTags.guard(tx, repository);
+      const now = await lockTagForRemoval(tx, repository, tag);
+      if (!now) return 'gone';
+      const pulledLater =
+        now.pulledAt !== null && (planned.pulledAt === null || now.pulledAt > planned.pulledAt);
+      if (now.digest !== planned.digest || now.pushedAt !== planned.pushedAt || pulledLater) return 'kept';
+      if (guard.protecting(tag)) return 'kept';
+      await deleteTag(tx, repository, tag);
+      const deleted: RegistryEvent = {
+        type: 'delete',
+        repository,
+        digest: null,
+        tag,
+        tags: [tag],
+        reason,
+        actor,
+      };
+      await this.events.record(tx, deleted);
+      return deleted;
+    });
+    if (typeof outcome === 'string') return outcome;
+    await this.cache.deleteTag(repository, tag);
+    this.events.committed([outcome]);
+    return 'removed';
+  }
+
+  private async removeUntagged(
+    candidate: ManifestCandidate,
+    reason: string,
+    actor: Actor,
+  ): Promise<RemovalOutcome> {
     const { repositoryId, repository, digest } = candidate;
     let event: RegistryEvent | undefined;
     let outcome: RemovalOutcome;
@@ -332,7 +390,7 @@ export class Manifests {
           digest,
           tag: null,
           tags: [],
-          reason: 'untagged manifest removed by garbage collection',
+          reason,
           actor,
         };
         await this.events.record(tx, event);
