@@ -6,8 +6,8 @@ export const PULL_REPORT_PATH = '/edge/pulls';
 
 /**
  * Sent by the edge with the manifest GETs it makes to origin once it reports pulls itself: origin
- * then does not count that GET (the edge counts the client's GET or HEAD it was made for). It
- * can only leave a pull out, never add one.
+ * then does not count that GET (the edge counts the client's GET or HEAD it was made for). Its
+ * value is the report secret: a client cannot use it to leave its own pulls out.
  */
 export const PULL_REPORTED_HEADER = 'X-Registry-Pull-Reported';
 

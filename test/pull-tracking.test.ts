@@ -80,14 +80,26 @@ describe('pulls through origin', () => {
     expect(await pulledAt(registry, NAME, { digest: image.digest })).toBeNull();
   });
 
-  test('a GET the edge made (it reports its pulls itself) is not counted by origin', async () => {
+  test('a GET the edge made (it reports its pulls itself, marked with the secret) is not counted by origin', async () => {
     const image = await pushImage(registry, NAME, 'via-edge');
     const response = await call(registry, 'GET', `/v2/${NAME}/manifests/via-edge`, {
-      headers: { [PULL_REPORTED_HEADER]: 'edge' },
+      headers: { [PULL_REPORTED_HEADER]: SECRET },
     });
     expect(response.status).toBe(200);
     await flush();
     expect(await pulledAt(registry, NAME, { digest: image.digest })).toBeNull();
+  });
+
+  test('a client cannot leave its pull out: the mark without the secret is a pull like any other', async () => {
+    const image = await pushImage(registry, NAME, 'marked');
+    for (const mark of ['edge', `${SECRET}x`, '']) {
+      const response = await call(registry, 'GET', `/v2/${NAME}/manifests/${image.digest}`, {
+        headers: { [PULL_REPORTED_HEADER]: mark },
+      });
+      expect(response.status).toBe(200);
+    }
+    await flush();
+    expect(await pulledAt(registry, NAME, { digest: image.digest })).not.toBeNull();
   });
 
   test('many pulls between two flushes are one write, at the time of the latest', async () => {
@@ -251,7 +263,7 @@ describe("the edge's reports", () => {
       // No report will come for it: the edge's own GET is the only trace of the pull.
       const image = await pushImage(plain, NAME, 'v1');
       const response = await call(plain, 'GET', `/v2/${NAME}/manifests/v1`, {
-        headers: { [PULL_REPORTED_HEADER]: 'edge' },
+        headers: { [PULL_REPORTED_HEADER]: SECRET },
       });
       expect(response.status).toBe(200);
       await flush(plain);

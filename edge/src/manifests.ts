@@ -168,7 +168,7 @@ async function ask(s: Services, request: ManifestRequest, cached: Manifest | und
   if (request.accept) headers.Accept = request.accept;
   if (cached) headers['If-None-Match'] = `"${cached.digest}"`;
   // This GET may be for a client's HEAD, or shared by several clients: the edge counts their pulls.
-  if (s.config.pullReport) headers[PULL_REPORTED_HEADER] = 'edge';
+  if (s.config.pullReport) headers[PULL_REPORTED_HEADER] = s.config.pullReport.secret;
   const fetched = await s.origin.fetch(`/v2/${request.name}/manifests/${request.reference}`, { headers });
   if (!fetched.ok) return { kind: 'unavailable', reason: fetched.reason };
   const { answer } = fetched;

@@ -7,6 +7,7 @@ import { PULL_REPORTED_HEADER } from '../../shared/pull-report.ts';
 import { parseReference } from '../../shared/reference.ts';
 import type { Services } from '../services.ts';
 import { type AppContext, actorOf } from './context.ts';
+import { isReportSecret } from './pull-reports.ts';
 import { readBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
 
@@ -53,10 +54,9 @@ export async function getManifest(
   };
   if (!answer.withBody) return c.body(null, answer.status, headers);
   // A pull: a GET answered with the manifest. A HEAD (docker's check, a client's revalidation) or
-  // a 304 is none. The edge, reporting the pulls it serves, says so on the GETs it makes; an origin
-  // that takes no reports (no secret) counts them, as nothing else would.
-  const reported =
-    s.config.pulls.report_secret !== undefined && c.req.header(PULL_REPORTED_HEADER) !== undefined;
+  // a 304 is none. The edge, reporting the pulls it serves, says so on the GETs it makes, with the
+  // report secret (no client can leave its pulls out); an origin that takes no reports counts them.
+  const reported = isReportSecret(c.req.header(PULL_REPORTED_HEADER), s.config.pulls.report_secret);
   if (c.req.method === 'GET' && !reported) {
     const ref = parseReference(reference);
     s.pulls.record(name, record.digest, ref?.kind === 'tag' ? ref.tag : null, 'origin');

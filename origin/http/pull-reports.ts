@@ -71,10 +71,14 @@ export async function postPullReport(c: AppContext, s: Services): Promise<Respon
   return c.json({ noted: s.pulls.tracking ? parsed.data.pulls.length : 0 }, 202);
 }
 
-/** `Authorization: Bearer <secret>`, compared in constant time (hashed first: equal lengths). */
+/** `Authorization: Bearer <secret>`. */
 function holdsSecret(header: string | undefined, secret: string): boolean {
-  const given = /^Bearer (.+)$/.exec(header ?? '')?.[1];
-  if (given === undefined) return false;
+  return isReportSecret(/^Bearer (.+)$/.exec(header ?? '')?.[1], secret);
+}
+
+/** `given` is the edge's report secret: compared in constant time (hashed first: equal lengths). */
+export function isReportSecret(given: string | undefined, secret: string | undefined): boolean {
+  if (given === undefined || secret === undefined) return false;
   const hash = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(hash(given), hash(secret));
 }
