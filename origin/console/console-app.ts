@@ -2,7 +2,7 @@
 // cookie for the registry's own users, CSRF tokens on every change, and a CSP that allows no
 // inline script. Each page authorizes as the API does: pull to see a repository.
 import { readFileSync } from 'node:fs';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ociError } from '../../shared/errors.ts';
 import { parseManifest, scanSubject } from '../../shared/manifest.ts';
@@ -12,15 +12,23 @@ import type { AppEnv } from '../http/context.ts';
 import type { RepositorySummary } from '../registry/repositories.ts';
 import { decodeTagCursor, encodeTagCursor, type TagOrder } from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
-import { type ConsoleSession, randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
+import { randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
+import {
+  type ConsoleContext,
+  formTokenMatches,
+  refusal,
+  render,
+  SESSION_COOKIE,
+  type Visit,
+  visitOf,
+} from './console-visit.ts';
 import { readImageConfig } from './image-config.ts';
 import { type FindingFilter, type ImageView, imageHref, imagePage } from './image-page.ts';
-import { type Markup, notice, page, type Viewer } from './layout.ts';
+import type { Markup } from './layout.ts';
 import { loginPage } from './login-page.ts';
 import { repositoriesPage, repositoryHref } from './repositories-page.ts';
 import { type RepositoryView, repositoryPage } from './repository-page.ts';
 
-const SESSION_COOKIE = 'registry_session';
 /** The sign-in form's double-submit token, before a session exists. */
 const LOGIN_CSRF_COOKIE = 'registry_login_csrf';
 const PAGE_SIZE = 50;
@@ -48,15 +56,6 @@ function asset(name: string): string {
   return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
 }
 
-type ConsoleContext = Context<AppEnv>;
-
-interface Visit {
-  readonly viewer: Viewer;
-  readonly session: ConsoleSession | null;
-  /** May this visitor pull from `name`? */
-  can(name: string, action: 'pull' | 'push' | 'delete'): boolean;
-}
-
 export function consoleApp(s: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const secure = s.config.http.tls !== undefined;
@@ -69,24 +68,7 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   });
 
-  async function visit(c: ConsoleContext): Promise<Visit> {
-    let session = await s.consoleSessions.find(getCookie(c, SESSION_COOKIE));
-    // A user removed since signing in is signed out.
-    if (session && (await s.users.existing([session.user])).length === 0) session = null;
-    const user = session?.user ?? null;
-    const grantee = s.permissions.user(user);
-    return {
-      viewer: { user, admin: grantee.admin, csrf: session?.csrf ?? null },
-      session,
-      can: (name, action) => grantee.actionsFor(name).has(action),
-    };
-  }
-
-  const render = async (c: ConsoleContext, markup: Markup, status: 200 | 400 | 403 | 404 | 429 | 503 = 200) =>
-    c.html(await markup, status);
-
-  const refusal = (c: ConsoleContext, v: Visit, status: 403 | 404, text: string) =>
-    render(c, page(status === 404 ? 'Not found' : 'Not allowed', v.viewer, notice('error', text)), status);
+  const visit = (c: ConsoleContext) => visitOf(s, c);
 
   app.get('/ui/assets/:name', (c) => {
     const file = ASSETS[c.req.param('name')];
@@ -208,13 +190,12 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     const hidden = () => refusal(c, v, 404, 'No such repository or image, or you may not see it.');
     if (target === null || target.reference === null || !v.can(target.name, 'pull')) return hidden();
     const form = await c.req.parseBody();
-    if (!v.session || typeof form.csrf !== 'string' || !sameToken(form.csrf, v.session.csrf)) {
+    if (!formTokenMatches(v, form)) {
       return refusal(c, v, 403, 'The form expired: reload the page and try again.');
     }
     if (action === 'delete') {
       if (!v.can(target.name, 'delete')) return refusal(c, v, 403, 'Deleting needs delete permission.');
-      const actor = { user: v.viewer.user, address: c.env.incoming.socket.remoteAddress ?? null };
-      const removed = await s.manifests.delete(target.name, target.reference, actor);
+      const removed = await s.manifests.delete(target.name, target.reference, v.actor);
       if (!removed.ok) {
         const message = { kind: 'error' as const, text: removed.error.message };
         return repository(c, v, target.name, 'pushed_at', undefined, message, 403);

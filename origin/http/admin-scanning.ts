@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { OciFailure, ociError } from '../../shared/errors.ts';
 import { isStorableText } from '../../shared/storable-text.ts';
 import { WEBHOOK_EVENTS } from '../metadata/webhooks.ts';
+import { allowlistEntryOf, allowlistInput, policyInput, policyRuleOf } from '../policy/policy-input.ts';
 import { type DataUpdate, updateVulnerabilityData } from '../scan/data-update.ts';
 import type { Services } from '../services.ts';
 import { importLocation } from '../vulndb/import-location.ts';
@@ -32,24 +33,6 @@ import { type AppContext, actorOf } from './context.ts';
 import { pageOf } from './pagination.ts';
 import { saveBoundedBody } from './request-body.ts';
 import { unwrap } from './respond.ts';
-
-const policyBody = z
-  .object({
-    prefix: z.string().default(''),
-    threshold: z.enum(['critical', 'high', 'medium', 'low', 'none']).default('critical'),
-    only_fixable: z.boolean().default(false),
-    unscanned: z.enum(['allow', 'block']).default('allow'),
-  })
-  .strict();
-
-const allowlistBody = z
-  .object({
-    prefix: z.string().default(''),
-    vulnerability: z.string().min(1).max(200),
-    expires_at: z.iso.datetime({ offset: true }).optional(),
-    reason: z.string().max(2000).optional(),
-  })
-  .strict();
 
 const webhookBody = z
   .object({
@@ -69,13 +52,8 @@ export async function adminPolicies(c: AppContext, s: Services): Promise<Respons
     case 'GET':
       return c.json({ policies: (await s.policyRules.list()).map(policyJson) });
     case 'PUT': {
-      const p = await body(c, policyBody);
-      const rule = {
-        prefix: p.prefix,
-        threshold: p.threshold,
-        onlyFixable: p.only_fixable,
-        unscanned: p.unscanned,
-      };
+      const p = await body(c, policyInput);
+      const rule = policyRuleOf(p);
       await s.policyRules.put(rule, actorOf(c));
       s.log.info({ user, policy: p }, `policy for prefix "${p.prefix}" set by ${user}`);
       return c.json(policyJson(rule));
@@ -99,13 +77,8 @@ export async function adminAllowlist(c: AppContext, s: Services): Promise<Respon
     case 'GET':
       return c.json({ allowlist: (await s.policyRules.allowlist()).map(allowlistJson) });
     case 'PUT': {
-      const e = await body(c, allowlistBody);
-      const entry = {
-        prefix: e.prefix,
-        vulnerability: e.vulnerability,
-        ...(e.expires_at ? { expiresAt: Date.parse(e.expires_at) } : {}),
-        reason: e.reason ?? null,
-      };
+      const e = await body(c, allowlistInput);
+      const entry = allowlistEntryOf(e);
       await s.policyRules.allow(entry, actorOf(c));
       s.log.info({ user, entry: e }, `${e.vulnerability} allowlisted for prefix "${e.prefix}" by ${user}`);
       return c.json(allowlistJson(entry));
