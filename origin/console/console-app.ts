@@ -24,7 +24,6 @@ import {
 } from './console-visit.ts';
 import { readImageConfig } from './image-config.ts';
 import { type FindingFilter, type ImageView, imageHref, imagePage } from './image-page.ts';
-import type { Markup } from './layout.ts';
 import { loginPage } from './login-page.ts';
 import { repositoriesPage, repositoryHref } from './repositories-page.ts';
 import { type RepositoryView, repositoryPage } from './repository-page.ts';
