@@ -1,13 +1,17 @@
 // The web console (/ui/): sign-in with the registry's users and its throttle, session cookies and
 // CSRF tokens, pages authorized as the API is, a CSP with no inline script; driven over HTTP and in
 // headless Chromium (Debian's chromium, playwright-core), with an accessibility check (axe-core).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hashPassword } from '../origin/auth/passwords.ts';
 import { call, OCI_MANIFEST, pushBlob, pushImage, sha256 } from './harness/client.ts';
+import { buildImage, pushImage as pushBuiltImage } from './harness/oci-image.ts';
 import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
+import { FIXTURES as OSV, zipDirectory } from './vulndb/db.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -18,6 +22,8 @@ beforeAll(async () => {
   const [adminHash, teamHash] = await Promise.all([hashPassword('secret'), hashPassword('team-password')]);
   registry = await startTestRegistry({
     config: {
+      scan: { poll_interval: '200ms' },
+      policy: { refresh_interval: '200ms' },
       auth: {
         users: [
           { name: 'admin', password_hash: adminHash },
@@ -389,5 +395,157 @@ describe('in Chromium', () => {
       }
       await context.close();
     }
+  });
+});
+
+describe('administration', () => {
+  test('a pull-only user sees no admin page and cannot post to one; a forged form is refused', async () => {
+    const team = new Visitor();
+    await team.signIn('teamer', 'team-password');
+    const home = await (await team.get('/ui/')).text();
+    expect(home).not.toContain('href="/ui/admin"');
+    for (const page of ['/ui/admin', '/ui/admin/policies', '/ui/admin/retention', '/ui/admin/audit']) {
+      const response = await team.get(page);
+      expect(response.status, page).toBe(403);
+      expect(await response.text(), page).toContain('Administrators only.');
+      expect((await new Visitor().get(page)).status, page).toBe(403);
+    }
+    const posted = await team.post('/ui/admin/policies', {
+      csrf: csrfOf(home),
+      prefix: '',
+      threshold: 'low',
+    });
+    expect(posted.status).toBe(403);
+    const admin = new Visitor();
+    await admin.signIn('admin', 'secret');
+    expect(
+      (await admin.post('/ui/admin/policies', { csrf: 'forged', prefix: '', threshold: 'low' })).status,
+    ).toBe(403);
+    expect(
+      ((await (await call(registry, 'GET', '/admin/policies')).json()) as { policies: unknown[] }).policies,
+    ).toEqual([]);
+    // Bad input is said in words, with the API's own checks.
+    const page = await (await admin.get('/ui/admin/policies')).text();
+    const bad = await admin.post('/ui/admin/policies', {
+      csrf: csrfOf(page),
+      prefix: 'x',
+      threshold: 'dire',
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('threshold');
+  });
+
+  test('in Chromium: a policy set in the console refuses the pull; an allowlist entry lets it through; the audit trail shows both', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'console-admin-'));
+    try {
+      const alpine = path.resolve('test/fixtures/images/alpine-3.14');
+      const image = buildImage({
+        layers: [
+          {
+            'etc/os-release': readFileSync(path.join(alpine, 'os-release'), 'utf8'),
+            'lib/apk/db/installed': readFileSync(path.join(alpine, 'installed'), 'utf8'),
+          },
+        ],
+      });
+      zipDirectory(OSV, path.join(work, 'all.zip'));
+      const imported = await call(registry, 'POST', '/admin/vulndb/import', {
+        headers: { 'Content-Type': 'application/zip' },
+        body: readFileSync(path.join(work, 'all.zip')),
+      });
+      expect(imported.status).toBe(200);
+      await pushBuiltImage(registry, 'vuln/alpine', image, 'v1');
+      let findings: { id: string; severity: string }[] = [];
+      await expect
+        .poll(
+          async () => {
+            const report = (await (
+              await call(registry, 'GET', '/v2/vuln/alpine/manifests/v1/scan')
+            ).json()) as {
+              status: string;
+              details: { id: string; severity: string }[];
+            };
+            findings = report.details;
+            return report.status;
+          },
+          { timeout: 60_000, interval: 100 },
+        )
+        .toBe('completed');
+      const critical = findings.filter((f) => f.severity === 'critical').map((f) => f.id);
+      expect(critical.length).toBeGreaterThan(0);
+
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${registry.url}/ui/login`);
+      await page.getByLabel('User').fill('admin');
+      await page.getByLabel('Password').fill('secret');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${registry.url}/ui/`);
+
+      // The image page lists its findings; filtered to critical, only those.
+      await page.goto(`${registry.url}/ui/r/vuln/alpine:v1`);
+      await page.getByLabel('Severity').selectOption('critical');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL(/severity=critical/);
+      await expect(page.locator('table.findings tbody tr').count()).resolves.toBe(critical.length);
+
+      await page.goto(`${registry.url}/ui/admin/policies`);
+      await page.getByLabel('Repository prefix (empty: every repository)').first().fill('vuln/');
+      await page.getByLabel('Block images with findings of this severity or worse').selectOption('critical');
+      await page.getByRole('button', { name: 'Set policy' }).click();
+      await page.waitForURL(/done=policy-set/);
+      await expect(page.getByText('The policy is set').count()).resolves.toBe(1);
+      await expect
+        .poll(async () => (await call(registry, 'GET', '/v2/vuln/alpine/manifests/v1')).status, {
+          timeout: 10_000,
+        })
+        .toBe(403);
+
+      for (const id of critical) {
+        await page.locator('#allow-prefix').fill('vuln/');
+        await page.getByLabel('Vulnerability (CVE or advisory id)').fill(id);
+        await page.getByLabel('Reason').fill('not reachable in this image');
+        await page.getByRole('button', { name: 'Allow' }).click();
+        await page.waitForURL(/done=allowed/);
+      }
+      await expect
+        .poll(async () => (await call(registry, 'GET', '/v2/vuln/alpine/manifests/v1')).status, {
+          timeout: 10_000,
+        })
+        .toBe(200);
+
+      await page.goto(`${registry.url}/ui/admin/audit?user=admin`);
+      const audit = await page.locator('table tbody').textContent();
+      expect(audit).toContain('policy.set');
+      expect(audit).toContain('allowlist.add');
+      await context.close();
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('retention: the preview lists what would go and why; apply removes exactly that', async () => {
+    for (const tag of ['ci-1', 'ci-2', 'ci-3', 'stable']) await pushImage(registry, 'public/ci', tag);
+    const rule = { prefix: 'public/ci', only_tags: ['ci-*'], keep_last: 1 };
+    const put = await call(registry, 'PUT', '/admin/retention', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(rule),
+    });
+    expect(put.status, await put.clone().text()).toBeLessThan(300);
+    const admin = new Visitor();
+    await admin.signIn('admin', 'secret');
+    const preview = await (await admin.get('/ui/admin/retention')).text();
+    const listed = [...preview.matchAll(/<tr><td>public\/ci<\/td><td>([^<]+)<\/td>/g)]
+      .map((m) => m[1])
+      .sort();
+    expect(listed).toEqual(['ci-1', 'ci-2']);
+    expect(preview).toContain('not among the 1 newest');
+    const applied = await admin.post('/ui/admin/retention/apply', { csrf: csrfOf(preview) });
+    expect(applied.status).toBe(200);
+    expect(await applied.text()).toContain('Removed 2 items');
+    const tags = (await (await call(registry, 'GET', '/v2/public/ci/tags/list')).json()) as {
+      tags: string[];
+    };
+    expect(tags.tags.sort()).toEqual(['ci-3', 'stable']);
+    await call(registry, 'DELETE', '/admin/retention?prefix=public/ci');
   });
 });

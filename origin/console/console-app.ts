@@ -6,12 +6,14 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { ociError } from '../../shared/errors.ts';
 import { parseManifest, scanSubject } from '../../shared/manifest.ts';
-import { isRepositoryName } from '../../shared/reference.ts';
+import { isRepositoryName, isTag } from '../../shared/reference.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import { checkLogin } from '../http/authorize.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { RepositorySummary } from '../registry/repositories.ts';
 import { decodeTagCursor, encodeTagCursor, type TagOrder } from '../registry/tag-details.ts';
 import type { Services } from '../services.ts';
+import { registerAdminConsole } from './console-admin.ts';
 import { randomToken, SESSION_MS, sameToken } from './console-sessions.ts';
 import {
   type ConsoleContext,
@@ -33,6 +35,8 @@ const LOGIN_CSRF_COOKIE = 'registry_login_csrf';
 const PAGE_SIZE = 50;
 /** Repositories sorted by something other than their name: at most this many are considered. */
 const MAX_SORTED = 20_000;
+/** How long the summaries sorted by last push or size are reused. */
+const SUMMARY_TTL_MS = 30_000;
 
 /** No inline script or style, nothing from elsewhere, never framed. */
 const CSP = [
@@ -57,7 +61,8 @@ function asset(name: string): string {
 
 export function consoleApp(s: Services): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const secure = s.config.http.tls !== undefined;
+  // Served over HTTPS here, or behind a TLS proxy or the edge (the public URL says so).
+  const secure = s.config.http.tls !== undefined || new URL(s.config.http.public_url).protocol === 'https:';
 
   app.use('/ui/*', async (c, next) => {
     await next();
@@ -68,6 +73,21 @@ export function consoleApp(s: Services): Hono<AppEnv> {
   });
 
   const visit = (c: ConsoleContext) => visitOf(s, c);
+
+  // Sorting by last push or size reads every repository's summary: read once per SUMMARY_TTL_MS for
+  // all visitors (then filtered by what each may see), not on every request or keystroke.
+  let summaries: { at: number; all: Promise<RepositorySummary[]> } | undefined;
+  const everySummary = (): Promise<RepositorySummary[]> => {
+    const now = s.clock.now();
+    if (!summaries || now - summaries.at > SUMMARY_TTL_MS) {
+      const all = s.repositories.summaries({ after: undefined, limit: MAX_SORTED });
+      summaries = { at: now, all };
+      all.catch(() => {
+        if (summaries?.all === all) summaries = undefined;
+      });
+    }
+    return summaries.all;
+  };
 
   app.get('/ui/assets/:name', (c) => {
     const file = ASSETS[c.req.param('name')];
@@ -129,7 +149,8 @@ export function consoleApp(s: Services): Hono<AppEnv> {
 
   app.get('/ui/', async (c) => {
     const v = await visit(c);
-    const match = (c.req.query('q') ?? '').slice(0, 256);
+    // Outside text: what the database cannot hold (a NUL) matches nothing, as it could not be a name.
+    const match = storable(c.req.query('q')).slice(0, 256);
     const order = oneOf(c.req.query('sort'), ['name', 'pushed', 'size'] as const, 'name');
     const visible = (name: string) => v.can(name, 'pull');
     const base = { ...(match ? { q: match } : {}), ...(order === 'name' ? {} : { sort: order }) };
@@ -137,7 +158,7 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     let next: string | null = null;
     if (order === 'name') {
       // By name: the page's names, read in order (a cursor), then their summaries.
-      const after = c.req.query('after') || undefined;
+      const after = storable(c.req.query('after')) || undefined;
       const names = await s.repositories.list(PAGE_SIZE, after, visible, match || undefined);
       const shown = names.slice(0, PAGE_SIZE);
       repositories = await s.repositories.summaries({ names: shown });
@@ -145,8 +166,7 @@ export function consoleApp(s: Services): Hono<AppEnv> {
       if (names.length > PAGE_SIZE && last) next = new URLSearchParams({ ...base, after: last }).toString();
     } else {
       // By last push or size: every visible repository is summarised, sorted, and a page cut.
-      const names = await s.repositories.list(MAX_SORTED, undefined, visible, match || undefined);
-      const all = await s.repositories.summaries({ names: names.slice(0, MAX_SORTED) });
+      const all = (await everySummary()).filter((r) => visible(r.name) && r.name.includes(match));
       const key = (r: RepositorySummary) => (order === 'size' ? r.size : (r.lastPushedAt?.getTime() ?? 0));
       all.sort((a, b) => key(b) - key(a) || (a.name < b.name ? -1 : 1));
       const offset = Math.max(0, Number.parseInt(c.req.query('page') ?? '0', 10) || 0) * PAGE_SIZE;
@@ -165,10 +185,9 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     if (target === null || !v.can(target.name, 'pull')) return hidden();
     if (target.reference === null) {
       const order = c.req.query('sort') === 'name' ? 'name' : 'pushed_at';
-      const deleted = c.req.query('deleted');
-      const message = deleted
-        ? { kind: 'info' as const, text: `Deleted the tag ${deleted.slice(0, 128)}.` }
-        : null;
+      // Only a tag's name is ever said back: no link can put words of its own on the page.
+      const deleted = c.req.query('deleted') ?? '';
+      const message = isTag(deleted) ? { kind: 'info' as const, text: `Deleted the tag ${deleted}.` } : null;
       return repository(c, v, target.name, order, c.req.query('after'), message);
     }
     const view = await imageView(s, target.name, target.reference, v.can(target.name, 'push'), {
@@ -240,6 +259,7 @@ export function consoleApp(s: Services): Hono<AppEnv> {
     return render(c, repositoryPage(v.viewer, view), status);
   }
 
+  registerAdminConsole(app, s);
   app.get('/ui', (c) => c.redirect('/ui/', 301));
   return app;
 }
@@ -319,3 +339,6 @@ async function imageView(
     filter,
   };
 }
+
+const storable = (value: string | undefined): string =>
+  value !== undefined && isStorableText(value) ? value : '';

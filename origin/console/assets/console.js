@@ -11,9 +11,17 @@ function liveSearch(form) {
     timer = setTimeout(async () => {
       const url = `${form.action}?${new URLSearchParams(new FormData(form))}`;
       const ticket = ++latest;
-      const response = await fetch(url, { headers: { Accept: 'text/html' } });
-      if (!response.ok || ticket !== latest) return;
-      const next = new DOMParser().parseFromString(await response.text(), 'text/html');
+      let text;
+      try {
+        const response = await fetch(url, { headers: { Accept: 'text/html' } });
+        if (!response.ok) return;
+        text = await response.text();
+      } catch {
+        return; // offline or refused: the form still submits the usual way
+      }
+      // A slower answer to an earlier keystroke must not replace a newer one.
+      if (ticket !== latest) return;
+      const next = new DOMParser().parseFromString(text, 'text/html');
       const results = next.querySelector('[data-results]');
       const current = document.querySelector('[data-results]');
       if (results && current) current.replaceWith(results);
@@ -28,9 +36,11 @@ document.addEventListener('DOMContentLoaded', () => {
     const button = event.target.closest('button[data-copy]');
     if (!button) return;
     await navigator.clipboard.writeText(button.dataset.copy);
+    const label = button.dataset.label ?? button.textContent;
+    button.dataset.label = label;
     button.textContent = 'Copied';
     setTimeout(() => {
-      button.textContent = 'Copy';
+      button.textContent = label;
     }, 1500);
   });
   document.addEventListener('submit', (event) => {
