@@ -14,6 +14,11 @@ import { startTestRegistry, type TestRegistry } from './harness/registry.ts';
 import { FIXTURES as OSV, zipDirectory } from './vulndb/db.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Where the README's screenshots of the console are written by the run. */
+const SCREENSHOTS = {
+  repositories: path.resolve('docs/console/repositories.png'),
+  image: path.resolve('docs/console/image.png'),
+};
 
 let registry: TestRegistry;
 let browser: Browser;
@@ -487,6 +492,11 @@ describe('administration', () => {
       await page.getByRole('button', { name: 'Filter' }).click();
       await page.waitForURL(/severity=critical/);
       await expect(page.locator('table.findings tbody tr').count()).resolves.toBe(critical.length);
+      // The README's screenshots, made here so that they show the console as it is.
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.screenshot({ path: SCREENSHOTS.image });
+      await page.goto(`${registry.url}/ui/`);
+      await page.screenshot({ path: SCREENSHOTS.repositories });
 
       await page.goto(`${registry.url}/ui/admin/policies`);
       await page.getByLabel('Repository prefix (empty: every repository)').first().fill('vuln/');
