@@ -252,43 +252,20 @@ describe('a repository', () => {
 describe('an image', () => {
   /** An image whose config tells how its two layers were made, and a signature referring to it. */
   async function pushDescribedImage(): Promise<{ digest: string; layers: string[] }> {
-    const config = JSON.stringify({
-      architecture: 'arm64',
-      os: 'linux',
-      config: { Env: ['PATH=/usr/bin', 'MODE=<b>prod</b>'], Entrypoint: ['/app'], Labels: { team: 'api' } },
-      rootfs: { type: 'layers', diff_ids: [] },
-      history: [
-        { created_by: 'ADD rootfs.tar /' },
-        { created_by: 'ENV MODE=prod', empty_layer: true },
-        { created_by: 'COPY app /app' },
-      ],
-    });
-    const configDigest = await pushBlob(registry, 'team/described', config);
-    const contents = ['first layer', 'second layer, longer'];
-    const layers = await Promise.all(contents.map((c) => pushBlob(registry, 'team/described', c)));
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
+    const { digest, manifest, layers } = await pushImage(registry, 'team/described', 'v1', {
+      layers: ['first layer', 'second layer, longer'],
       config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: configDigest,
-        size: config.length,
+        architecture: 'arm64',
+        os: 'linux',
+        config: { Env: ['PATH=/usr/bin', 'MODE=<b>prod</b>'], Entrypoint: ['/app'], Labels: { team: 'api' } },
+        rootfs: { type: 'layers', diff_ids: [] },
+        history: [
+          { created_by: 'ADD rootfs.tar /' },
+          { created_by: 'ENV MODE=prod', empty_layer: true },
+          { created_by: 'COPY app /app' },
+        ],
       },
-      layers: layers.map((digest, i) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar',
-        digest,
-        size: Buffer.byteLength(contents[i] as string),
-      })),
     });
-    expect(
-      (
-        await call(registry, 'PUT', '/v2/team/described/manifests/v1', {
-          body: manifest,
-          headers: { 'Content-Type': OCI_MANIFEST },
-        })
-      ).status,
-    ).toBe(201);
-    const digest = sha256(manifest);
     const empty = await pushBlob(registry, 'team/described', '{}');
     const signature = JSON.stringify({
       schemaVersion: 2,

@@ -69,13 +69,11 @@ export async function pushImage(
   registry: TestRegistry,
   name: string,
   reference: string,
-  options: { layers?: string[]; extra?: Record<string, unknown> } = {},
+  options: { layers?: string[]; extra?: Record<string, unknown>; config?: Record<string, unknown> } = {},
 ): Promise<PushedImage> {
-  const config = JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    rootfs: { type: 'layers', diff_ids: [] },
-  });
+  const config = JSON.stringify(
+    options.config ?? { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+  );
   const configDigest = await pushBlob(registry, name, config);
   const layerContents = options.layers ?? [`layer of ${name}:${reference} ${Math.random()}`];
   const layers: string[] = [];
@@ -86,7 +84,7 @@ export async function pushImage(
     config: {
       mediaType: 'application/vnd.oci.image.config.v1+json',
       digest: configDigest,
-      size: config.length,
+      size: Buffer.byteLength(config),
     },
     layers: layers.map((digest, i) => ({
       mediaType: 'application/vnd.oci.image.layer.v1.tar',
