@@ -359,9 +359,14 @@ const schema = z
          * absent: reports are refused.
          */
         report_secret: z.string().min(16, 'at least 16 characters').optional(),
+        /**
+         * Entries (manifests, and tags, each) waiting to be written, at most: bounds the memory a
+         * database that cannot be written, or a flood of distinct pulls, costs. Beyond, pulls are dropped.
+         */
+        max_pending: z.number().int().positive().default(1_000_000),
       })
       .strict()
-      .default({ track: true, flush_interval: 5_000 }),
+      .default({ track: true, flush_interval: 5_000, max_pending: 1_000_000 }),
     /** Retention rules (origin/retention/); read-only in the admin API. */
     retention: z.array(retentionRuleInput).default([]).superRefine(onePerPrefix),
     webhooks: z

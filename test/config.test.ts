@@ -347,6 +347,7 @@ describe('loadConfig', () => {
       ],
       ['quotas:\n  - prefix: a/\n    limit: 0\n', /^config key quotas\.0\.limit: /],
       ['quotas:\n  - prefix: a/\n    limit: 9007199254740992\n', /^config key quotas\.0\.limit: /],
+      ['pulls:\n  max_pending: 0\n', /^config key pulls\.max_pending: /],
     ];
     for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
   });
