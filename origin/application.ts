@@ -298,6 +298,7 @@ export class Application {
         metrics,
         track: config.pulls.track,
         flushIntervalMs: config.pulls.flush_interval,
+        maxPending: config.pulls.max_pending,
       }),
       uploads: registry.uploads,
       blobs: registry.blobs,

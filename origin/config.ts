@@ -33,15 +33,35 @@ const SIZE_UNITS: Record<string, number> = {
   TiB: 1024 * 1024 * MiB,
 };
 
-/** A size in bytes: a number, or a string such as "8MiB", "5MB", "1GiB", "10GB" (decimal: 1 GB = 10⁹ B). */
+/**
+ * A size in bytes: a number, or a string such as "8MiB", "5MB", "1GiB", "10GB" (decimal: 1 GB = 10⁹ B).
+ * Either way a whole number of bytes from 1 to Number.MAX_SAFE_INTEGER ("1.5KB" is 1500 bytes;
+ * "0.4B" and "0B" are refused, not rounded, and so is a size beyond what a number holds exactly).
+ */
 export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|kB|KiB|MB|MiB|GB|GiB|TB|TiB)$/.exec(value.trim());
+  const match = /^(\d+)(?:\.(\d+))?\s*(B|KB|kB|KiB|MB|MiB|GB|GiB|TB|TiB)$/.exec(value.trim());
   if (!match) {
     ctx.addIssue({ code: 'custom', message: `"${value}" is not a size (examples: 8MiB, 64MB, 1GiB)` });
     return z.NEVER;
   }
-  return Math.round(Number(match[1]) * (SIZE_UNITS[match[2] as string] as number));
+  // Exact arithmetic: 1.1KB is 1100 bytes, not 1100.0000000000002.
+  const fraction = match[2] ?? '';
+  const scaled = BigInt(`${match[1]}${fraction}`) * BigInt(SIZE_UNITS[match[3] as string] as number);
+  const divisor = 10n ** BigInt(fraction.length);
+  const problem =
+    scaled % divisor !== 0n
+      ? 'is not a whole number of bytes'
+      : scaled === 0n
+        ? 'is less than 1 byte'
+        : scaled / divisor > BigInt(Number.MAX_SAFE_INTEGER)
+          ? `is more than ${Number.MAX_SAFE_INTEGER} bytes`
+          : undefined;
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" ${problem}` });
+    return z.NEVER;
+  }
+  return Number(scaled / divisor);
 });
 
 /**
@@ -339,9 +359,14 @@ const schema = z
          * absent: reports are refused.
          */
         report_secret: z.string().min(16, 'at least 16 characters').optional(),
+        /**
+         * Entries (manifests, and tags, each) waiting to be written, at most: bounds the memory a
+         * database that cannot be written, or a flood of distinct pulls, costs. Beyond, pulls are dropped.
+         */
+        max_pending: z.number().int().positive().default(1_000_000),
       })
       .strict()
-      .default({ track: true, flush_interval: 5_000 }),
+      .default({ track: true, flush_interval: 5_000, max_pending: 1_000_000 }),
     /** Retention rules (origin/retention/); read-only in the admin API. */
     retention: z.array(retentionRuleInput).default([]).superRefine(onePerPrefix),
     webhooks: z

@@ -62,6 +62,11 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly pullsDropped = new Counter({
+    name: 'registry_pulls_dropped_total',
+    help: 'Pull times not kept (a manifest or tag entry): beyond pulls.max_pending entries waiting to be written',
+    registers: [this.registry],
+  });
   readonly pullFlushes = new Counter({
     name: 'registry_pull_flushes_total',
     help: 'Writes of the pulls noted since the last one (one UPDATE per table), by outcome',

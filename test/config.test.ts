@@ -335,6 +335,19 @@ describe('loadConfig', () => {
         /^config key auth\.access\.0\.actions\.0: /,
       ],
       ['auth:\n  users:\n    - name: bob\n', /^config key auth\.users\.0\.password_hash: /],
+      // Sizes: a whole number of bytes from 1 to Number.MAX_SAFE_INTEGER, as numbers and as strings.
+      ['quotas:\n  - prefix: a/\n    limit: 0B\n', /^config key quotas\.0\.limit: "0B" is less than 1 byte$/],
+      [
+        'quotas:\n  - prefix: a/\n    limit: 0.4B\n',
+        /^config key quotas\.0\.limit: "0\.4B" is not a whole number of bytes$/,
+      ],
+      [
+        'quotas:\n  - prefix: a/\n    limit: 99999999999TB\n',
+        /^config key quotas\.0\.limit: "99999999999TB" is more than 9007199254740991 bytes$/,
+      ],
+      ['quotas:\n  - prefix: a/\n    limit: 0\n', /^config key quotas\.0\.limit: /],
+      ['quotas:\n  - prefix: a/\n    limit: 9007199254740992\n', /^config key quotas\.0\.limit: /],
+      ['pulls:\n  max_pending: 0\n', /^config key pulls\.max_pending: /],
     ];
     for (const [text, pattern] of cases) expect(refused(await configFile(text))).toMatch(pattern);
   });

@@ -122,6 +122,27 @@ describe('pulls through origin', () => {
     expect(await written()).toBe(before + 1);
   });
 
+  test('a GET by tag sets the tag only while the tag still names the manifest pulled', async () => {
+    const before = await pushImage(registry, NAME, 'moving');
+    await get(registry, NAME, 'moving');
+    // The tag moves before the flush: that pull was of the image it named then, not of the new one.
+    const after = await pushImage(registry, NAME, 'moving');
+    await flush();
+    expect(await pulledAt(registry, NAME, { tag: 'moving' })).toBeNull();
+    expect(await pulledAt(registry, NAME, { digest: before.digest })).toBe(clock.now());
+    expect(await pulledAt(registry, NAME, { digest: after.digest })).toBeNull();
+    // Pulls of the old and the new image between two flushes: the tag takes the new one's.
+    clock.advance(1_000);
+    await pushImage(registry, NAME, 'moving', { layers: ['back and forth'] });
+    await get(registry, NAME, 'moving');
+    const moved = await pushImage(registry, NAME, 'moving');
+    clock.advance(1_000);
+    await get(registry, NAME, 'moving');
+    await flush();
+    expect(await pulledAt(registry, NAME, { tag: 'moving' })).toBe(clock.now());
+    expect(await pulledAt(registry, NAME, { digest: moved.digest })).toBe(clock.now());
+  });
+
   test('a later flush never moves a time backwards', async () => {
     const latest = await pulledAt(registry, NAME, { tag: 'v1' });
     // An older pull reaching origin late (an edge's report).
@@ -187,6 +208,87 @@ describe('shutdown and the switch', () => {
     }
   });
 
+  test('while writes fail, pending entries stay within pulls.max_pending; the pulls beyond are dropped and counted', async () => {
+    const MAX = 5;
+    const REPO = 'pulls/bounded';
+    const bounded = await startTestRegistry({
+      config: { pulls: { flush_interval: NEVER, report_secret: SECRET, max_pending: MAX } },
+    });
+    try {
+      const { db, metrics, pulls: recorder } = bounded.running.services;
+      const dropped = async () => (await metrics.pullsDropped.get()).values[0]?.value ?? 0;
+      const images: PushedImage[] = [];
+      for (let i = 0; i < 8; i += 1) images.push(await pushImage(bounded, REPO, `t${i}`));
+      const unknown = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
+      // Reports need no database: distinct pulls keep coming while it cannot be written.
+      const reportPulls = async (pulls: { tag: string; digest: string; at: number }[]) => {
+        const response = await call(bounded, 'POST', PULL_REPORT_PATH, {
+          auth: `Bearer ${SECRET}`,
+          body: JSON.stringify({ pulls: pulls.map((p) => ({ repository: REPO, ...p })) }),
+        });
+        expect(response.status).toBe(202);
+      };
+      const pulledImage = (i: number) => ({ tag: `t${i}`, digest: (images[i] as PushedImage).digest });
+      const unknownPulls = (from: number, count: number, at: number) =>
+        Array.from({ length: count }, (_, k) => ({ tag: `u${from + k}`, digest: unknown(from + k), at }));
+
+      // The database fails every flush's first statement until the table is back.
+      await db.query('ALTER TABLE manifests RENAME TO manifests_away');
+      await reportPulls([0, 1, 2, 3, 4].map((i) => ({ ...pulledImage(i), at: 1_000 })));
+      await reportPulls(unknownPulls(0, 45, 1_000));
+      expect(recorder.pending).toEqual({ manifests: MAX, tags: MAX });
+      expect(await dropped()).toBe(2 * 45);
+      // A pull of an entry already pending is kept at the bound (t3 and t4 pulled again).
+      await reportPulls([
+        { ...pulledImage(4), at: 2_000 },
+        { ...pulledImage(3), at: 1_500 },
+      ]);
+      expect(await dropped()).toBe(90);
+
+      await expect(recorder.flush()).rejects.toThrow();
+      // Kept for the next flush; distinct pulls noted now find no room.
+      expect(recorder.pending).toEqual({ manifests: MAX, tags: MAX });
+      await reportPulls(unknownPulls(100, 20, 3_000));
+      expect(recorder.pending).toEqual({ manifests: MAX, tags: MAX });
+      expect(await dropped()).toBe(90 + 40);
+
+      // Pulls noted while a flush is writing come first when it fails; its own entries fill the
+      // room left, the most recently pulled first (t4 and t3, pulled again): the oldest go.
+      const run = recorder.flush();
+      while (recorder.pending.manifests > 0) await Promise.resolve();
+      for (const i of [5, 6, 7]) {
+        const { tag, digest } = pulledImage(i);
+        recorder.record(REPO, digest, tag, 'edge', 5_000);
+      }
+      await expect(run).rejects.toThrow();
+      expect(recorder.pending).toEqual({ manifests: MAX, tags: MAX });
+      expect(await dropped()).toBe(130 + 2 * 3);
+
+      // Many more failed flushes and distinct pulls: still the bound.
+      for (let round = 0; round < 5; round += 1) {
+        await reportPulls(unknownPulls(1_000 + round * 100, 20, 6_000));
+        await expect(recorder.flush()).rejects.toThrow();
+        expect(recorder.pending).toEqual({ manifests: MAX, tags: MAX });
+      }
+      expect(await dropped()).toBe(136 + 5 * 40);
+
+      // The database is back: what was kept is written.
+      await db.query('ALTER TABLE manifests_away RENAME TO manifests');
+      await recorder.flush();
+      expect(recorder.pending).toEqual({ manifests: 0, tags: 0 });
+      const times = async (i: number) => [
+        await pulledAt(bounded, REPO, { tag: `t${i}` }),
+        await pulledAt(bounded, REPO, { digest: pulledImage(i).digest }),
+      ];
+      for (const i of [5, 6, 7]) expect(await times(i)).toEqual([5_000, 5_000]);
+      expect(await times(4)).toEqual([2_000, 2_000]);
+      expect(await times(3)).toEqual([1_500, 1_500]);
+      for (const i of [0, 1, 2]) expect(await times(i)).toEqual([null, null]);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   test('pulls.track: false notes nothing and writes nothing', async () => {
     const off = await startTestRegistry({ config: { pulls: { track: false, report_secret: SECRET } } });
     try {
@@ -237,6 +339,32 @@ describe("the edge's reports", () => {
     expect(await pulledAt(registry, NAME, { tag: 'reported' })).toBe(served);
     expect(await pulledAt(registry, NAME, { digest: image.digest })).toBe(served);
     expect(await pulledAt(registry, NAME, { digest: v2.digest })).toBe(clock.now());
+  });
+
+  test("a report naming a tag with a digest it does not name sets no tag's time", async () => {
+    const image = await pushImage(registry, NAME, 'misreported');
+    const other = await pushImage(registry, NAME, 'other');
+    const unknown = `sha256:${'f'.repeat(64)}`;
+    const response = await report({
+      pulls: [
+        { repository: NAME, tag: 'misreported', digest: unknown, at: clock.now() },
+        { repository: NAME, tag: 'misreported', digest: other.digest, at: clock.now() },
+      ],
+    });
+    expect(response.status).toBe(202);
+    await flush();
+    expect(await pulledAt(registry, NAME, { tag: 'misreported' })).toBeNull();
+    expect(await pulledAt(registry, NAME, { digest: image.digest })).toBeNull();
+    // The manifest named was pulled, whatever the tag: its own time is set.
+    expect(await pulledAt(registry, NAME, { digest: other.digest })).toBe(clock.now());
+    expect(await pulledAt(registry, NAME, { tag: 'other' })).toBeNull();
+    // The same report with the tag's own digest sets it.
+    const right = await report({
+      pulls: [{ repository: NAME, tag: 'misreported', digest: image.digest, at: clock.now() }],
+    });
+    expect(right.status).toBe(202);
+    await flush();
+    expect(await pulledAt(registry, NAME, { tag: 'misreported' })).toBe(clock.now());
   });
 
   test('without the secret, or with another, the report is refused 401', async () => {

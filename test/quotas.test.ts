@@ -416,9 +416,28 @@ describe('rules through /admin/quotas', () => {
     expect([everything.prefix, everything.limit]).toEqual(['', 1e12]);
     expect(everything.used).toBeGreaterThan(0);
     expect((await removeQuota('')).status).toBe(204);
-    for (const limit of [0, -1, 'lots', '10 parsecs', 1.5]) {
+    for (const limit of [0, -1, 'lots', '10 parsecs', 1.5, 2 ** 53]) {
       expect((await setQuota('bad/', limit)).status, String(limit)).toBe(400);
     }
+    // As strings too: a whole number of bytes, from 1 to Number.MAX_SAFE_INTEGER, never rounded.
+    for (const [limit, message] of [
+      ['0B', 'limit: "0B" is less than 1 byte'],
+      ['0.0KB', 'limit: "0.0KB" is less than 1 byte'],
+      ['0.4B', 'limit: "0.4B" is not a whole number of bytes'],
+      ['1.0005KB', 'limit: "1.0005KB" is not a whole number of bytes'],
+      ['99999999999TB', `limit: "99999999999TB" is more than ${Number.MAX_SAFE_INTEGER} bytes`],
+      ['8192TiB', `limit: "8192TiB" is more than ${Number.MAX_SAFE_INTEGER} bytes`],
+    ]) {
+      const response = await setQuota('bad/', limit as string);
+      expect(response.status, limit).toBe(400);
+      const { errors } = (await response.json()) as { errors: { code: string; message: string }[] };
+      expect(errors[0]).toMatchObject({ code: 'UNSUPPORTED', message });
+    }
+    expect((await call(registry, 'GET', '/admin/quotas/bad/')).status).toBe(404);
+    // Exact: 1.1KB is 1100 bytes (1.1 × 1000 in floating point is not).
+    await setQuotaOk('exact/', '1.1KB');
+    expect((await usage()).find((u) => u.prefix === 'exact/')?.limit).toBe(1100);
+    expect((await removeQuota('exact/')).status).toBe(204);
   });
 
   test('each change is in the audit trail: who set or removed which limit, and the one before', async () => {

@@ -2,8 +2,10 @@
 // never saw (shared/pull-report.ts). The caller is the edge only if it holds pulls.report_secret
 // (compared in constant time); with no secret configured, reports are refused. The body is outside
 // input: bounded, and every entry checked (a repository name, a digest, a tag) before it is noted.
-// Entries naming a manifest or tag unknown here are noted and match no row when written. A time
-// later than origin's now is taken as now, so no report can pin a pull time in the future.
+// Entries naming a manifest unknown here, or a tag that does not name the entry's digest, are noted
+// and match no row when written (metadata/pulls.ts): a report cannot mark a tag pulled by naming
+// another image's digest, or none. A time later than origin's now is taken as now, so no report
+// can pin a pull time in the future.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { isDigest } from '../../shared/digest.ts';

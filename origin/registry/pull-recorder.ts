@@ -3,7 +3,10 @@
 // since are written with one UPDATE per table (metadata/pulls.ts). A crash loses at most the
 // pulls of one interval; a clean shutdown flushes (the Lifecycle stops the recorder before the
 // database closes). Pulls come from origin's manifest GETs and from the edge's reports
-// (http/pull-reports.ts). Many pulls of one manifest between two flushes are one entry.
+// (http/pull-reports.ts). Many pulls of one manifest between two flushes are one entry. The
+// entries pending are bounded (maxPending per table): beyond, a pull of an entry not yet pending is
+// dropped and counted, so a database that cannot be written (or a flood of distinct pulls) costs
+// bounded memory.
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.ts';
 import type { Database } from '../metadata/database.ts';
@@ -22,8 +25,9 @@ export interface PullRecorderOptions {
   readonly track: boolean;
   readonly flushIntervalMs: number;
   /**
-   * Distinct entries kept while the database cannot be written (a failed flush keeps its entries
-   * for the next one); beyond, the oldest are dropped rather than memory grown without bound.
+   * Distinct entries pending per table (pulls.max_pending): a pull of an entry already pending is
+   * always kept; one of a new entry beyond the bound is dropped. A failed flush's entries are kept
+   * for the next one within the bound, the most recently pulled first: the oldest are dropped.
    */
   readonly maxPending?: number;
 }
@@ -32,7 +36,9 @@ const DEFAULT_MAX_PENDING = 1_000_000;
 
 export class PullRecorder {
   private readonly options: PullRecorderOptions;
+  private readonly maxPending: number;
   private manifests = new Map<string, Mutable<ManifestPull>>();
+  /** Keyed by repository, tag and digest: the tag may move between two flushes. */
   private tags = new Map<string, Mutable<TagPull>>();
   /** The counter's children, bound once (a labelled inc hashes its labels every time). */
   private readonly counters: Record<PullSource, { inc(): void }> | undefined;
@@ -42,6 +48,7 @@ export class PullRecorder {
 
   constructor(options: PullRecorderOptions) {
     this.options = options;
+    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
     const counter = options.metrics?.pullsRecorded;
     this.counters = counter && { origin: counter.labels('origin'), edge: counter.labels('edge') };
   }
@@ -57,15 +64,26 @@ export class PullRecorder {
     // A pull of an entry already pending (the common case) allocates nothing.
     const manifestKey = `${repository}\n${digest}`;
     const manifest = this.manifests.get(manifestKey);
-    if (!manifest) this.manifests.set(manifestKey, { repository, digest, at: time });
-    else if (manifest.at < time) manifest.at = time;
+    if (manifest) {
+      if (manifest.at < time) manifest.at = time;
+    } else if (this.manifests.size < this.maxPending) {
+      this.manifests.set(manifestKey, { repository, digest, at: time });
+    } else this.dropped(1);
     if (tag !== null) {
-      const tagKey = `${repository}\n${tag}`;
+      const tagKey = `${repository}\n${tag}\n${digest}`;
       const known = this.tags.get(tagKey);
-      if (!known) this.tags.set(tagKey, { repository, tag, at: time });
-      else if (known.at < time) known.at = time;
+      if (known) {
+        if (known.at < time) known.at = time;
+      } else if (this.tags.size < this.maxPending) {
+        this.tags.set(tagKey, { repository, tag, digest, at: time });
+      } else this.dropped(1);
     }
     this.counters?.[source].inc();
+  }
+
+  /** Entries waiting for the next flush, per table. */
+  get pending(): { readonly manifests: number; readonly tags: number } {
+    return { manifests: this.manifests.size, tags: this.tags.size };
   }
 
   /** Writes what was noted since the last flush. Resolves once written; rejects if the write failed. */
@@ -114,19 +132,26 @@ export class PullRecorder {
     }
   }
 
+  /**
+   * Merges a failed flush's entries into those noted since. An entry also noted since is always
+   * merged; of the others, those most recently pulled are kept while room is left, the oldest dropped.
+   */
   private restore<T extends { at: number }>(failed: Map<string, T>, current: Map<string, T>): void {
-    const max = this.options.maxPending ?? DEFAULT_MAX_PENDING;
+    const fresh: [string, T][] = [];
     for (const [key, entry] of failed) {
-      if (current.size >= max) break;
-      note(current, key, entry);
+      const known = current.get(key);
+      if (!known) fresh.push([key, entry]);
+      else if (known.at < entry.at) current.set(key, entry);
     }
+    const room = Math.max(0, this.maxPending - current.size);
+    if (fresh.length > room) fresh.sort((a, b) => b[1].at - a[1].at);
+    for (const [key, entry] of fresh.slice(0, room)) current.set(key, entry);
+    this.dropped(Math.max(0, fresh.length - room));
+  }
+
+  private dropped(count: number): void {
+    if (count > 0) this.options.metrics?.pullsDropped.inc(count);
   }
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** Keeps the latest time of each entry. */
-function note<T extends { at: number }>(pending: Map<string, T>, key: string, entry: T): void {
-  const known = pending.get(key);
-  if (!known || known.at < entry.at) pending.set(key, entry);
-}
