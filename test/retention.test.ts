@@ -97,6 +97,15 @@ async function pulled(name: string, tag: string, at: number, manifest = false): 
   await db.query(sql, [name, tag, new Date(at)]);
 }
 
+/** Sets when a manifest was last pulled by digest (as a pinned image@sha256:… is). */
+async function pulledByDigest(name: string, digest: string, at: number): Promise<void> {
+  await registry.running.services.db.query(
+    `UPDATE manifests m SET last_pulled_at = $3 FROM repositories r
+      WHERE r.name = $1 AND m.repository_id = r.id AND m.digest = $2`,
+    [name, digest, new Date(at)],
+  );
+}
+
 describe('each clause alone', () => {
   test('keep_last: the tags beyond the N most recently pushed go', async () => {
     await setRule({ prefix: 'rt/last/', keep_last: 2 });
@@ -260,6 +269,44 @@ describe('apply', () => {
     expect(skipped.manifests.map((m) => m.digest)).toEqual([images.get('dev')?.digest]);
     for (const tag of ['v1', 'dev', 'feature']) expect(await status(name, tag), tag).toBe(200);
     expect(await status(name, images.get('feature')?.digest as string)).toBe(404);
+  });
+
+  test('keep_pulled_within keeps an untagged manifest still pulled by digest, in the plan and at apply', async () => {
+    await setRule({ prefix: 'rt/pinned/', keep_pulled_within: '7d', untagged_older_than: '1d' });
+    // In each repository, latest moves on: its first image is untagged, and old enough to go.
+    const first = new Map<string, string>();
+    for (const name of ['rt/pinned/pulled', 'rt/pinned/cold', 'rt/pinned/since']) {
+      first.set(name, (await pushImage(registry, name, 'latest')).digest);
+      clock.advance(DAY);
+      await pushImage(registry, name, 'latest');
+    }
+    clock.advance(2 * DAY);
+    const digest = (name: string) => first.get(name) as string;
+    // A pod pinned to the first image of pulled pulls it by digest: within 7 d.
+    await pulledByDigest('rt/pinned/pulled', digest('rt/pinned/pulled'), clock.now() - 3 * DAY);
+    // since's was pulled, but not within 7 d: planned.
+    await pulledByDigest('rt/pinned/since', digest('rt/pinned/since'), clock.now() - 30 * DAY);
+    const retention = registry.running.services.retention;
+    const { plan } = await retention.plan('rt/pinned/');
+    expect(plan.tags).toEqual([]);
+    expect(plan.manifests.map((m) => [m.repository, m.digest])).toEqual([
+      ['rt/pinned/cold', digest('rt/pinned/cold')],
+      ['rt/pinned/since', digest('rt/pinned/since')],
+    ]);
+    // Between the plan and its apply, since's first image is pulled by digest again.
+    await pulledByDigest('rt/pinned/since', digest('rt/pinned/since'), clock.now());
+    const skipped = await retention.apply(plan);
+    expect(skipped.manifests.map((m) => [m.repository, m.outcome])).toEqual([['rt/pinned/since', 'kept']]);
+    expect(await status('rt/pinned/pulled', digest('rt/pinned/pulled'))).toBe(200);
+    expect(await status('rt/pinned/since', digest('rt/pinned/since'))).toBe(200);
+    expect(await status('rt/pinned/cold', digest('rt/pinned/cold'))).toBe(404);
+    // Once its pull is older than the window, the pinned one goes too.
+    clock.advance(5 * DAY);
+    const later = await run('apply', 'rt/pinned/pulled');
+    expect(later.manifests.map((m) => [m.digest, m.status])).toEqual([
+      [digest('rt/pinned/pulled'), 'removed'],
+    ]);
+    expect(later.manifests[0]?.reason).toMatch(/^untagged, stored 10 d ago, older than 1 d$/);
   });
 });
 

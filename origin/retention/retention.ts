@@ -193,6 +193,7 @@ export class Retention {
       if (signal?.aborted) break;
       const outcome = await this.manifests.removeForRetention(
         { repositoryId: m.repositoryId, repository: m.repository, digest: m.digest, size: 0 },
+        m,
         reasonOf(m.rule, m.reason),
         RETENTION,
       );
