@@ -190,7 +190,7 @@ describe('clauses combined', () => {
 });
 
 describe('apply', () => {
-  test('removes exactly what the dry-run listed, each a delete webhook and an audit entry naming the rule', async () => {
+  test('removes exactly what the dry-run listed, each a delete webhook and an audit entry naming the rule and the admin who ran it', async () => {
     await setRule({ prefix: 'rt/hooks/', keep_last: 1, untagged_older_than: '1h' });
     const name = 'rt/hooks/app';
     const images = await series(name, ['h1', 'h2', 'h3']);
@@ -223,23 +223,32 @@ describe('apply', () => {
         .map((i) => i.replace(`${name}:`, ''))
         .sort(),
     );
+    // The run was the admin's (POST /admin/retention/run): its removals are theirs.
     for (const d of deletes) {
-      expect(d.actor).toBe('retention');
+      expect(d.actor).toBe('admin');
       expect(d.reason).toMatch(/^retention rule "rt\/hooks\/": /);
     }
     const audit = await call(registry, 'GET', `/admin/audit?repository=${name}`);
     const entries = (
       (await audit.json()) as {
-        entries: { action: string; tag: string | null; system: string | null; detail: { reason?: string } }[];
+        entries: {
+          action: string;
+          tag: string | null;
+          user: string | null;
+          address: string | null;
+          system: string | null;
+          detail: { reason?: string };
+        }[];
       }
     ).entries;
     const removals = entries.filter((e) => e.action === 'delete');
     expect(removals).toHaveLength(4);
-    expect(
-      removals.every(
-        (e) => e.system === 'retention' && e.detail.reason?.startsWith('retention rule "rt/hooks/": '),
-      ),
-    ).toBe(true);
+    for (const e of removals) {
+      expect(e.user).toBe('admin');
+      expect(e.address).toMatch(/127\.0\.0\.1$/);
+      expect(e.system).toBeNull();
+      expect(e.detail.reason).toMatch(/^retention rule "rt\/hooks\/": /);
+    }
     expect(removals.find((e) => e.tag === 'h1')?.detail.reason).toBe(
       'retention rule "rt/hooks/": h1: not among the 1 newest',
     );
@@ -533,6 +542,18 @@ describe('registry retention (CLI)', () => {
       expect(applied.stdout.split('\n')[2]).toMatch(
         /^Removed 1 tag and 1 manifest of 2 tags in 1 repository under a rule;/,
       );
+      // The command line's removals are system `cli`'s, as its other writes.
+      const exported = await runCli(['audit', 'export', '--config', config]);
+      expect(exported.code).toBe(0);
+      const removals = exported.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; user: string | null; system: string | null })
+        .filter((e) => e.action === 'delete');
+      expect(removals.map((e) => [e.user, e.system])).toEqual([
+        [null, 'cli'],
+        [null, 'cli'],
+      ]);
 
       const usage = await runCli(['retention', '--config', config]);
       expect(usage.code).toBe(2);
@@ -570,6 +591,15 @@ describe('gc.schedule', () => {
       expect((await head('old')).status).toBe(404);
       expect((await head(old.digest)).status).toBe(404);
       expect((await head('new')).status).toBe(200);
+      // A scheduled run's removals are the system's: `retention`, no user.
+      const audit = await call(own, 'GET', '/admin/audit?repository=sched/app');
+      const removals = (
+        (await audit.json()) as { entries: { action: string; user: string | null; system: string | null }[] }
+      ).entries.filter((e) => e.action === 'delete');
+      expect(removals.map((e) => [e.user, e.system])).toEqual([
+        [null, 'retention'],
+        [null, 'retention'],
+      ]);
     } finally {
       await own.close();
     }

@@ -44,7 +44,7 @@ export async function adminRetentionRun(c: AppContext, s: Services): Promise<Res
     );
   }
   const prefix = c.req.query('prefix') ?? '';
-  const report = retentionJson(await s.retention.run(mode, prefix));
+  const report = retentionJson(await s.retention.run(mode, prefix, { actor: actorOf(c) }));
   s.log.info({ user, mode, prefix }, `retention (${mode}) by ${user}: ${report.summary}`);
   return c.json(report);
 }
