@@ -471,6 +471,27 @@ describe('/admin/retention', () => {
       'only_tags.0: a tag pattern is 1 to 128 of A-Z a-z 0-9 _ . - and the wildcards * ?',
     ],
     [{ prefix: 'x/', keep_last: 1, older_than: '1d' }, 'body: Unrecognized key: "older_than"'],
+    // Durations: whole milliseconds, at most 100 years (what the API answers back, PUT takes again).
+    [
+      { prefix: 'x/', remove_older_than: 0.0001 },
+      'remove_older_than: "0.0001" is not a whole number of milliseconds',
+    ],
+    [
+      { prefix: 'x/', untagged_older_than: '1.5ms' },
+      'untagged_older_than: "1.5ms" is not a whole number of milliseconds',
+    ],
+    [
+      { prefix: 'x/', remove_older_than: 1e300 },
+      'remove_older_than: "1e+300" is longer than 100 years (36500d), the longest duration',
+    ],
+    [
+      { prefix: 'x/', keep_last: 1, keep_pulled_within: '99999999999d' },
+      'keep_pulled_within: "99999999999d" is longer than 100 years (36500d), the longest duration',
+    ],
+    [
+      { prefix: 'x/', untagged_older_than: '36501d' },
+      'untagged_older_than: "36501d" is longer than 100 years (36500d), the longest duration',
+    ],
   ])('a bad rule is refused with 400 and what is wrong: %j', async (rule, message) => {
     const response = await json('PUT', '/admin/retention', rule);
     expect(response.status).toBe(400);
@@ -483,6 +504,29 @@ describe('/admin/retention', () => {
     expect(((await response.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
       'mode must be dry-run or apply, not "delete"',
     );
+  });
+
+  test('run: a prefix no name can hold (NUL) is refused with 400', async () => {
+    const response = await json('POST', '/admin/retention/run?mode=dry-run&prefix=%00');
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('NAME_INVALID');
+  });
+
+  test('a duration the API answers is one PUT takes back', async () => {
+    await setRule({
+      prefix: 'rt/durations/',
+      untagged_older_than: 0.5,
+      keep_last: 1,
+      keep_pulled_within: '36500d',
+    });
+    const listed = (await (await json('GET', '/admin/retention')).json()) as {
+      retention: Record<string, unknown>[];
+    };
+    const rule = listed.retention.find((r) => r.prefix === 'rt/durations/') as Record<string, unknown>;
+    expect(rule).toMatchObject({ untagged_older_than: '500ms', keep_pulled_within: '36500d' });
+    const { source, read_only, in_effect, ...body } = rule;
+    await setRule(body);
+    expect((await json('DELETE', '/admin/retention?prefix=rt/durations/')).status).toBe(204);
   });
 });
 
