@@ -316,7 +316,9 @@ async function retention(args: string[]): Promise<void> {
   try {
     const store = await opening(() => openStore(core), core);
     const registry = await openRegistry(core, store, openEvents(core));
-    const report = await registry.retention.run(values.apply ? 'apply' : 'dry-run', values.prefix ?? '');
+    const report = await registry.retention.run(values.apply ? 'apply' : 'dry-run', values.prefix ?? '', {
+      actor: CLI,
+    });
     if (values.json) return void process.stdout.write(`${JSON.stringify(retentionJson(report), null, 2)}\n`);
     process.stdout.write(`${retentionLines(report).join('\n')}\n`);
   } finally {

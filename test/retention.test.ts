@@ -97,6 +97,15 @@ async function pulled(name: string, tag: string, at: number, manifest = false): 
   await db.query(sql, [name, tag, new Date(at)]);
 }
 
+/** Sets when a manifest was last pulled by digest (as a pinned image@sha256:… is). */
+async function pulledByDigest(name: string, digest: string, at: number): Promise<void> {
+  await registry.running.services.db.query(
+    `UPDATE manifests m SET last_pulled_at = $3 FROM repositories r
+      WHERE r.name = $1 AND m.repository_id = r.id AND m.digest = $2`,
+    [name, digest, new Date(at)],
+  );
+}
+
 describe('each clause alone', () => {
   test('keep_last: the tags beyond the N most recently pushed go', async () => {
     await setRule({ prefix: 'rt/last/', keep_last: 2 });
@@ -181,7 +190,7 @@ describe('clauses combined', () => {
 });
 
 describe('apply', () => {
-  test('removes exactly what the dry-run listed, each a delete webhook and an audit entry naming the rule', async () => {
+  test('removes exactly what the dry-run listed, each a delete webhook and an audit entry naming the rule and the admin who ran it', async () => {
     await setRule({ prefix: 'rt/hooks/', keep_last: 1, untagged_older_than: '1h' });
     const name = 'rt/hooks/app';
     const images = await series(name, ['h1', 'h2', 'h3']);
@@ -214,23 +223,32 @@ describe('apply', () => {
         .map((i) => i.replace(`${name}:`, ''))
         .sort(),
     );
+    // The run was the admin's (POST /admin/retention/run): its removals are theirs.
     for (const d of deletes) {
-      expect(d.actor).toBe('retention');
+      expect(d.actor).toBe('admin');
       expect(d.reason).toMatch(/^retention rule "rt\/hooks\/": /);
     }
     const audit = await call(registry, 'GET', `/admin/audit?repository=${name}`);
     const entries = (
       (await audit.json()) as {
-        entries: { action: string; tag: string | null; system: string | null; detail: { reason?: string } }[];
+        entries: {
+          action: string;
+          tag: string | null;
+          user: string | null;
+          address: string | null;
+          system: string | null;
+          detail: { reason?: string };
+        }[];
       }
     ).entries;
     const removals = entries.filter((e) => e.action === 'delete');
     expect(removals).toHaveLength(4);
-    expect(
-      removals.every(
-        (e) => e.system === 'retention' && e.detail.reason?.startsWith('retention rule "rt/hooks/": '),
-      ),
-    ).toBe(true);
+    for (const e of removals) {
+      expect(e.user).toBe('admin');
+      expect(e.address).toMatch(/127\.0\.0\.1$/);
+      expect(e.system).toBeNull();
+      expect(e.detail.reason).toMatch(/^retention rule "rt\/hooks\/": /);
+    }
     expect(removals.find((e) => e.tag === 'h1')?.detail.reason).toBe(
       'retention rule "rt/hooks/": h1: not among the 1 newest',
     );
@@ -260,6 +278,44 @@ describe('apply', () => {
     expect(skipped.manifests.map((m) => m.digest)).toEqual([images.get('dev')?.digest]);
     for (const tag of ['v1', 'dev', 'feature']) expect(await status(name, tag), tag).toBe(200);
     expect(await status(name, images.get('feature')?.digest as string)).toBe(404);
+  });
+
+  test('keep_pulled_within keeps an untagged manifest still pulled by digest, in the plan and at apply', async () => {
+    await setRule({ prefix: 'rt/pinned/', keep_pulled_within: '7d', untagged_older_than: '1d' });
+    // In each repository, latest moves on: its first image is untagged, and old enough to go.
+    const first = new Map<string, string>();
+    for (const name of ['rt/pinned/pulled', 'rt/pinned/cold', 'rt/pinned/since']) {
+      first.set(name, (await pushImage(registry, name, 'latest')).digest);
+      clock.advance(DAY);
+      await pushImage(registry, name, 'latest');
+    }
+    clock.advance(2 * DAY);
+    const digest = (name: string) => first.get(name) as string;
+    // A pod pinned to the first image of pulled pulls it by digest: within 7 d.
+    await pulledByDigest('rt/pinned/pulled', digest('rt/pinned/pulled'), clock.now() - 3 * DAY);
+    // since's was pulled, but not within 7 d: planned.
+    await pulledByDigest('rt/pinned/since', digest('rt/pinned/since'), clock.now() - 30 * DAY);
+    const retention = registry.running.services.retention;
+    const { plan } = await retention.plan('rt/pinned/');
+    expect(plan.tags).toEqual([]);
+    expect(plan.manifests.map((m) => [m.repository, m.digest])).toEqual([
+      ['rt/pinned/cold', digest('rt/pinned/cold')],
+      ['rt/pinned/since', digest('rt/pinned/since')],
+    ]);
+    // Between the plan and its apply, since's first image is pulled by digest again.
+    await pulledByDigest('rt/pinned/since', digest('rt/pinned/since'), clock.now());
+    const skipped = await retention.apply(plan);
+    expect(skipped.manifests.map((m) => [m.repository, m.outcome])).toEqual([['rt/pinned/since', 'kept']]);
+    expect(await status('rt/pinned/pulled', digest('rt/pinned/pulled'))).toBe(200);
+    expect(await status('rt/pinned/since', digest('rt/pinned/since'))).toBe(200);
+    expect(await status('rt/pinned/cold', digest('rt/pinned/cold'))).toBe(404);
+    // Once its pull is older than the window, the pinned one goes too.
+    clock.advance(5 * DAY);
+    const later = await run('apply', 'rt/pinned/pulled');
+    expect(later.manifests.map((m) => [m.digest, m.status])).toEqual([
+      [digest('rt/pinned/pulled'), 'removed'],
+    ]);
+    expect(later.manifests[0]?.reason).toMatch(/^untagged, stored 10 d ago, older than 1 d$/);
   });
 });
 
@@ -415,6 +471,27 @@ describe('/admin/retention', () => {
       'only_tags.0: a tag pattern is 1 to 128 of A-Z a-z 0-9 _ . - and the wildcards * ?',
     ],
     [{ prefix: 'x/', keep_last: 1, older_than: '1d' }, 'body: Unrecognized key: "older_than"'],
+    // Durations: whole milliseconds, at most 100 years (what the API answers back, PUT takes again).
+    [
+      { prefix: 'x/', remove_older_than: 0.0001 },
+      'remove_older_than: "0.0001" is not a whole number of milliseconds',
+    ],
+    [
+      { prefix: 'x/', untagged_older_than: '1.5ms' },
+      'untagged_older_than: "1.5ms" is not a whole number of milliseconds',
+    ],
+    [
+      { prefix: 'x/', remove_older_than: 1e300 },
+      'remove_older_than: "1e+300" is longer than 100 years (36500d), the longest duration',
+    ],
+    [
+      { prefix: 'x/', keep_last: 1, keep_pulled_within: '99999999999d' },
+      'keep_pulled_within: "99999999999d" is longer than 100 years (36500d), the longest duration',
+    ],
+    [
+      { prefix: 'x/', untagged_older_than: '36501d' },
+      'untagged_older_than: "36501d" is longer than 100 years (36500d), the longest duration',
+    ],
   ])('a bad rule is refused with 400 and what is wrong: %j', async (rule, message) => {
     const response = await json('PUT', '/admin/retention', rule);
     expect(response.status).toBe(400);
@@ -427,6 +504,29 @@ describe('/admin/retention', () => {
     expect(((await response.json()) as { errors: { message: string }[] }).errors[0]?.message).toBe(
       'mode must be dry-run or apply, not "delete"',
     );
+  });
+
+  test('run: a prefix no name can hold (NUL) is refused with 400', async () => {
+    const response = await json('POST', '/admin/retention/run?mode=dry-run&prefix=%00');
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('NAME_INVALID');
+  });
+
+  test('a duration the API answers is one PUT takes back', async () => {
+    await setRule({
+      prefix: 'rt/durations/',
+      untagged_older_than: 0.5,
+      keep_last: 1,
+      keep_pulled_within: '36500d',
+    });
+    const listed = (await (await json('GET', '/admin/retention')).json()) as {
+      retention: Record<string, unknown>[];
+    };
+    const rule = listed.retention.find((r) => r.prefix === 'rt/durations/') as Record<string, unknown>;
+    expect(rule).toMatchObject({ untagged_older_than: '500ms', keep_pulled_within: '36500d' });
+    const { source, read_only, in_effect, ...body } = rule;
+    await setRule(body);
+    expect((await json('DELETE', '/admin/retention?prefix=rt/durations/')).status).toBe(204);
   });
 });
 
@@ -486,6 +586,18 @@ describe('registry retention (CLI)', () => {
       expect(applied.stdout.split('\n')[2]).toMatch(
         /^Removed 1 tag and 1 manifest of 2 tags in 1 repository under a rule;/,
       );
+      // The command line's removals are system `cli`'s, as its other writes.
+      const exported = await runCli(['audit', 'export', '--config', config]);
+      expect(exported.code).toBe(0);
+      const removals = exported.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { action: string; user: string | null; system: string | null })
+        .filter((e) => e.action === 'delete');
+      expect(removals.map((e) => [e.user, e.system])).toEqual([
+        [null, 'cli'],
+        [null, 'cli'],
+      ]);
 
       const usage = await runCli(['retention', '--config', config]);
       expect(usage.code).toBe(2);
@@ -523,6 +635,15 @@ describe('gc.schedule', () => {
       expect((await head('old')).status).toBe(404);
       expect((await head(old.digest)).status).toBe(404);
       expect((await head('new')).status).toBe(200);
+      // A scheduled run's removals are the system's: `retention`, no user.
+      const audit = await call(own, 'GET', '/admin/audit?repository=sched/app');
+      const removals = (
+        (await audit.json()) as { entries: { action: string; user: string | null; system: string | null }[] }
+      ).entries.filter((e) => e.action === 'delete');
+      expect(removals.map((e) => [e.user, e.system])).toEqual([
+        [null, 'retention'],
+        [null, 'retention'],
+      ]);
     } finally {
       await own.close();
     }

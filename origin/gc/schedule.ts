@@ -73,7 +73,7 @@ export function scheduleGc(
 /** One retention apply; a failure is logged, and GC goes on (it needs none of it). */
 async function applyRetention(retention: Retention, log: Logger, signal: AbortSignal): Promise<void> {
   try {
-    const applied = await retention.run('apply', '', signal);
+    const applied = await retention.run('apply', '', { signal });
     if (applied.plan.evaluated.repositories === 0) return;
     log.info(
       {

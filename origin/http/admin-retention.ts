@@ -2,9 +2,10 @@
 // config file's are listed, read-only.
 //   GET    /admin/retention                    list: {retention: [{prefix, clauses…, source, read_only, in_effect}]}
 //   PUT    /admin/retention                    a rule (retention/rule.ts): sets the prefix's rule
-//   DELETE /admin/retention?prefix=P           removes the prefix's stored rule
+//   DELETE /admin/retention?prefix=P           removes the prefix's stored rule (no prefix: the "" rule)
 //   POST   /admin/retention/run?mode=dry-run|apply[&prefix=P]   plans (and applies): the report
 import { OciFailure, ociError } from '../../shared/errors.ts';
+import { isStorableText } from '../../shared/storable-text.ts';
 import { retentionJson } from '../retention/report.ts';
 import type { ListedRetentionRule } from '../retention/retention.ts';
 import { retentionRuleInput, ruleJson } from '../retention/rule.ts';
@@ -44,7 +45,13 @@ export async function adminRetentionRun(c: AppContext, s: Services): Promise<Res
     );
   }
   const prefix = c.req.query('prefix') ?? '';
-  const report = retentionJson(await s.retention.run(mode, prefix));
+  // PostgreSQL refuses NUL and lone surrogates in text: the client's mistake, not a server error.
+  if (!isStorableText(prefix)) {
+    throw new OciFailure(
+      ociError('NAME_INVALID', { message: 'prefix holds a NUL or a lone surrogate, which no name can' }),
+    );
+  }
+  const report = retentionJson(await s.retention.run(mode, prefix, { actor: actorOf(c) }));
   s.log.info({ user, mode, prefix }, `retention (${mode}) by ${user}: ${report.summary}`);
   return c.json(report);
 }

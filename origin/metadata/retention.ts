@@ -89,6 +89,8 @@ export interface ManifestRow {
   /** When it was first stored (ms). */
   readonly storedAt: number;
   readonly subjectDigest: string | null;
+  /** Its last pull (ms), by digest or through a tag; null: never pulled since tracking began. */
+  readonly pulledAt: number | null;
 }
 
 export interface IndexEdge {
@@ -143,8 +145,10 @@ export async function manifestsOf(q: Queryable, repositoryIds: readonly number[]
     digest: string;
     stored: number;
     subject_digest: string | null;
+    pulled: number | null;
   }>(
-    `SELECT repository_id, digest, ${MS('created_at')} AS stored, subject_digest
+    `SELECT repository_id, digest, ${MS('created_at')} AS stored, subject_digest,
+            ${MS('last_pulled_at')} AS pulled
        FROM manifests WHERE repository_id = ANY($1::bigint[])`,
     [repositoryIds],
   );
@@ -153,7 +157,21 @@ export async function manifestsOf(q: Queryable, repositoryIds: readonly number[]
     digest: r.digest,
     storedAt: r.stored,
     subjectDigest: r.subject_digest,
+    pulledAt: r.pulled,
   }));
+}
+
+/** The manifest's last pull (ms; null: never), read in the removal's transaction after its row lock. */
+export async function manifestPulledAt(
+  q: Queryable,
+  repositoryId: number,
+  digest: string,
+): Promise<number | null> {
+  const rows = await q.query<{ pulled: number | null }>(
+    `SELECT ${MS('last_pulled_at')} AS pulled FROM manifests WHERE repository_id = $1 AND digest = $2`,
+    [repositoryId, digest],
+  );
+  return rows[0]?.pulled ?? null;
 }
 
 export async function indexEdgesOf(q: Queryable, repositoryIds: readonly number[]): Promise<IndexEdge[]> {

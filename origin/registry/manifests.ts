@@ -19,7 +19,7 @@ import { MediaType } from '../../shared/media-types.ts';
 import { parseReference } from '../../shared/reference.ts';
 import type { CachedManifest, MetadataCache } from '../cache/metadata-cache.ts';
 import { visibleBlobs } from '../metadata/blobs.ts';
-import type { Database } from '../metadata/database.ts';
+import type { Database, Queryable } from '../metadata/database.ts';
 import {
   deleteManifestRecord,
   isLockBusy,
@@ -44,7 +44,7 @@ import {
   tagsReaching,
 } from '../metadata/manifests.ts';
 import { ensureRepository } from '../metadata/repositories.ts';
-import { lockTagForRemoval } from '../metadata/retention.ts';
+import { lockTagForRemoval, manifestPulledAt } from '../metadata/retention.ts';
 import {
   forgetDeletedManifest,
   lockManifestDigest,
@@ -309,10 +309,21 @@ export class Manifests {
   /**
    * Retention's removal of an untagged manifest its plan lists (`reason` names the rule): under
    * the same locks and re-checks as GC's, so one that a tag, an index or a subject chain reaches
-   * again is kept.
+   * again is kept; and, under its row lock, one pulled since the plan (later than
+   * `planned.pulledAt`) or within the rule's `keepPulledWithinMs` is kept too.
    */
-  removeForRetention(candidate: ManifestCandidate, reason: string, actor: Actor): Promise<RemovalOutcome> {
-    return this.removeUntagged(candidate, reason, actor);
+  removeForRetention(
+    candidate: ManifestCandidate,
+    planned: { pulledAt: number | null; keepPulledWithinMs: number | null },
+    reason: string,
+    actor: Actor,
+  ): Promise<RemovalOutcome> {
+    return this.removeUntagged(candidate, reason, actor, async (tx) => {
+      const pulledAt = await manifestPulledAt(tx, candidate.repositoryId, candidate.digest);
+      if (pulledAt === null) return false;
+      if (planned.pulledAt === null || pulledAt > planned.pulledAt) return true;
+      return planned.keepPulledWithinMs !== null && this.clock.now() - pulledAt <= planned.keepPulledWithinMs;
+    });
   }
 
   /**
@@ -359,6 +370,8 @@ export class Manifests {
     candidate: ManifestCandidate,
     reason: string,
     actor: Actor,
+    /** A last re-check under the locks (retention's pulls): true keeps the manifest. */
+    keep?: (tx: Queryable) => Promise<boolean>,
   ): Promise<RemovalOutcome> {
     const { repositoryId, repository, digest } = candidate;
     let event: RegistryEvent | undefined;
@@ -382,6 +395,7 @@ export class Manifests {
           // Puts listing one of these as a child share-lock it: they finish first, or wait for us.
           await lockManifestRowsNowait(tx, repositoryId, fresh);
         }
+        if (keep && (await keep(tx))) return 'kept';
         if (!(await deleteManifestRecord(tx, repositoryId, digest))) return 'gone';
         await recordDeletedManifest(tx, repository, digest, this.clock.now());
         event = {

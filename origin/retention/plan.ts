@@ -16,6 +16,9 @@
 //      it was stored more than D ago, and nothing kept reaches it: not a kept tag through index
 //      children or subjects, not an index that stays (no dangling index), and, for a referrer, its
 //      subject goes too (never before it). The referrers of a manifest that goes go with it.
+//      With keep_pulled_within, a manifest pulled within D (by digest: Kubernetes pins
+//      image@sha256:…, and an old digest is still pulled after its tag moved) stays, as a kept tag
+//      would, with all it reaches.
 //      Without this clause, a manifest whose tags go stays, untagged, for `gc --untagged`.
 import { ruleFor } from '../../shared/policy.ts';
 import type { ImmutableTagRule } from '../metadata/immutable-tags.ts';
@@ -49,6 +52,10 @@ export interface PlannedManifest {
   readonly repositoryId: number;
   readonly repository: string;
   readonly digest: string;
+  /** Its last pull when planned: apply keeps it if pulled since. */
+  readonly pulledAt: number | null;
+  /** The rule's keep_pulled_within, re-checked at apply. */
+  readonly keepPulledWithinMs: number | null;
   readonly rule: string;
   readonly reason: string;
 }
@@ -245,6 +252,9 @@ function planRepository(
     queue.push(digest);
   };
   for (const t of rows.tags) if (!goingTags.has(t.name)) keep(t.digest);
+  const window = rule.keepPulledWithinMs;
+  if (window !== null)
+    for (const m of rows.manifests) if (m.pulledAt !== null && now - m.pulledAt <= window) keep(m.digest);
   for (let digest = queue.pop(); digest !== undefined; digest = queue.pop()) {
     for (const c of children.get(digest) ?? []) keep(c);
     for (const r of referrers.get(digest) ?? []) keep(r);
@@ -287,6 +297,8 @@ function planRepository(
       repositoryId,
       repository,
       digest,
+      pulledAt: m.pulledAt,
+      keepPulledWithinMs: window,
       rule: rule.prefix,
       reason: `${untagged}, stored ${age(now - m.storedAt)} ago, older than ${spoken(limit)}`,
     });
@@ -304,6 +316,8 @@ function planRepository(
         repositoryId,
         repository,
         digest: r,
+        pulledAt: manifests.get(r)?.pulledAt ?? null,
+        keepPulledWithinMs: window,
         rule: rule.prefix,
         reason: `referrer of ${subject}, which goes`,
       });

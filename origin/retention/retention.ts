@@ -163,11 +163,22 @@ export class Retention {
     return { plan, reclaimable: { blobs: reclaimable.count, bytes: reclaimable.bytes } };
   }
 
-  /** Plans, and with `apply` removes exactly the plan's items (skipping those that changed). */
-  async run(mode: RetentionMode, prefix = '', signal?: AbortSignal): Promise<RetentionReport> {
+  /**
+   * Plans, and with `apply` removes exactly the plan's items (skipping those that changed). The
+   * removals are `actor`'s: the administrator or command line that started the run, or, by
+   * default, the schedule's system actor `retention`.
+   */
+  async run(
+    mode: RetentionMode,
+    prefix = '',
+    options: { signal?: AbortSignal; actor?: Actor } = {},
+  ): Promise<RetentionReport> {
     const started = performance.now();
     const { plan, reclaimable } = await this.plan(prefix);
-    const skipped = mode === 'apply' ? await this.apply(plan, signal) : { tags: [], manifests: [] };
+    const skipped =
+      mode === 'apply'
+        ? await this.apply(plan, options.actor ?? RETENTION, options.signal)
+        : { tags: [], manifests: [] };
     return { mode, prefix, plan, reclaimable, skipped, durationMs: Math.round(performance.now() - started) };
   }
 
@@ -175,7 +186,11 @@ export class Retention {
    * Removes the plan's items through the domain, tags first, then manifests in the plan's order;
    * returns those skipped: changed since planned, or removed meanwhile.
    */
-  async apply(plan: Plan, signal?: AbortSignal): Promise<RetentionReport['skipped']> {
+  async apply(
+    plan: Plan,
+    actor: Actor = RETENTION,
+    signal?: AbortSignal,
+  ): Promise<RetentionReport['skipped']> {
     const skipped: {
       tags: RetentionReport['skipped']['tags'];
       manifests: RetentionReport['skipped']['manifests'];
@@ -186,15 +201,16 @@ export class Retention {
     for (const t of plan.tags) {
       if (signal?.aborted) break;
       const reason = reasonOf(t.rule, t.reason);
-      const outcome = await this.manifests.removeTagForRetention(t.repository, t.tag, t, reason, RETENTION);
+      const outcome = await this.manifests.removeTagForRetention(t.repository, t.tag, t, reason, actor);
       if (outcome !== 'removed') skipped.tags.push({ ...t, outcome });
     }
     for (const m of plan.manifests) {
       if (signal?.aborted) break;
       const outcome = await this.manifests.removeForRetention(
         { repositoryId: m.repositoryId, repository: m.repository, digest: m.digest, size: 0 },
+        m,
         reasonOf(m.rule, m.reason),
-        RETENTION,
+        actor,
       );
       if (outcome !== 'removed') skipped.manifests.push({ ...m, outcome });
     }

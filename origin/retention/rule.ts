@@ -9,15 +9,21 @@ import { tagPatterns } from '../policy/tag-pattern.ts';
 
 export type { RetentionRule } from '../metadata/retention.ts';
 
+/** The longest duration a clause takes: past it, ages and last pulls lose their meaning. */
+const MAX_DURATION_MS = 100 * 365 * 86_400_000;
+
+// Whole milliseconds up to 100 years: what the reasons and the API's answer spell back exactly,
+// and what a later PUT of that answer takes again.
 const positiveDuration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDurationMs(value);
-  if (ms === null || ms <= 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${value}" is not a positive duration (examples: 30d, 12h, 90m)`,
-    });
+  const issue = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
-  }
+  };
+  if (ms === null || ms <= 0) return issue(`"${value}" is not a positive duration (examples: 30d, 12h, 90m)`);
+  if (ms > MAX_DURATION_MS)
+    return issue(`"${value}" is longer than 100 years (36500d), the longest duration`);
+  if (!Number.isInteger(ms)) return issue(`"${value}" is not a whole number of milliseconds`);
   return ms;
 });
 

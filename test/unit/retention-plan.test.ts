@@ -15,6 +15,7 @@ const manifest = (digest: string, daysAgo: number, subjectDigest: string | null 
   digest,
   storedAt: NOW - daysAgo * DAY,
   subjectDigest,
+  pulledAt: null,
 });
 const tag = (name: string, digest: string, daysAgo: number, referrer = false): TagRow => ({
   repositoryId: 1,
@@ -26,10 +27,10 @@ const tag = (name: string, digest: string, daysAgo: number, referrer = false): T
 });
 const edge = (parent: string, child: string): IndexEdge => ({ repositoryId: 1, parent, child });
 
-function plan(tags: TagRow[], manifests: ManifestRow[], edges: IndexEdge[] = []) {
+function plan(tags: TagRow[], manifests: ManifestRow[], edges: IndexEdge[] = [], rules = [rule]) {
   return planRetention({
     now: NOW,
-    rules: [rule],
+    rules,
     immutable: [],
     repositories: [{ id: 1, name: 'r/app' }],
     tags,
@@ -39,6 +40,41 @@ function plan(tags: TagRow[], manifests: ManifestRow[], edges: IndexEdge[] = [])
 }
 
 describe('planRetention', () => {
+  test('with keep_pulled_within, an untagged manifest pulled by digest within D stays, with what it lists and its subject', async () => {
+    const pulledRule = retentionRuleInput.parse({
+      prefix: 'r/',
+      keep_last: 1,
+      keep_pulled_within: '7d',
+      untagged_older_than: '2d',
+    });
+    const pulled = (m: ManifestRow, daysAgo: number): ManifestRow => ({
+      ...m,
+      pulledAt: NOW - daysAgo * DAY,
+    });
+    const result = plan(
+      [tag('new', 'n', 1)],
+      [
+        manifest('n', 1),
+        pulled(manifest('idx', 9), 3),
+        manifest('child', 9),
+        pulled(manifest('sig', 9, 's'), 1),
+        manifest('s', 9),
+        pulled(manifest('stale', 9), 8),
+        manifest('cold', 9),
+      ],
+      [edge('idx', 'child')],
+      [pulledRule],
+    );
+    expect(result.manifests.map((m) => [m.digest, m.pulledAt, m.keepPulledWithinMs])).toEqual([
+      ['cold', null, 7 * DAY],
+      ['stale', NOW - 8 * DAY, 7 * DAY],
+    ]);
+    // Without the clause, pulls do not count.
+    expect(
+      plan([tag('new', 'n', 1)], [manifest('n', 1), pulled(manifest('idx', 9), 1)]).manifests,
+    ).toHaveLength(1);
+  });
+
   test('an old image an untagged young index lists stays (the index would dangle); with the index old, both go, the index first', async () => {
     const young = plan(
       [tag('new', 'n', 1)],
