@@ -533,6 +533,16 @@ describe('administration', () => {
       tags: string[];
     };
     expect(tags.tags.sort()).toEqual(['ci-3', 'stable']);
+    // The removals are the administrator's, in the audit trail.
+    const audit = (await (
+      await call(registry, 'GET', '/admin/audit?repository=public/ci&limit=2')
+    ).json()) as {
+      entries: { action: string; user: string | null }[];
+    };
+    expect(audit.entries.map((e) => [e.action, e.user])).toEqual([
+      ['delete', 'admin'],
+      ['delete', 'admin'],
+    ]);
     await call(registry, 'DELETE', '/admin/retention?prefix=public/ci');
   });
 });

@@ -143,7 +143,7 @@ export function registerAdminConsole(app: Hono<AppEnv>, s: Services): void {
   app.post('/ui/admin/retention/apply', async (c) => {
     const r = await change(c);
     if (r instanceof Response) return r;
-    const applied = await s.retention.run('apply');
+    const applied = await s.retention.run('apply', '', { actor: r.v.actor });
     const skipped = applied.skipped.tags.length + applied.skipped.manifests.length;
     const removed = applied.plan.tags.length + applied.plan.manifests.length - skipped;
     const text = `Removed ${removed} items${skipped > 0 ? `; ${skipped} changed since planned and were left` : ''}. GC reclaims their blobs on its next run.`;
