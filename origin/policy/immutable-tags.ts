@@ -22,16 +22,13 @@ import {
   putImmutableTagRule,
 } from '../metadata/immutable-tags.ts';
 import type { Actor, DomainEvents, RuleEvent } from '../registry/events.ts';
+import { ConfiguredRules, type Listed } from './configured-rules.ts';
 import { matchesAnyTag } from './tag-pattern.ts';
 
 export type { ImmutableTagRule } from '../metadata/immutable-tags.ts';
 
-export interface ListedRule extends ImmutableTagRule {
-  /** config: from the config file, read-only here; api: set through /admin/immutable-tags. */
-  readonly source: 'config' | 'api';
-  /** False for a stored rule hidden by a config rule of the same prefix. */
-  readonly inEffect: boolean;
-}
+/** A rule as the API lists it: from the config file or the API, and whether it is in effect. */
+export type ListedRule = Listed<ImmutableTagRule>;
 
 /** The rules of one repository, as a write's transaction read them. */
 export interface TagGuard {
@@ -42,42 +39,27 @@ export interface TagGuard {
 export class ImmutableTags {
   private readonly db: Database;
   private readonly events: DomainEvents;
-  private readonly configured: readonly ImmutableTagRule[];
-  private readonly configuredPrefixes: ReadonlySet<string>;
+  private readonly configured: ConfiguredRules<ImmutableTagRule>;
 
   constructor(db: Database, events: DomainEvents, configured: readonly ImmutableTagRule[]) {
     this.db = db;
     this.events = events;
-    this.configured = configured;
-    this.configuredPrefixes = new Set(configured.map((r) => r.prefix));
+    this.configured = new ConfiguredRules(configured, { noun: 'immutable-tag rule', key: 'immutable_tags' });
   }
 
   /** The config's rules, then the stored ones, each in prefix order. */
   async list(): Promise<ListedRule[]> {
-    const stored = await listImmutableTagRules(this.db);
-    const byPrefix = (a: ImmutableTagRule, b: ImmutableTagRule) =>
-      a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0;
-    return [
-      ...[...this.configured]
-        .sort(byPrefix)
-        .map((r) => ({ ...r, source: 'config' as const, inEffect: true })),
-      ...stored.map((r) => ({
-        ...r,
-        source: 'api' as const,
-        inEffect: !this.configuredPrefixes.has(r.prefix),
-      })),
-    ];
+    return this.configured.listed(await listImmutableTagRules(this.db));
   }
 
   /** The rules in effect now, for a planner that reads every repository's at once (retention). */
   async effective(): Promise<ImmutableTagRule[]> {
-    const stored = await listImmutableTagRules(this.db);
-    return [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
+    return this.configured.effective(await listImmutableTagRules(this.db));
   }
 
   /** Sets the prefix's rule; DENIED for a prefix the config file rules. */
   async put(rule: ImmutableTagRule, actor: Actor): Promise<Result<void>> {
-    if (this.configuredPrefixes.has(rule.prefix)) return fail(readOnly(rule.prefix));
+    if (this.configured.get(rule.prefix)) return fail(this.configured.readOnly(rule.prefix));
     await this.change(async (tx) => {
       const previous = await putImmutableTagRule(tx, rule);
       return { type: 'immutable-tags', prefix: rule.prefix, tags: rule.tags, previous, actor };
@@ -97,9 +79,7 @@ export class ImmutableTags {
         const previous = await deleteImmutableTagRule(tx, prefix);
         return previous && { type: 'immutable-tags', prefix, tags: null, previous, actor };
       }));
-    if (removed) return ok(undefined);
-    if (this.configuredPrefixes.has(prefix)) return fail(readOnly(prefix));
-    return fail(ociError('NAME_UNKNOWN', { message: `no immutable-tag rule for prefix "${prefix}"` }));
+    return removed ? ok(undefined) : fail(this.configured.absent(prefix));
   }
 
   /**
@@ -117,7 +97,7 @@ export class ImmutableTags {
    */
   async rulesOf(repository: string, q: Queryable = this.db): Promise<TagGuard> {
     const stored = await immutableTagRulesOf(q, repository);
-    const rules = [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
+    const rules = this.configured.effective(stored);
     const rule = ruleFor(rules, repository);
     return {
       protecting: (tag) => (rule && matchesAnyTag(rule.tags, tag) ? rule : undefined),
@@ -136,13 +116,6 @@ export class ImmutableTags {
     this.events.committed([event]);
     return true;
   }
-}
-
-function readOnly(prefix: string) {
-  return ociError('DENIED', {
-    message: `the immutable-tag rule of prefix "${prefix}" is set in the config file (immutable_tags); change it there`,
-    detail: { prefix },
-  });
 }
 
 /**

@@ -32,15 +32,12 @@ import {
   stopCountingExcept,
 } from '../metadata/quotas.ts';
 import type { Actor, DomainEvents, RuleEvent } from '../registry/events.ts';
+import { ConfiguredRules, type Listed } from './configured-rules.ts';
 
 export type { QuotaRule } from '../metadata/quotas.ts';
 
-export interface ListedQuota extends QuotaRule {
-  /** config: from the config file, read-only here; api: set through /admin/quotas. */
-  readonly source: 'config' | 'api';
-  /** False for a stored rule hidden by a config rule of the same prefix. */
-  readonly inEffect: boolean;
-}
+/** A rule as the API lists it: from the config file or the API, and whether it is in effect. */
+export type ListedQuota = Listed<QuotaRule>;
 
 export interface QuotaUsage extends ListedQuota {
   /** Bytes used under the prefix now. */
@@ -52,14 +49,12 @@ export interface QuotaUsage extends ListedQuota {
 export class Quotas {
   private readonly db: Database;
   private readonly events: DomainEvents;
-  private readonly configured: readonly QuotaRule[];
-  private readonly configuredLimits: ReadonlyMap<string, number>;
+  private readonly configured: ConfiguredRules<QuotaRule>;
 
   constructor(db: Database, events: DomainEvents, configured: readonly QuotaRule[]) {
     this.db = db;
     this.events = events;
-    this.configured = [...configured].sort((a, b) => compare(a.prefix, b.prefix));
-    this.configuredLimits = new Map(configured.map((r) => [r.prefix, r.limit]));
+    this.configured = new ConfiguredRules(configured, { noun: 'quota', key: 'quotas' });
   }
 
   /**
@@ -71,23 +66,16 @@ export class Quotas {
       await lockQuotaCounting(tx, 'exclusive');
       const stored = await listQuotaRules(tx);
       const started: string[] = [];
-      for (const rule of this.configured) if (await startCounting(tx, rule.prefix)) started.push(rule.prefix);
-      const kept = [...this.configuredLimits.keys(), ...stored.map((r) => r.prefix)];
+      for (const prefix of this.configured.prefixes())
+        if (await startCounting(tx, prefix)) started.push(prefix);
+      const kept = [...this.configured.prefixes(), ...stored.map((r) => r.prefix)];
       return { started, stopped: await stopCountingExcept(tx, kept) };
     });
   }
 
   /** The config's rules, then the stored ones, each in prefix order. */
   async list(): Promise<ListedQuota[]> {
-    const stored = await listQuotaRules(this.db);
-    return [
-      ...this.configured.map((r) => ({ ...r, source: 'config' as const, inEffect: true })),
-      ...stored.map((r) => ({
-        ...r,
-        source: 'api' as const,
-        inEffect: !this.configuredLimits.has(r.prefix),
-      })),
-    ];
+    return this.configured.listed(await listQuotaRules(this.db));
   }
 
   /** The rules in effect with their usage; `repositories`: each repository's bytes too (a scan). */
@@ -108,7 +96,7 @@ export class Quotas {
    * counted first, by one scan of its manifests, in the same transaction.
    */
   async put(rule: QuotaRule, actor: Actor): Promise<Result<void>> {
-    if (this.configuredLimits.has(rule.prefix)) return fail(readOnly(rule.prefix));
+    if (this.configured.get(rule.prefix)) return fail(this.configured.readOnly(rule.prefix));
     await this.change(async (tx) => {
       const previous = await putQuotaRule(tx, rule);
       await startCounting(tx, rule.prefix);
@@ -128,12 +116,11 @@ export class Quotas {
       (await this.change(async (tx) => {
         const previous = await deleteQuotaRule(tx, prefix);
         if (previous === null) return null;
-        if (!this.configuredLimits.has(prefix)) await stopCounting(tx, prefix);
+        if (!this.configured.get(prefix)) await stopCounting(tx, prefix);
         return { type: 'quota', prefix, limit: null, previous, actor };
       }));
     if (removed) return ok(undefined);
-    if (this.configuredLimits.has(prefix)) return fail(readOnly(prefix));
-    return fail(ociError('NAME_UNKNOWN', { message: `no quota for prefix "${prefix}"` }));
+    return fail(this.configured.absent(prefix));
   }
 
   /**
@@ -149,7 +136,7 @@ export class Quotas {
   ): Promise<OciError | null> {
     const charges = await chargeManifest(tx, repositoryId, digest, manifestSize);
     const over = charges
-      .map((c) => ({ ...c, limit: this.configuredLimits.get(c.prefix) ?? c.storedLimit }))
+      .map((c) => ({ ...c, limit: this.configured.get(c.prefix)?.limit ?? c.storedLimit }))
       .filter((c) => c.limit !== null && c.used > c.limit);
     if (over.length === 0) return null;
     // The most specific prefix over its limit is named; the others are in the detail.
@@ -169,15 +156,6 @@ export class Quotas {
     this.events.committed([event]);
     return true;
   }
-}
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function readOnly(prefix: string) {
-  return ociError('DENIED', {
-    message: `the quota of prefix "${prefix}" is set in the config file (quotas); change it there`,
-    detail: { prefix },
-  });
 }
 
 /**

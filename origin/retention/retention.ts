@@ -8,7 +8,7 @@
 // in the plan's order. Each removal re-checks its item under locks and skips it if it changed;
 // each records a `delete` event naming the rule, so webhooks and audit entries follow.
 import type { Clock } from '../../shared/clock.ts';
-import { fail, ociError, ok, type Result } from '../../shared/errors.ts';
+import { fail, ok, type Result } from '../../shared/errors.ts';
 import { isStorableText } from '../../shared/storable-text.ts';
 import type { Database } from '../metadata/database.ts';
 import {
@@ -21,6 +21,7 @@ import {
   repositoriesUnder,
   tagsOf,
 } from '../metadata/retention.ts';
+import { ConfiguredRules, type Listed } from '../policy/configured-rules.ts';
 import type { ImmutableTags } from '../policy/immutable-tags.ts';
 import { type Actor, type DomainEvents, systemActor } from '../registry/events.ts';
 import type { Manifests, RemovalOutcome } from '../registry/manifests.ts';
@@ -29,11 +30,8 @@ import { type RetentionRule, ruleJson } from './rule.ts';
 
 export type { RetentionRule } from './rule.ts';
 
-export interface ListedRetentionRule extends RetentionRule {
-  readonly source: 'config' | 'api';
-  /** False for a stored rule hidden by a config rule of the same prefix. */
-  readonly inEffect: boolean;
-}
+/** A rule as the API lists it: from the config file or the API, and whether it is in effect. */
+export type ListedRetentionRule = Listed<RetentionRule>;
 
 export type RetentionMode = 'dry-run' | 'apply';
 
@@ -60,8 +58,7 @@ export class Retention {
   private readonly clock: Clock;
   private readonly manifests: Manifests;
   private readonly immutableTags: ImmutableTags;
-  private readonly configured: readonly RetentionRule[];
-  private readonly configuredPrefixes: ReadonlySet<string>;
+  private readonly configured: ConfiguredRules<RetentionRule>;
 
   constructor(parts: {
     db: Database;
@@ -76,28 +73,17 @@ export class Retention {
     this.clock = parts.clock;
     this.manifests = parts.manifests;
     this.immutableTags = parts.immutableTags;
-    this.configured = parts.configured;
-    this.configuredPrefixes = new Set(parts.configured.map((r) => r.prefix));
+    this.configured = new ConfiguredRules(parts.configured, { noun: 'retention rule', key: 'retention' });
   }
 
   /** The config's rules, then the stored ones, each in prefix order. */
   async list(): Promise<ListedRetentionRule[]> {
-    const stored = await listRetentionRules(this.db);
-    return [
-      ...[...this.configured]
-        .sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0))
-        .map((r) => ({ ...r, source: 'config' as const, inEffect: true })),
-      ...stored.map((r) => ({
-        ...r,
-        source: 'api' as const,
-        inEffect: !this.configuredPrefixes.has(r.prefix),
-      })),
-    ];
+    return this.configured.listed(await listRetentionRules(this.db));
   }
 
   /** Sets the prefix's rule; DENIED for a prefix the config file rules. */
   async put(rule: RetentionRule, actor: Actor): Promise<Result<void>> {
-    if (this.configuredPrefixes.has(rule.prefix)) return fail(readOnly(rule.prefix));
+    if (this.configured.get(rule.prefix)) return fail(this.configured.readOnly(rule.prefix));
     const event = await this.db.transaction(async (tx) => {
       const previous = await putRetentionRule(tx, rule);
       const done = {
@@ -129,14 +115,12 @@ export class Retention {
       this.events.committed([event]);
       return ok(undefined);
     }
-    if (this.configuredPrefixes.has(prefix)) return fail(readOnly(prefix));
-    return fail(ociError('NAME_UNKNOWN', { message: `no retention rule for prefix "${prefix}"` }));
+    return fail(this.configured.absent(prefix));
   }
 
   /** The rules in effect: the config's, and the stored ones it does not hide. */
   private async effective(): Promise<RetentionRule[]> {
-    const stored = await listRetentionRules(this.db);
-    return [...this.configured, ...stored.filter((r) => !this.configuredPrefixes.has(r.prefix))];
+    return this.configured.effective(await listRetentionRules(this.db));
   }
 
   /** Plans over the repositories under `prefix` ('' = all). */
@@ -220,10 +204,3 @@ export class Retention {
 
 /** The `delete` event's reason: the rule, then why. */
 const reasonOf = (rule: string, reason: string) => `retention rule "${rule}": ${reason}`;
-
-function readOnly(prefix: string) {
-  return ociError('DENIED', {
-    message: `the retention rule of prefix "${prefix}" is set in the config file (retention); change it there`,
-    detail: { prefix },
-  });
-}
