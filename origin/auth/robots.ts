@@ -130,15 +130,12 @@ export class RobotAccounts {
       expiresAt: lifetime === null ? null : now + lifetime,
       lastUsedAt: null,
     };
-    const event = await this.db.transaction(async (tx) => {
+    const event = await this.events.change(this.db, async (tx) => {
       if (!(await insertRobot(tx, stored))) return null;
       const { scopes, expiresAt } = stored;
-      const created: RuleEvent = { type: 'robot', name: stored.name, robot: { scopes, expiresAt }, actor };
-      await this.events.record(tx, created);
-      return created;
+      return { type: 'robot', name: stored.name, robot: { scopes, expiresAt }, actor } satisfies RuleEvent;
     });
     if (!event) return { ok: false, reason: 'exists' };
-    this.events.committed([event]);
     return { ok: true, robot: robotOf(stored), secret };
   }
 
@@ -150,13 +147,11 @@ export class RobotAccounts {
   async remove(name: string, actor: Actor): Promise<boolean> {
     // As in find: no robot has a name outside the grammar, and one with a NUL would fail the query.
     if (!ROBOT_NAME.test(name)) return false;
-    const event = await this.db.transaction(async (tx) => {
-      if (!(await deleteRobot(tx, name))) return null;
-      const removed: RuleEvent = { type: 'robot', name, robot: null, actor };
-      await this.events.record(tx, removed);
-      return removed;
-    });
-    if (event) this.events.committed([event]);
+    const event = await this.events.change(this.db, async (tx) =>
+      (await deleteRobot(tx, name))
+        ? ({ type: 'robot', name, robot: null, actor } satisfies RuleEvent)
+        : null,
+    );
     return event !== null;
   }
 

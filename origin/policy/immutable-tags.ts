@@ -106,15 +106,11 @@ export class ImmutableTags {
 
   /** Runs a change alone (see the top of this file) with its event; whether it changed anything. */
   private async change(work: (tx: Queryable) => Promise<RuleEvent | null>): Promise<boolean> {
-    const event = await this.db.transaction(async (tx) => {
+    const event = await this.events.change(this.db, async (tx) => {
       await lockImmutableTagRules(tx, 'exclusive');
-      const done = await work(tx);
-      if (done) await this.events.record(tx, done);
-      return done;
+      return work(tx);
     });
-    if (!event) return false;
-    this.events.committed([event]);
-    return true;
+    return event !== null;
   }
 }
 

@@ -76,15 +76,11 @@ export class PolicyRules {
 
   /** Runs a change with its epoch bump and event, in one transaction; whether it changed anything. */
   private async change(work: (tx: Queryable) => Promise<RuleEvent | null>): Promise<boolean> {
-    const event = await this.db.transaction(async (tx) => {
+    const event = await this.events.change(this.db, async (tx) => {
       const done = await work(tx);
-      if (done) {
-        await bumpPolicyEpoch(tx);
-        await this.events.record(tx, done);
-      }
+      if (done) await bumpPolicyEpoch(tx);
       return done;
     });
-    if (event) this.events.committed([event]);
     await this.policy.refresh();
     return event !== null;
   }

@@ -146,15 +146,11 @@ export class Quotas {
 
   /** Runs a change alone, against every write that counts, with its event; whether it changed anything. */
   private async change(work: (tx: Queryable) => Promise<RuleEvent | null>): Promise<boolean> {
-    const event = await this.db.transaction(async (tx) => {
+    const event = await this.events.change(this.db, async (tx) => {
       await lockQuotaCounting(tx, 'exclusive');
-      const done = await work(tx);
-      if (done) await this.events.record(tx, done);
-      return done;
+      return work(tx);
     });
-    if (!event) return false;
-    this.events.committed([event]);
-    return true;
+    return event !== null;
   }
 }
 

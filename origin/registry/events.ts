@@ -3,7 +3,7 @@
 // outbox, the scan queue, the audit trail) commit or roll back with the write: an event exists
 // exactly when its write does, whoever made it (an HTTP handler, GC, a later writer). After the
 // commit, listeners are told in this process, to wake whatever sends or works on those rows.
-import type { Queryable } from '../metadata/database.ts';
+import type { Database, Queryable } from '../metadata/database.ts';
 
 /** Who made a write: a user (or nobody, for anonymous or internal writers) from an address. */
 export interface Actor {
@@ -170,5 +170,22 @@ export class DomainEvents {
 
   committed(events: readonly RegistryEvent[]): void {
     for (const event of events) for (const listener of this.listeners) listener.committed?.(event);
+  }
+
+  /**
+   * A change and its event: `work` runs in a transaction of `db` and answers the event it made
+   * (null: it changed nothing), recorded in that transaction and, once committed, told.
+   */
+  async change<E extends RegistryEvent>(
+    db: Database,
+    work: (tx: Queryable) => Promise<E | null>,
+  ): Promise<E | null> {
+    const event = await db.transaction(async (tx) => {
+      const done = await work(tx);
+      if (done) await this.record(tx, done);
+      return done;
+    });
+    if (event) this.committed([event]);
+    return event;
   }
 }

@@ -84,19 +84,17 @@ export class Retention {
   /** Sets the prefix's rule; DENIED for a prefix the config file rules. */
   async put(rule: RetentionRule, actor: Actor): Promise<Result<void>> {
     if (this.configured.get(rule.prefix)) return fail(this.configured.readOnly(rule.prefix));
-    const event = await this.db.transaction(async (tx) => {
+    await this.events.change(this.db, async (tx) => {
       const previous = await putRetentionRule(tx, rule);
-      const done = {
+      const { prefix } = rule;
+      return {
         type: 'retention' as const,
-        prefix: rule.prefix,
+        prefix,
         rule: ruleJson(rule),
         previous: previous && ruleJson(previous),
         actor,
       };
-      await this.events.record(tx, done);
-      return done;
     });
-    this.events.committed([event]);
     return ok(undefined);
   }
 
@@ -104,17 +102,13 @@ export class Retention {
   async remove(prefix: string, actor: Actor): Promise<Result<void>> {
     const event =
       isStorableText(prefix) &&
-      (await this.db.transaction(async (tx) => {
+      (await this.events.change(this.db, async (tx) => {
         const previous = await deleteRetentionRule(tx, prefix);
-        if (!previous) return null;
-        const done = { type: 'retention' as const, prefix, rule: null, previous: ruleJson(previous), actor };
-        await this.events.record(tx, done);
-        return done;
+        return (
+          previous && { type: 'retention' as const, prefix, rule: null, previous: ruleJson(previous), actor }
+        );
       }));
-    if (event) {
-      this.events.committed([event]);
-      return ok(undefined);
-    }
+    if (event) return ok(undefined);
     return fail(this.configured.absent(prefix));
   }
 

@@ -26,26 +26,22 @@ export class WebhookSubscriptions {
 
   /** Returns the new subscription's id. */
   async add(hook: Omit<Webhook, 'id'>, actor: Actor): Promise<number> {
-    const event = await this.db.transaction(async (tx) => {
-      const id = await addWebhook(tx, hook);
+    let id = 0;
+    await this.events.change(this.db, async (tx) => {
+      id = await addWebhook(tx, hook);
       const { prefix, url, events } = hook;
-      const added: RuleEvent = { type: 'webhook', id, subscription: { prefix, url, events }, actor };
-      await this.events.record(tx, added);
-      return { ...added, id };
+      return { type: 'webhook', id, subscription: { prefix, url, events }, actor } satisfies RuleEvent;
     });
-    this.events.committed([event]);
-    return event.id;
+    return id;
   }
 
   /** False when there was no such subscription. */
   async remove(id: number, actor: Actor): Promise<boolean> {
-    const event = await this.db.transaction(async (tx) => {
-      if (!(await deleteWebhook(tx, id))) return null;
-      const removed: RuleEvent = { type: 'webhook', id, subscription: null, actor };
-      await this.events.record(tx, removed);
-      return removed;
-    });
-    if (event) this.events.committed([event]);
+    const event = await this.events.change(this.db, async (tx) =>
+      (await deleteWebhook(tx, id))
+        ? ({ type: 'webhook', id, subscription: null, actor } satisfies RuleEvent)
+        : null,
+    );
     return event !== null;
   }
 
