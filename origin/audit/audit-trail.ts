@@ -31,62 +31,27 @@ export class AuditTrail implements EventListener, FailedLogins {
     const { actor } = event;
     const who = { user: actor.user, address: actor.address, system: actor.system ?? null };
     const now = this.clock.now();
+    /** A write to a repository's content: what it wrote, where. */
+    const content = (
+      action: string,
+      where: { repository: string; tag: string | null; digest: string | null },
+      detail: Record<string, unknown>,
+    ) => {
+      const { repository, tag, digest } = where;
+      return insertAuditEntry(tx, { action, repository, tag, digest, ...who, detail }, now);
+    };
     /** A rule change: no repository's, its subject in the detail. */
     const rule = (action: string, detail: Record<string, unknown>) =>
       insertAuditEntry(tx, { action, repository: null, tag: null, digest: null, ...who, detail }, now);
     switch (event.type) {
       case 'push':
-        return insertAuditEntry(
-          tx,
-          {
-            action: 'push',
-            repository: event.repository,
-            tag: event.tag,
-            digest: event.digest,
-            ...who,
-            detail: { media_type: event.mediaType, size: event.size },
-          },
-          now,
-        );
+        return content('push', event, { media_type: event.mediaType, size: event.size });
       case 'tag':
-        return insertAuditEntry(
-          tx,
-          {
-            action: 'tag',
-            repository: event.repository,
-            tag: event.tag,
-            digest: event.digest,
-            ...who,
-            detail: { previous_digest: event.previous },
-          },
-          now,
-        );
+        return content('tag', event, { previous_digest: event.previous });
       case 'delete':
-        return insertAuditEntry(
-          tx,
-          {
-            action: 'delete',
-            repository: event.repository,
-            tag: event.tag,
-            digest: event.digest,
-            ...who,
-            detail: { tags: event.tags, reason: event.reason },
-          },
-          now,
-        );
+        return content('delete', event, { tags: event.tags, reason: event.reason });
       case 'blob-delete':
-        return insertAuditEntry(
-          tx,
-          {
-            action: 'blob.delete',
-            repository: event.repository,
-            tag: null,
-            digest: event.digest,
-            ...who,
-            detail: {},
-          },
-          now,
-        );
+        return content('blob.delete', { ...event, tag: null }, {});
       case 'immutable-tags':
         return rule(event.tags ? 'immutable-tags.set' : 'immutable-tags.remove', {
           prefix: event.prefix,
